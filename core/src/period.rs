@@ -1,0 +1,463 @@
+//! Free/busy periods and the tables that hold them.
+//!
+//! Every free/busy table (`freebusy`, `freebusy_offers`, `freebusy_other`, `quota_freebusy`,
+//! `user_freebusy`) has the same period columns and differs only in its owner columns and one
+//! optional extra column (`expires` or `attendee`). The SQL for each is generated once from
+//! static column names ([`PeriodTable`]); no caller data ever becomes SQL text.
+//!
+//! **Overlap queries use an index, never a scan of the owner's rows.** Each row carries a
+//! duration class `span` ([`SPAN_LIMITS`]); a query for `[from, to)` asks, per class `k`, for
+//! rows with `start` in `[from - limit_k, to)` through the index `(owner…, span, start)`, and
+//! keeps those whose `end > from`. Only the last class (periods longer than a year) is bounded
+//! by `to` alone.
+
+use std::sync::OnceLock;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::conn::SqlConnection;
+use crate::error::{Result, StoreError};
+use crate::ical::datetime::{format_utc, parse_utc};
+use crate::value::{Row, Value};
+
+/// One busy (or tentative) period, as imip-agent's `FreeBusyPeriod`.
+///
+/// Ordering is by start, end, uid, recurrence id; equality for deduplication is on the same
+/// fields (transp, summary and organiser do not count), as in imip-agent.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Period {
+    /// Start (UTC).
+    pub start: DateTime<Utc>,
+    /// End (UTC), never before `start`.
+    pub end: DateTime<Utc>,
+    /// The event's UID; None for periods received in a VFREEBUSY.
+    pub uid: Option<String>,
+    /// `OPAQUE`, `TRANSPARENT`, or `ORG` (the organiser is not attending); None means opaque.
+    pub transp: Option<String>,
+    /// The normalised recurrence id of an override, None for parent occurrences.
+    pub recurrenceid: Option<String>,
+    /// The event's summary.
+    pub summary: Option<String>,
+    /// The organiser's URI.
+    pub organiser: Option<String>,
+}
+
+impl Period {
+    /// A bare period with no event details.
+    pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        Period {
+            start,
+            end,
+            uid: None,
+            transp: None,
+            recurrenceid: None,
+            summary: None,
+            organiser: None,
+        }
+    }
+
+    /// True if this period makes its owner busy: OPAQUE or unset. TRANSPARENT periods and
+    /// `ORG` periods (an organiser who does not attend) do not block.
+    pub fn is_busy(&self) -> bool {
+        self.transp.as_deref().is_none_or(|t| t.eq_ignore_ascii_case("OPAQUE"))
+    }
+
+    /// True if `[self.start, self.end)` overlaps `[from, to)`.
+    pub fn overlaps(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
+        self.start < to && self.end > from
+    }
+
+    /// Duration in seconds.
+    pub fn duration_secs(&self) -> i64 {
+        (self.end - self.start).num_seconds()
+    }
+
+    /// The sort key imip-agent uses.
+    pub fn sort_key(&self) -> (DateTime<Utc>, DateTime<Utc>, &str, &str) {
+        (
+            self.start,
+            self.end,
+            self.uid.as_deref().unwrap_or(""),
+            self.recurrenceid.as_deref().unwrap_or(""),
+        )
+    }
+
+    /// Checks the period before it is written.
+    pub fn validate(&self) -> Result<()> {
+        if self.end < self.start {
+            return Err(StoreError::invalid(format!(
+                "period ends ({}) before it starts ({})",
+                format_utc(self.end),
+                format_utc(self.start)
+            )));
+        }
+        for (name, v) in [
+            ("uid", &self.uid),
+            ("transp", &self.transp),
+            ("recurrenceid", &self.recurrenceid),
+            ("summary", &self.summary),
+            ("organiser", &self.organiser),
+        ] {
+            if let Some(v) = v {
+                crate::validate::text_field(name, v, crate::validate::MAX_FIELD_LEN)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Upper bounds, in seconds, of the duration classes 0..=4; class 5 holds longer periods.
+pub const SPAN_LIMITS: [i64; 5] = [3_600, 86_400, 604_800, 2_678_400, 31_622_400];
+
+/// The duration class of a period of `secs` seconds.
+pub fn span_class(secs: i64) -> i64 {
+    let mut class = 0i64;
+    for limit in SPAN_LIMITS {
+        if secs <= limit {
+            return class;
+        }
+        class += 1;
+    }
+    class
+}
+
+/// The columns that identify whose periods a table row holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Extra {
+    None,
+    /// `expires` (offers).
+    Expires,
+    /// `attendee` (quota entries); part of period identity.
+    Attendee,
+}
+
+/// A free/busy table: name, owner columns and the extra column.
+#[derive(Debug)]
+pub(crate) struct PeriodTable {
+    pub name: &'static str,
+    pub owners: &'static [&'static str],
+    pub extra: Extra,
+    sql: OnceLock<PeriodSql>,
+}
+
+/// Generated statements of one period table. Parameters: the owner values first, then the
+/// statement's own.
+#[derive(Debug)]
+pub(crate) struct PeriodSql {
+    pub insert: String,
+    pub select_all: String,
+    pub select_overlap: String,
+    pub delete_all: String,
+    pub delete_uid: String,
+    pub delete_event: String,
+    pub delete_overlap: String,
+    pub select_owners2: Option<String>,
+}
+
+impl PeriodTable {
+    pub(crate) const fn new(
+        name: &'static str,
+        owners: &'static [&'static str],
+        extra: Extra,
+    ) -> Self {
+        PeriodTable {
+            name,
+            owners,
+            extra,
+            sql: OnceLock::new(),
+        }
+    }
+
+    fn extra_col(&self) -> Option<&'static str> {
+        match self.extra {
+            Extra::None => None,
+            Extra::Expires => Some("expires"),
+            Extra::Attendee => Some("attendee"),
+        }
+    }
+
+    pub(crate) fn sql(&self) -> &PeriodSql {
+        self.sql.get_or_init(|| self.build())
+    }
+
+    fn build(&self) -> PeriodSql {
+        let n = self.owners.len();
+        let p = |i: usize| format!("${}", n + i);
+        let owner_cond = self
+            .owners
+            .iter()
+            .enumerate()
+            .map(|(i, o)| format!("{o} = ${}", i + 1))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let mut cols = String::from(
+            "\"start\", \"end\", object_uid, transp, object_recurrenceid, summary, organiser",
+        );
+        if let Some(e) = self.extra_col() {
+            cols.push_str(", ");
+            cols.push_str(e);
+        }
+        let order = "ORDER BY \"start\", \"end\", coalesce(object_uid, ''), \
+                     coalesce(object_recurrenceid, '')";
+        let order = match self.extra {
+            Extra::Attendee => format!("{order}, coalesce(attendee, '')"),
+            _ => order.to_owned(),
+        };
+        let t = self.name;
+        let value_count = 7 + usize::from(self.extra_col().is_some());
+        let insert_cols = format!("{}, {cols}, span", self.owners.join(", "));
+        let placeholders = (1..=n + value_count + 1)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let insert = format!(
+            "INSERT INTO {t} ({insert_cols}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"
+        );
+        let select_all = format!("SELECT {cols} FROM {t} WHERE {owner_cond} {order}");
+        // Overlap: $n+1 = from, $n+2 = to, $n+3.. = lower start bounds per span class.
+        let mut parts = Vec::new();
+        for (k, _) in SPAN_LIMITS.iter().enumerate() {
+            parts.push(format!(
+                "SELECT {cols} FROM {t} WHERE {owner_cond} AND span = {k} AND \"start\" >= {} \
+                 AND \"start\" < {} AND \"end\" > {}",
+                p(3 + k),
+                p(2),
+                p(1)
+            ));
+        }
+        parts.push(format!(
+            "SELECT {cols} FROM {t} WHERE {owner_cond} AND span = {} AND \"start\" < {} \
+             AND \"end\" > {}",
+            SPAN_LIMITS.len(),
+            p(2),
+            p(1)
+        ));
+        let select_overlap = format!(
+            "SELECT {cols} FROM ({}) AS overlapping {order}",
+            parts.join(" UNION ALL ")
+        );
+        let delete_all = format!("DELETE FROM {t} WHERE {owner_cond}");
+        let delete_uid = format!("DELETE FROM {t} WHERE {owner_cond} AND object_uid = {}", p(1));
+        let delete_event = format!(
+            "DELETE FROM {t} WHERE {owner_cond} AND object_uid = {} AND \
+             coalesce(object_recurrenceid, '') = {}",
+            p(1),
+            p(2)
+        );
+        let mut delete_overlap = format!(
+            "DELETE FROM {t} WHERE {owner_cond} AND \"start\" < {} AND \"end\" > {}",
+            p(2),
+            p(1)
+        );
+        if self.extra == Extra::Attendee {
+            delete_overlap.push_str(&format!(" AND coalesce(attendee, '') = {}", p(3)));
+        }
+        let select_owners2 = (n == 2).then(|| {
+            format!(
+                "SELECT DISTINCT {} FROM {t} WHERE {} = $1 ORDER BY {}",
+                self.owners[1], self.owners[0], self.owners[1]
+            )
+        });
+        PeriodSql {
+            insert,
+            select_all,
+            select_overlap,
+            delete_all,
+            delete_uid,
+            delete_event,
+            delete_overlap,
+            select_owners2,
+        }
+    }
+}
+
+pub(crate) static FREEBUSY: PeriodTable = PeriodTable::new("freebusy", &["store_user"], Extra::None);
+pub(crate) static FREEBUSY_OFFERS: PeriodTable =
+    PeriodTable::new("freebusy_offers", &["store_user"], Extra::Expires);
+pub(crate) static FREEBUSY_OTHER: PeriodTable =
+    PeriodTable::new("freebusy_other", &["store_user", "other"], Extra::None);
+pub(crate) static QUOTA_FREEBUSY: PeriodTable =
+    PeriodTable::new("quota_freebusy", &["quota", "user_group"], Extra::Attendee);
+pub(crate) static USER_FREEBUSY: PeriodTable =
+    PeriodTable::new("user_freebusy", &["quota", "store_user"], Extra::None);
+
+/// A period row with its extra column, as read from a period table.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PeriodRow {
+    pub period: Period,
+    pub extra: Option<String>,
+}
+
+fn owners_params(owners: &[&str]) -> Vec<Value> {
+    owners.iter().map(|o| Value::Text((*o).to_owned())).collect()
+}
+
+pub(crate) fn decode(row: &Row) -> Result<PeriodRow> {
+    let start: String = row.get(0)?;
+    let end: String = row.get(1)?;
+    let bad = |e: crate::ical::IcalError| StoreError::invalid(format!("stored period: {e}"));
+    Ok(PeriodRow {
+        period: Period {
+            start: parse_utc(&start).map_err(bad)?,
+            end: parse_utc(&end).map_err(bad)?,
+            uid: row.get(2)?,
+            transp: row.get(3)?,
+            recurrenceid: row.get(4)?,
+            summary: row.get(5)?,
+            organiser: row.get(6)?,
+        },
+        extra: if row.len() > 7 { row.get(7)? } else { None },
+    })
+}
+
+impl PeriodTable {
+    pub(crate) fn insert<C: SqlConnection + ?Sized>(
+        &self,
+        c: &mut C,
+        owners: &[&str],
+        p: &Period,
+        extra: Option<&str>,
+    ) -> Result<bool> {
+        p.validate()?;
+        let mut params = owners_params(owners);
+        params.extend([
+            Value::Text(format_utc(p.start)),
+            Value::Text(format_utc(p.end)),
+            p.uid.clone().into(),
+            p.transp.clone().into(),
+            p.recurrenceid.clone().into(),
+            p.summary.clone().into(),
+            p.organiser.clone().into(),
+        ]);
+        if self.extra != Extra::None {
+            params.push(extra.into());
+        }
+        params.push(Value::Integer(span_class(p.duration_secs())));
+        Ok(c.execute(&self.sql().insert, &params)? > 0)
+    }
+
+    pub(crate) fn select_all<C: SqlConnection + ?Sized>(
+        &self,
+        c: &mut C,
+        owners: &[&str],
+    ) -> Result<Vec<PeriodRow>> {
+        c.query(&self.sql().select_all, &owners_params(owners))?
+            .iter()
+            .map(decode)
+            .collect()
+    }
+
+    pub(crate) fn select_overlap<C: SqlConnection + ?Sized>(
+        &self,
+        c: &mut C,
+        owners: &[&str],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<PeriodRow>> {
+        let mut params = owners_params(owners);
+        params.push(Value::Text(format_utc(from)));
+        params.push(Value::Text(format_utc(to)));
+        for limit in SPAN_LIMITS {
+            let lo = from
+                .checked_sub_signed(TimeDelta::seconds(limit))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+            params.push(Value::Text(format_utc(lo)));
+        }
+        c.query(&self.sql().select_overlap, &params)?
+            .iter()
+            .map(decode)
+            .collect()
+    }
+
+    pub(crate) fn delete_all<C: SqlConnection + ?Sized>(
+        &self,
+        c: &mut C,
+        owners: &[&str],
+    ) -> Result<u64> {
+        Ok(c.execute(&self.sql().delete_all, &owners_params(owners))?)
+    }
+
+    pub(crate) fn delete_uid<C: SqlConnection + ?Sized>(
+        &self,
+        c: &mut C,
+        owners: &[&str],
+        uid: &str,
+    ) -> Result<u64> {
+        let mut params = owners_params(owners);
+        params.push(uid.into());
+        Ok(c.execute(&self.sql().delete_uid, &params)?)
+    }
+
+    pub(crate) fn delete_event<C: SqlConnection + ?Sized>(
+        &self,
+        c: &mut C,
+        owners: &[&str],
+        uid: &str,
+        rid: Option<&str>,
+    ) -> Result<u64> {
+        let mut params = owners_params(owners);
+        params.push(uid.into());
+        params.push(rid.unwrap_or("").into());
+        Ok(c.execute(&self.sql().delete_event, &params)?)
+    }
+
+    pub(crate) fn delete_overlap<C: SqlConnection + ?Sized>(
+        &self,
+        c: &mut C,
+        owners: &[&str],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        attendee: Option<&str>,
+    ) -> Result<u64> {
+        let mut params = owners_params(owners);
+        params.push(Value::Text(format_utc(from)));
+        params.push(Value::Text(format_utc(to)));
+        if self.extra == Extra::Attendee {
+            params.push(attendee.unwrap_or("").into());
+        }
+        Ok(c.execute(&self.sql().delete_overlap, &params)?)
+    }
+
+    pub(crate) fn select_second_owners<C: SqlConnection + ?Sized>(
+        &self,
+        c: &mut C,
+        first: &str,
+    ) -> Result<Vec<String>> {
+        let Some(sql) = &self.sql().select_owners2 else {
+            return Ok(Vec::new());
+        };
+        c.query(sql, &[first.into()])?
+            .iter()
+            .map(|r| r.get(0).map_err(StoreError::from))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn span_classes() {
+        assert_eq!(span_class(0), 0);
+        assert_eq!(span_class(3_600), 0);
+        assert_eq!(span_class(3_601), 1);
+        assert_eq!(span_class(86_400 * 400), 5);
+    }
+
+    #[test]
+    fn overlap_sql_uses_every_class() {
+        let sql = &FREEBUSY_OTHER.sql().select_overlap;
+        for k in 0..=SPAN_LIMITS.len() {
+            assert!(sql.contains(&format!("span = {k}")), "{sql}");
+        }
+        assert!(sql.contains("store_user = $1 AND other = $2"));
+        assert!(sql.contains("\"start\" >= $5"));
+    }
+}
+
+/// The overlap statement of the own free/busy table, for benchmarks that run the same SQL
+/// through a raw driver. Parameters: user, from, to, then one lower bound per span class.
+pub fn overlap_sql_for_benchmark() -> String {
+    FREEBUSY.sql().select_overlap.clone()
+}
