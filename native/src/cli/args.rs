@@ -1,0 +1,258 @@
+//! Arguments shared by several commands, and the parsers that check option values (a bad
+//! value is a usage error, exit status 2, before anything is opened or written).
+
+use calstore_core::ical::datetime::{parse_tz, parse_utc};
+use calstore_core::journal::Limit;
+use calstore_core::record::RecordOptions;
+use calstore_core::validate;
+use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
+use clap::{Args, ValueEnum};
+
+use super::CliError;
+
+/// How periods are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An aligned table for people.
+    Table,
+    /// A JSON array of objects, times as stored (UTC `YYYYMMDDTHHMMSSZ`).
+    Json,
+    /// The `METHOD:PUBLISH` VFREEBUSY that imip-agent publishes.
+    Ics,
+}
+
+/// How lists without an iCalendar form are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// An aligned table for people.
+    Table,
+    /// A JSON array of objects.
+    Json,
+}
+
+impl From<ListFormat> for Format {
+    fn from(f: ListFormat) -> Format {
+        match f {
+            ListFormat::Table => Format::Table,
+            ListFormat::Json => Format::Json,
+        }
+    }
+}
+
+/// `--user URI`.
+#[derive(Debug, Args)]
+pub struct UserArg {
+    /// The calendar user, e.g. mailto:room@example.com
+    #[arg(long, value_name = "URI", value_parser = parse_user)]
+    pub user: String,
+}
+
+/// `--user URI --uid UID [--rid RID]`: one stored object.
+#[derive(Debug, Args)]
+pub struct ObjectArgs {
+    #[command(flatten)]
+    pub user: UserArg,
+    /// The event's UID
+    #[arg(long, value_name = "UID", value_parser = parse_uid)]
+    pub uid: String,
+    /// The recurrence id as stored (e.g. 20261125T080000Z); without it, the whole event
+    #[arg(long, value_name = "RID", value_parser = parse_rid)]
+    pub rid: Option<String>,
+}
+
+/// How events are expanded into free/busy: the user's zone and the window.
+#[derive(Debug, Args)]
+pub struct ExpandArgs {
+    /// Zone for floating times and dates (the user's zone)
+    #[arg(long, value_name = "ZONE", value_parser = parse_zone, default_value = "UTC")]
+    pub tz: Tz,
+    /// Generate free/busy up to this instant (YYYYMMDDTHHMMSSZ or YYYYMMDD)
+    #[arg(long, value_name = "T", value_parser = parse_time, conflicts_with = "window_days")]
+    pub expand_until: Option<DateTime<Utc>>,
+    /// Generate free/busy for N days from now [default: 100]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=36_600))]
+    pub window_days: Option<u32>,
+}
+
+impl ExpandArgs {
+    /// The window end relative to `now`.
+    pub fn window_end(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match (self.expand_until, self.window_days) {
+            (Some(until), _) => until,
+            (None, Some(days)) => now + TimeDelta::days(i64::from(days)),
+            (None, None) => RecordOptions::new(now).window_end,
+        }
+    }
+
+    /// The recording options relative to `now`.
+    pub fn options(&self, now: DateTime<Utc>) -> RecordOptions {
+        RecordOptions {
+            tz: self.tz,
+            window_end: self.window_end(now),
+            ..RecordOptions::new(now)
+        }
+    }
+}
+
+/// A time range `[from, to)`.
+pub type Range = (DateTime<Utc>, DateTime<Utc>);
+
+/// `--from T --to T`: a time range.
+#[derive(Debug, Args)]
+pub struct RangeArgs {
+    /// Only periods ending after this instant (YYYYMMDDTHHMMSSZ or YYYYMMDD, UTC)
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub from: Option<DateTime<Utc>>,
+    /// Only periods starting before this instant (YYYYMMDDTHHMMSSZ or YYYYMMDD, UTC)
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl RangeArgs {
+    /// The range to query: None without --from and --to; an open side is unbounded.
+    pub fn range(&self) -> Result<Option<Range>, CliError> {
+        if self.from.is_none() && self.to.is_none() {
+            return Ok(None);
+        }
+        let from = self.from.unwrap_or(earliest());
+        let to = self.to.unwrap_or(latest());
+        if from >= to {
+            return Err(CliError::Usage(format!(
+                "--from {} is not before --to {}",
+                calstore_core::ical::format_utc(from),
+                calstore_core::ical::format_utc(to)
+            )));
+        }
+        Ok(Some((from, to)))
+    }
+
+    /// The range as given, when both ends are (for the VFREEBUSY's DTSTART/DTEND).
+    pub fn both(&self) -> Option<Range> {
+        self.from.zip(self.to)
+    }
+}
+
+/// The earliest instant an open range starts at.
+fn earliest() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// The latest instant an open range ends at.
+fn latest() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+// ---- value parsers (their errors become one-line usage errors) ------------------------------
+
+fn store_message(e: calstore_core::StoreError) -> String {
+    super::store_message(&e)
+}
+
+/// A database URL.
+pub fn parse_db(s: &str) -> Result<calstore_native::DbUrl, String> {
+    calstore_native::DbUrl::parse(s)
+}
+
+/// A calendar user URI.
+pub fn parse_user(s: &str) -> Result<String, String> {
+    validate::user(s).map_err(store_message)?;
+    Ok(s.to_owned())
+}
+
+/// A UID (any text without control characters: quotes and SQL are just data).
+pub fn parse_uid(s: &str) -> Result<String, String> {
+    validate::uid(s).map_err(store_message)?;
+    Ok(s.to_owned())
+}
+
+/// A recurrence id.
+pub fn parse_rid(s: &str) -> Result<String, String> {
+    validate::rid(Some(s)).map_err(store_message)?;
+    Ok(s.to_owned())
+}
+
+/// A quota, group or other key name.
+pub fn parse_name(s: &str) -> Result<String, String> {
+    validate::name("name", s).map_err(store_message)?;
+    Ok(s.to_owned())
+}
+
+/// A time zone name (IANA, or UTC).
+pub fn parse_zone(s: &str) -> Result<Tz, String> {
+    parse_tz(s).map_err(|e| e.0)
+}
+
+/// `YYYYMMDDTHHMMSSZ`, or `YYYYMMDD` meaning midnight UTC.
+pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return NaiveDate::parse_from_str(s, "%Y%m%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|n| n.and_utc())
+            .ok_or_else(|| format!("invalid date {s:?}: no such day"));
+    }
+    parse_utc(s).map_err(|e| format!("{} (or YYYYMMDD)", e.0))
+}
+
+/// Splits `KEY=VALUE` at the last `=`.
+fn split_pair(s: &str, what: &str) -> Result<(String, String), String> {
+    match s.rsplit_once('=') {
+        Some((k, v)) if !k.is_empty() && !v.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected {what}, got {s:?}")),
+    }
+}
+
+/// `GROUP=LIMIT`, the limit `*` or an iCalendar duration (`PT1H`, `P1D`; not `PT1D`).
+pub fn parse_limit_pair(s: &str) -> Result<(String, String), String> {
+    let (group, limit) = split_pair(s, "GROUP=LIMIT (e.g. '*=PT1H')")?;
+    validate::name("group", &group).map_err(store_message)?;
+    Limit::parse(&limit).map_err(store_message)?;
+    Ok((group, limit))
+}
+
+/// `USER=GROUP` (USER may be `*`: everyone not listed).
+pub fn parse_group_pair(s: &str) -> Result<(String, String), String> {
+    let (user, group) = split_pair(s, "USER=GROUP (e.g. 'mailto:paul@example.com=developers')")?;
+    validate::name("user", &user).map_err(store_message)?;
+    validate::name("group", &group).map_err(store_message)?;
+    Ok((user, group))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(
+            parse_time("20141010").unwrap(),
+            Utc.with_ymd_and_hms(2014, 10, 10, 0, 0, 0).unwrap()
+        );
+        assert_eq!(
+            parse_time("20141010T140000Z").unwrap(),
+            Utc.with_ymd_and_hms(2014, 10, 10, 14, 0, 0).unwrap()
+        );
+        assert!(parse_time("20140230").is_err());
+        assert!(parse_time("2014-10-10").is_err());
+        assert!(parse_time("20141010T250000Z").is_err());
+    }
+
+    #[test]
+    fn pairs() {
+        assert_eq!(
+            parse_limit_pair("*=PT1H").unwrap(),
+            ("*".into(), "PT1H".into())
+        );
+        assert!(parse_limit_pair("*=PT1D").unwrap_err().contains("PT1D"));
+        assert!(parse_limit_pair("nolimit").is_err());
+        assert_eq!(
+            parse_group_pair("mailto:a=b@example.com=devs").unwrap(),
+            ("mailto:a=b@example.com".into(), "devs".into())
+        );
+    }
+}

@@ -1,0 +1,460 @@
+//! The store commands: import, free/busy, events, requests, counters, others' free/busy,
+//! offers and providers.
+
+use std::fs;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::Path;
+
+use calstore_core::ical::{self, EventComponent, format_utc};
+use calstore_core::{Offer, Period, Status};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::args::{Format, ObjectArgs};
+use super::output::{self, PeriodLine, PeriodListing};
+use super::{
+    CliError, CliStore, CountersArgs, EventCommand, EventsArgs, FreebusyArgs, FreebusyOtherArgs,
+    ImportArgs, OffersArgs, ProvidersArgs, RequestsCommand, require_user,
+};
+
+/// Reads a file, or standard input for `-`.
+pub fn read_input(path: &Path) -> Result<Vec<u8>, CliError> {
+    let mut data = Vec::new();
+    if path.as_os_str() == "-" {
+        io::stdin()
+            .lock()
+            .read_to_end(&mut data)
+            .map_err(|e| CliError::Failed(format!("cannot read standard input: {e}")))?;
+    } else {
+        data = fs::read(path)
+            .map_err(|e| CliError::Failed(format!("cannot read {}: {e}", path.display())))?;
+    }
+    Ok(data)
+}
+
+/// How a file is named in messages.
+pub fn input_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Parses one input; the error names the file.
+pub fn parse_input(path: &Path) -> Result<Vec<EventComponent>, CliError> {
+    let data = read_input(path)?;
+    let name = input_name(path);
+    let events =
+        ical::parse_events(&data).map_err(|e| CliError::Failed(format!("{name}: {}", e.0)))?;
+    if events.is_empty() {
+        return Err(CliError::Failed(format!("{name}: no VEVENT found")));
+    }
+    Ok(events)
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `import`: parses every file first, then records all events in one transaction.
+pub fn import(
+    store: &mut CliStore,
+    args: &ImportArgs,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let mut events = Vec::new();
+    for path in &args.files {
+        events.extend(parse_input(path)?);
+    }
+    let user = &args.user.user;
+    let opts = args.expand.options(store.now());
+    let bar = io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(0);
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} importing {bar:40} {pos}/{len} events")
+        {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let report = store.import_events(user, &events, &opts, &mut |done, total| {
+        if let Some(bar) = &bar {
+            bar.set_length(u64::try_from(total).unwrap_or(u64::MAX));
+            bar.set_position(u64::try_from(done).unwrap_or(u64::MAX));
+        }
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let report = report?;
+    writeln!(
+        out,
+        "imported {} ({}, {}) for {user}: {}, {} (window until {})",
+        plural(report.parents + report.recurrences, "object", "objects"),
+        plural(report.parents, "parent", "parents"),
+        plural(report.recurrences, "recurrence", "recurrences"),
+        plural(report.periods, "free/busy period", "free/busy periods"),
+        plural(report.providers, "provider", "providers"),
+        format_utc(opts.window_end),
+    )?;
+    Ok(())
+}
+
+/// Prints plain periods (own or others' free/busy).
+fn print_periods(
+    out: &mut dyn Write,
+    format: Format,
+    periods: &[Period],
+    listing: &PeriodListing<'_>,
+) -> Result<(), CliError> {
+    let lines: Vec<PeriodLine<'_>> = periods.iter().map(PeriodLine::plain).collect();
+    Ok(output::write_periods(out, format, &lines, listing)?)
+}
+
+/// `freebusy`.
+pub fn freebusy(
+    store: &mut CliStore,
+    args: &FreebusyArgs,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let user = &args.user.user;
+    let range = args.range.range()?;
+    require_user(store, user)?;
+    let periods = match range {
+        Some((from, to)) => store.get_freebusy_in(user, from, to)?,
+        None => store.get_freebusy(user)?,
+    };
+    let listing = PeriodListing {
+        owner: user,
+        extra: None,
+        range: args.range.both(),
+        now: store.now(),
+        tz: args.tz,
+    };
+    print_periods(out, args.format, &periods, &listing)
+}
+
+/// `events`.
+pub fn events(
+    store: &mut CliStore,
+    args: &EventsArgs,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let user = &args.user.user;
+    require_user(store, user)?;
+    let status = if args.cancelled {
+        Status::Cancelled
+    } else {
+        Status::Active
+    };
+    let all = store.get_all_events(user, status)?;
+    let rows: Vec<Vec<Option<&str>>> = all
+        .iter()
+        .map(|(uid, rid)| match rid {
+            Some(rid) => vec![Some(uid.as_str()), Some(rid.as_str())],
+            None => vec![Some(uid.as_str())],
+        })
+        .collect();
+    Ok(output::write_list(out, &rows)?)
+}
+
+/// Describes an object in messages.
+fn object_name(o: &ObjectArgs) -> String {
+    match &o.rid {
+        Some(rid) => format!("recurrence {rid} of event {}", o.uid),
+        None => format!("event {}", o.uid),
+    }
+}
+
+fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::Active => "active",
+        Status::Cancelled => "cancelled",
+    }
+}
+
+/// Fails unless the object exists with `status`, hinting at the other status.
+fn require_object(store: &mut CliStore, o: &ObjectArgs, status: Status) -> Result<(), CliError> {
+    let user = &o.user.user;
+    if store
+        .get_event(user, &o.uid, o.rid.as_deref(), status)?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let other = match status {
+        Status::Active => Status::Cancelled,
+        Status::Cancelled => Status::Active,
+    };
+    let hint = if store
+        .get_event(user, &o.uid, o.rid.as_deref(), other)?
+        .is_some()
+    {
+        format!(" (it is {})", status_name(other))
+    } else {
+        String::new()
+    };
+    Err(CliError::Failed(format!(
+        "no {} {} for {user}{hint}",
+        status_name(status),
+        object_name(o)
+    )))
+}
+
+/// `event show|cancel|uncancel|remove`.
+pub fn event(
+    store: &mut CliStore,
+    cmd: &EventCommand,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    match cmd {
+        EventCommand::Show { object, cancelled } => {
+            let user = &object.user.user;
+            require_user(store, user)?;
+            let status = if *cancelled {
+                Status::Cancelled
+            } else {
+                Status::Active
+            };
+            require_object(store, object, status)?;
+            let text = store
+                .get_event(user, &object.uid, object.rid.as_deref(), status)?
+                .unwrap_or_default();
+            out.write_all(text.as_bytes())?;
+        }
+        EventCommand::Cancel { object, expand } => {
+            let user = &object.user.user;
+            require_user(store, user)?;
+            require_object(store, object, Status::Active)?;
+            let opts = expand.options(store.now());
+            store.record_cancellation(user, &object.uid, object.rid.as_deref(), &opts)?;
+            let left = store.get_freebusy(user)?;
+            let left = left
+                .iter()
+                .filter(|p| p.uid.as_deref() == Some(&object.uid))
+                .count();
+            writeln!(
+                out,
+                "cancelled {}; {} of this event left in free/busy",
+                object_name(object),
+                plural(left, "period", "periods")
+            )?;
+        }
+        EventCommand::Uncancel { object, expand } => {
+            let user = &object.user.user;
+            require_user(store, user)?;
+            require_object(store, object, Status::Cancelled)?;
+            let opts = expand.options(store.now());
+            store.record_uncancellation(user, &object.uid, object.rid.as_deref(), &opts)?;
+            let now_held = store.get_freebusy(user)?;
+            let held = now_held
+                .iter()
+                .filter(|p| p.uid.as_deref() == Some(&object.uid))
+                .count();
+            writeln!(
+                out,
+                "restored {}; {} of this event in free/busy",
+                object_name(object),
+                plural(held, "period", "periods")
+            )?;
+        }
+        EventCommand::Remove { object, expand } => {
+            let user = &object.user.user;
+            require_user(store, user)?;
+            let uid = &object.uid;
+            let rid = object.rid.as_deref();
+            let exists = store.get_event(user, uid, rid, Status::Active)?.is_some()
+                || store
+                    .get_event(user, uid, rid, Status::Cancelled)?
+                    .is_some()
+                || (rid.is_none() && !store.get_recurrences(user, uid)?.is_empty());
+            if !exists {
+                return Err(CliError::Failed(format!(
+                    "no {} for {user}",
+                    object_name(object)
+                )));
+            }
+            let opts = expand.options(store.now());
+            store.record_removal(user, uid, rid, &opts)?;
+            writeln!(out, "removed {}", object_name(object))?;
+        }
+    }
+    Ok(())
+}
+
+/// `requests list|queue|dequeue`.
+pub fn requests(
+    store: &mut CliStore,
+    cmd: &RequestsCommand,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    match cmd {
+        RequestsCommand::List { user } => {
+            let user = &user.user;
+            require_user(store, user)?;
+            let queue = store.get_requests(user)?;
+            let rows: Vec<Vec<Option<&str>>> = queue
+                .iter()
+                .map(|r| vec![Some(r.uid.as_str()), r.rid.as_deref(), r.kind.as_deref()])
+                .collect();
+            output::write_list(out, &rows)?;
+        }
+        RequestsCommand::Queue { object, kind } => {
+            let user = &object.user.user;
+            let queued =
+                store.queue_request(user, &object.uid, object.rid.as_deref(), kind.as_deref())?;
+            if queued {
+                writeln!(out, "queued a request for {}", object_name(object))?;
+            } else {
+                writeln!(
+                    out,
+                    "a request for {} is already queued",
+                    object_name(object)
+                )?;
+            }
+        }
+        RequestsCommand::Dequeue { object } => {
+            let user = &object.user.user;
+            require_user(store, user)?;
+            let rid = object.rid.as_deref();
+            if !store.has_request(user, &object.uid, rid, None, false)? {
+                return Err(CliError::Failed(format!(
+                    "no request queued for {} for {user}",
+                    object_name(object)
+                )));
+            }
+            store.dequeue_request(user, &object.uid, rid)?;
+            writeln!(out, "dequeued the request for {}", object_name(object))?;
+        }
+    }
+    Ok(())
+}
+
+/// `counters`.
+pub fn counters(
+    store: &mut CliStore,
+    args: &CountersArgs,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let o = &args.object;
+    let user = &o.user.user;
+    require_user(store, user)?;
+    match &args.other {
+        None => {
+            let others = store.get_counters(user, &o.uid, o.rid.as_deref())?;
+            let rows: Vec<Vec<Option<&str>>> =
+                others.iter().map(|a| vec![Some(a.as_str())]).collect();
+            output::write_list(out, &rows)?;
+        }
+        Some(other) => {
+            let text = store
+                .get_counter(user, other, &o.uid, o.rid.as_deref())?
+                .ok_or_else(|| {
+                    CliError::Failed(format!(
+                        "no counter-proposal from {other} for {} for {user}",
+                        object_name(o)
+                    ))
+                })?;
+            out.write_all(text.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// `freebusy-other`.
+pub fn freebusy_other(
+    store: &mut CliStore,
+    args: &FreebusyOtherArgs,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let user = &args.user.user;
+    let range = args.range.range()?;
+    require_user(store, user)?;
+    let Some(other) = &args.other else {
+        let others = store.get_freebusy_others(user)?;
+        let rows: Vec<Vec<Option<&str>>> = others.iter().map(|o| vec![Some(o.as_str())]).collect();
+        return Ok(output::write_list(out, &rows)?);
+    };
+    let periods = match range {
+        Some((from, to)) => store.get_freebusy_for_other_in(user, other, from, to)?,
+        None => store.get_freebusy_for_other(user, other)?,
+    };
+    let listing = PeriodListing {
+        owner: other,
+        extra: None,
+        range: args.range.both(),
+        now: store.now(),
+        tz: args.tz,
+    };
+    print_periods(out, args.format, &periods, &listing)
+}
+
+/// `offers`.
+pub fn offers(
+    store: &mut CliStore,
+    args: &OffersArgs,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let user = &args.user.user;
+    let range = args.range.range()?;
+    require_user(store, user)?;
+    let offers: Vec<Offer> = match range {
+        Some((from, to)) => store.get_freebusy_offers_in(user, from, to)?,
+        None => store.get_freebusy_offers(user)?,
+    };
+    let lines: Vec<PeriodLine<'_>> = offers
+        .iter()
+        .map(|o| PeriodLine {
+            period: &o.period,
+            extra: o.expires.map(format_utc),
+        })
+        .collect();
+    let listing = PeriodListing {
+        owner: user,
+        extra: Some("expires"),
+        range: args.range.both(),
+        now: store.now(),
+        tz: args.tz,
+    };
+    Ok(output::write_periods(
+        out,
+        args.format.into(),
+        &lines,
+        &listing,
+    )?)
+}
+
+/// `providers`: the record, after extending it if asked.
+pub fn providers(
+    store: &mut CliStore,
+    args: &ProvidersArgs,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let user = &args.user.user;
+    require_user(store, user)?;
+    if let Some(until) = args.extend_until {
+        let n = store.extend_freebusy(user, until, args.tz)?;
+        writeln!(
+            out,
+            "extended {} up to {}",
+            plural(n, "provider", "providers"),
+            format_utc(until)
+        )?;
+    }
+    match store.get_freebusy_providers(user)? {
+        None => writeln!(out, "no providers")?,
+        Some(p) => {
+            writeln!(out, "until\t{}", p.datetime.as_deref().unwrap_or("-"))?;
+            let rows: Vec<Vec<Option<&str>>> = p
+                .providers
+                .iter()
+                .map(|(uid, rid)| match rid {
+                    Some(rid) => vec![Some(uid.as_str()), Some(rid.as_str())],
+                    None => vec![Some(uid.as_str())],
+                })
+                .collect();
+            output::write_list(out, &rows)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! # calstore-native
+//!
+//! Native backends for calstore and the `calstore` command-line tool.
+//!
+//! ```
+//! use calstore_core::{FixedClock, RecordOptions, Store};
+//! use calstore_native::SqliteConnection;
+//! use chrono::{TimeZone, Utc};
+//!
+//! let now = Utc.with_ymd_and_hms(2014, 10, 1, 0, 0, 0).unwrap();
+//! let conn = SqliteConnection::open_in_memory()?;
+//! let mut store = Store::open(conn, Box::new(FixedClock::new(now)))?;
+//! let ics = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:event1@example.com\r\n\
+//! DTSTART;TZID=Europe/Oslo:20141010T160000\r\nDTEND;TZID=Europe/Oslo:20141010T170000\r\n\
+//! SUMMARY:Meeting at 4pm\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+//! let user = "mailto:resource-room-confroom@example.com";
+//! store.import_ics(user, ics, &RecordOptions::new(now), &mut |_, _| {})?;
+//! let fb = store.get_freebusy(user)?;
+//! assert_eq!(fb.len(), 1);
+//! assert_eq!(fb[0].start, Utc.with_ymd_and_hms(2014, 10, 10, 14, 0, 0).unwrap());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod url;
+
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+#[cfg(feature = "postgres")]
+pub mod postgres;
+
+#[cfg(feature = "postgres")]
+pub use self::postgres::PgConnection;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteConnection;
+pub use url::{AnyConnection, DbUrl, connect};
+
+/// A clock reading the system time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl calstore_core::Clock for SystemClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+    }
+}

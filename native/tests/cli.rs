@@ -1,0 +1,945 @@
+//! Runs the built `calstore` binary on temporary databases and checks its output, exit codes
+//! and that refused input leaves nothing behind.
+// The helpers below are test code outside `#[test]` functions: failing loudly is their job.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+const ROOM: &str = "mailto:resource-room-confroom@example.com";
+const PAUL: &str = "mailto:paul.boddie@example.com";
+
+/// imip-agent's scenario S1: a one-hour meeting at 16:00 Oslo time.
+const S1: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:event1@example.com\r\n\
+DTSTAMP:20141001T000000Z\r\nDTSTART;TZID=Europe/Oslo:20141010T160000\r\n\
+DTEND;TZID=Europe/Oslo:20141010T170000\r\nSUMMARY:Meeting at 4pm\r\n\
+ORGANIZER:mailto:paul.boddie@example.com\r\n\
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:resource-room-confroom@example.com\r\n\
+END:VEVENT\r\nEND:VCALENDAR\r\n";
+
+/// A weekly event (three occurrences) whose second occurrence is moved by an override.
+const WEEKLY: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:weekly@example.com\r\n\
+DTSTART:20141006T100000Z\r\nDTEND:20141006T110000Z\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\n\
+SUMMARY:Weekly\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:weekly@example.com\r\n\
+RECURRENCE-ID:20141013T100000Z\r\nDTSTART:20141014T120000Z\r\nDTEND:20141014T130000Z\r\n\
+SUMMARY:Weekly (moved)\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+struct Env {
+    dir: TempDir,
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        }
+    }
+
+    /// Asserts success and returns stdout.
+    fn ok(&self) -> &str {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "stdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        assert!(self.stderr.is_empty(), "stderr: {}", self.stderr);
+        &self.stdout
+    }
+
+    /// Asserts failure with `code` and one `calstore: error:` line; returns that line.
+    fn fails(&self, code: i32) -> &str {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "stdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        assert_eq!(
+            self.stderr.lines().count(),
+            1,
+            "one line expected: {}",
+            self.stderr
+        );
+        assert!(
+            self.stderr.starts_with("calstore: error: "),
+            "{}",
+            self.stderr
+        );
+        self.stderr.trim_end()
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(self.ok()).expect("valid JSON")
+    }
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn db(&self) -> String {
+        format!("sqlite:{}", self.path("t.db").display())
+    }
+
+    fn file(&self, name: &str, content: &[u8]) -> String {
+        let p = self.path(name);
+        std::fs::write(&p, content).expect("write file");
+        p.display().to_string()
+    }
+
+    fn command(&self, args: &[&str], with_db: bool) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_calstore"));
+        cmd.current_dir(self.dir.path());
+        if with_db {
+            cmd.arg("--db").arg(self.db());
+        }
+        cmd.args(args);
+        cmd
+    }
+
+    /// Runs with this environment's database.
+    fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args, true).output().expect("run calstore"))
+    }
+
+    /// Runs without `--db` (in the temporary directory).
+    fn run_bare(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args, false).output().expect("run calstore"))
+    }
+
+    fn run_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        let mut child = self
+            .command(args, true)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn calstore");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
+        Run::from(child.wait_with_output().expect("wait"))
+    }
+
+    fn import_s1(&self) -> Run {
+        let f = self.file("s1.ics", S1.as_bytes());
+        self.run(&[
+            "import",
+            "--user",
+            ROOM,
+            "--expand-until",
+            "20150101T000000Z",
+            &f,
+        ])
+    }
+
+    fn freebusy_json(&self, user: &str) -> Value {
+        self.run(&["freebusy", "--user", user, "--format", "json"])
+            .json()
+    }
+}
+
+fn s1_period() -> Value {
+    json!({
+        "start": "20141010T140000Z",
+        "end": "20141010T150000Z",
+        "uid": "event1@example.com",
+        "recurrenceid": null,
+        "transp": "OPAQUE",
+        "summary": "Meeting at 4pm",
+        "organiser": PAUL,
+    })
+}
+
+#[test]
+fn import_then_freebusy_json_round_trip() {
+    let env = Env::new();
+    let out = env.import_s1();
+    let line = out.ok();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(
+        line.starts_with("imported 1 object (1 parent, 0 recurrences)"),
+        "{line}"
+    );
+    assert!(line.contains("1 free/busy period"), "{line}");
+    assert_eq!(env.freebusy_json(ROOM), json!([s1_period()]));
+}
+
+#[test]
+fn freebusy_range_selects_overlapping_periods() {
+    let env = Env::new();
+    env.import_s1().ok();
+    let fb = |from: &str, to: &str| {
+        env.run(&[
+            "freebusy", "--user", ROOM, "--from", from, "--to", to, "--format", "json",
+        ])
+        .json()
+    };
+    assert_eq!(
+        fb("20141010T143000Z", "20141010T144500Z"),
+        json!([s1_period()])
+    );
+    assert_eq!(fb("20141010", "20141011"), json!([s1_period()]));
+    // [from, to) is half-open: a period ending at `from` or starting at `to` is left out.
+    assert_eq!(fb("20141010T150000Z", "20141011T000000Z"), json!([]));
+    assert_eq!(fb("20141010T000000Z", "20141010T140000Z"), json!([]));
+}
+
+#[test]
+fn freebusy_ics_and_table() {
+    let env = Env::new();
+    env.import_s1().ok();
+    let run = env.run(&["freebusy", "--user", ROOM, "--format", "ics"]);
+    let ics = run.ok();
+    assert!(ics.contains("METHOD:PUBLISH\r\n"), "{ics}");
+    assert!(ics.contains("BEGIN:VFREEBUSY\r\n"), "{ics}");
+    assert!(ics.contains(&format!("ORGANIZER:{ROOM}\r\n")), "{ics}");
+    assert!(
+        ics.contains("FREEBUSY;FBTYPE=BUSY:20141010T140000Z/20141010T150000Z\r\n"),
+        "{ics}"
+    );
+    let run = env.run(&["freebusy", "--user", ROOM, "--tz", "Europe/Oslo"]);
+    let table = run.ok();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 2, "{table}");
+    assert!(lines[0].starts_with("START (Europe/Oslo)"), "{table}");
+    assert!(
+        lines[1].starts_with("Fri 2014-10-10 16:00  17:00"),
+        "{table}"
+    );
+    assert!(lines[1].contains("event1@example.com"), "{table}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let env = Env::new();
+    env.import_s1().ok();
+    let bad_from = env.run(&["freebusy", "--user", ROOM, "--from", "2014-10-10"]);
+    assert!(bad_from.fails(2).contains("--from"));
+    assert!(bad_from.fails(2).contains("2014-10-10"));
+    let reversed = env.run(&[
+        "freebusy", "--user", ROOM, "--from", "20141011", "--to", "20141010",
+    ]);
+    assert!(reversed.fails(2).contains("is not before"));
+    assert!(env.run(&["freebusy"]).fails(2).contains("--user"));
+    assert!(env.run(&["frobnicate"]).fails(2).contains("frobnicate"));
+    assert!(
+        env.run(&["freebusy", "--user", "room"])
+            .fails(2)
+            .contains("not a calendar URI")
+    );
+    assert!(
+        env.run(&["freebusy", "--user", ROOM, "--format", "xml"])
+            .fails(2)
+            .contains("xml")
+    );
+    assert!(
+        env.run_bare(&["--db", "mysql://x", "events", "--user", ROOM])
+            .fails(2)
+            .contains("mysql")
+    );
+    let window = env.run(&["import", "--user", ROOM, "--window-days", "0", "x.ics"]);
+    window.fails(2);
+    // Nothing changed.
+    assert_eq!(env.freebusy_json(ROOM), json!([s1_period()]));
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let env = Env::new();
+    let help = env.run_bare(&["--help"]);
+    let text = help.ok();
+    for command in [
+        "import", "freebusy", "events", "event", "requests", "quota", "demo",
+    ] {
+        assert!(text.contains(command), "{command} missing from {text}");
+    }
+    assert!(env.run_bare(&["--version"]).ok().starts_with("calstore "));
+}
+
+#[test]
+fn unknown_user_exits_1() {
+    let env = Env::new();
+    env.import_s1().ok();
+    for args in [
+        vec!["freebusy", "--user", PAUL],
+        vec!["events", "--user", PAUL],
+        vec!["offers", "--user", PAUL],
+        vec!["providers", "--user", PAUL],
+        vec!["freebusy-other", "--user", PAUL],
+        vec!["requests", "list", "--user", PAUL],
+        vec![
+            "event",
+            "show",
+            "--user",
+            PAUL,
+            "--uid",
+            "event1@example.com",
+        ],
+    ] {
+        let run = env.run(&args);
+        assert_eq!(
+            run.fails(1),
+            format!("calstore: error: unknown user {PAUL}"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_input_is_refused_whole() {
+    let env = Env::new();
+    let good = env.file("good.ics", S1.as_bytes());
+    let cases: [(&str, &[u8], &str); 6] = [
+        ("garbage.ics", b"this is not iCalendar\n", "garbage.ics"),
+        (
+            "nouid.ics",
+            b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:20141010T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            "UID",
+        ),
+        (
+            "feb30.ics",
+            b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:20140230T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            "20140230",
+        ),
+        (
+            "latin1.ics",
+            b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nSUMMARY:M\xf8te\r\nDTSTART:20141010T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            "UTF-8",
+        ),
+        ("empty.ics", b"", "no VEVENT"),
+        (
+            "unended.ics",
+            b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:20141010T100000Z\r\n",
+            "unended.ics",
+        ),
+    ];
+    for (name, content, expected) in cases {
+        let bad = env.file(name, content);
+        // The good file comes first: it must not be written either.
+        let run = env.run(&["import", "--user", ROOM, &good, &bad]);
+        let line = run.fails(1);
+        assert!(line.contains(name), "{line}");
+        assert!(line.contains(expected), "{line}");
+        assert_eq!(
+            env.run(&["freebusy", "--user", ROOM]).fails(1),
+            format!("calstore: error: unknown user {ROOM}")
+        );
+    }
+    let long_uid = format!(
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:{}\r\nDTSTART:20141010T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        "u".repeat(5000)
+    );
+    let bad = env.file("long.ics", long_uid.as_bytes());
+    assert!(
+        env.run(&["import", "--user", ROOM, &good, &bad])
+            .fails(1)
+            .contains("5000 bytes")
+    );
+    let missing = env.path("missing.ics").display().to_string();
+    assert!(
+        env.run(&["import", "--user", ROOM, &good, &missing])
+            .fails(1)
+            .contains("cannot read")
+    );
+    // An existing user keeps exactly what it had.
+    env.import_s1().ok();
+    let weekly = env.file("weekly.ics", WEEKLY.as_bytes());
+    let bad = env.file("bad.ics", b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:y\r\nDTSTART:2014\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+    env.run(&["import", "--user", ROOM, &weekly, &bad]).fails(1);
+    assert_eq!(env.freebusy_json(ROOM), json!([s1_period()]));
+    assert_eq!(
+        env.run(&["events", "--user", ROOM]).ok(),
+        "event1@example.com\n"
+    );
+}
+
+#[test]
+fn sql_looking_uids_are_data() {
+    let env = Env::new();
+    let uid = "x'); DROP TABLE objects;--";
+    let ics = format!(
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTART:20141010T100000Z\r\n\
+         DTEND:20141010T110000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    );
+    let f = env.file("sql.ics", ics.as_bytes());
+    env.run(&["import", "--user", ROOM, "--expand-until", "20150101", &f])
+        .ok();
+    assert_eq!(
+        env.run(&["events", "--user", ROOM]).ok(),
+        format!("{uid}\n")
+    );
+    let shown = env.run(&["event", "show", "--user", ROOM, "--uid", uid]);
+    assert!(shown.ok().contains(&format!("UID:{uid}\r\n")));
+    assert_eq!(env.freebusy_json(ROOM)[0]["uid"], uid);
+}
+
+#[test]
+fn import_from_stdin() {
+    let env = Env::new();
+    let run = env.run_stdin(
+        &[
+            "import",
+            "--user",
+            ROOM,
+            "--expand-until",
+            "20150101T000000Z",
+            "-",
+        ],
+        S1.as_bytes(),
+    );
+    assert!(run.ok().starts_with("imported 1 object"));
+    assert_eq!(env.freebusy_json(ROOM), json!([s1_period()]));
+    let bad = env.run_stdin(&["import", "--user", PAUL, "-"], b"nonsense");
+    assert!(bad.fails(1).contains("standard input"));
+}
+
+#[test]
+fn recurrences_cancel_uncancel_remove() {
+    let env = Env::new();
+    let f = env.file("weekly.ics", WEEKLY.as_bytes());
+    let out = env.run(&["import", "--user", PAUL, "--expand-until", "20150101", &f]);
+    assert!(
+        out.ok()
+            .starts_with("imported 2 objects (1 parent, 1 recurrence)"),
+        "{}",
+        out.stdout
+    );
+    let starts = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|p| p["start"].as_str().expect("start").to_owned())
+            .collect()
+    };
+    let fb = env.freebusy_json(PAUL);
+    assert_eq!(
+        starts(&fb),
+        ["20141006T100000Z", "20141014T120000Z", "20141020T100000Z"]
+    );
+    assert_eq!(fb[1]["recurrenceid"], "20141013T100000Z");
+    assert_eq!(
+        env.run(&["events", "--user", PAUL]).ok(),
+        "weekly@example.com\nweekly@example.com\t20141013T100000Z\n"
+    );
+    let o = ["--user", PAUL, "--uid", "weekly@example.com"];
+    let rid = ["--rid", "20141013T100000Z"];
+    let until = ["--expand-until", "20150101"];
+    // Cancelling the moved instance removes it (and the parent occurrence stays replaced).
+    let args = [&["event", "cancel"][..], &o, &rid, &until].concat();
+    assert!(
+        env.run(&args)
+            .ok()
+            .starts_with("cancelled recurrence 20141013T100000Z")
+    );
+    assert_eq!(
+        starts(&env.freebusy_json(PAUL)),
+        ["20141006T100000Z", "20141020T100000Z"]
+    );
+    assert_eq!(
+        env.run(&["events", "--user", PAUL, "--cancelled"]).ok(),
+        "weekly@example.com\t20141013T100000Z\n"
+    );
+    // Cancelling it again is an error that names the state.
+    assert!(env.run(&args).fails(1).contains("it is cancelled"));
+    let args = [&["event", "uncancel"][..], &o, &rid, &until].concat();
+    env.run(&args).ok();
+    assert_eq!(starts(&env.freebusy_json(PAUL)).len(), 3);
+    // Cancelling the parent removes its occurrences; the override stays.
+    let args = [&["event", "cancel"][..], &o, &until].concat();
+    env.run(&args).ok();
+    assert_eq!(starts(&env.freebusy_json(PAUL)), ["20141014T120000Z"]);
+    let shown = env.run(&[&["event", "show"][..], &o, &["--cancelled"]].concat());
+    assert!(shown.ok().contains("RRULE:FREQ=WEEKLY;COUNT=3"));
+    // Removing the event removes everything.
+    env.run(&[&["event", "remove"][..], &o].concat()).ok();
+    assert_eq!(env.freebusy_json(PAUL), json!([]));
+    assert_eq!(env.run(&["events", "--user", PAUL]).ok(), "");
+    assert!(
+        env.run(&[&["event", "remove"][..], &o].concat())
+            .fails(1)
+            .contains("no event")
+    );
+}
+
+#[test]
+fn cancel_removes_periods() {
+    let env = Env::new();
+    env.import_s1().ok();
+    let run = env.run(&[
+        "event",
+        "cancel",
+        "--user",
+        ROOM,
+        "--uid",
+        "event1@example.com",
+    ]);
+    assert!(run.ok().contains("0 periods"));
+    assert_eq!(env.freebusy_json(ROOM), json!([]));
+    let missing = env.run(&[
+        "event",
+        "cancel",
+        "--user",
+        ROOM,
+        "--uid",
+        "nope@example.com",
+    ]);
+    assert!(missing.fails(1).contains("nope@example.com"));
+}
+
+#[test]
+fn requests_queue_and_dequeue() {
+    let env = Env::new();
+    let queue =
+        |args: &[&str]| env.run(&[&["requests", "queue", "--user", PAUL][..], args].concat());
+    assert!(
+        queue(&["--uid", "a@example.com"])
+            .ok()
+            .starts_with("queued")
+    );
+    assert!(
+        queue(&[
+            "--uid",
+            "b@example.com",
+            "--rid",
+            "20141013T100000Z",
+            "--type",
+            "COUNTER"
+        ])
+        .ok()
+        .starts_with("queued")
+    );
+    assert!(
+        queue(&["--uid", "a@example.com", "--type", "COUNTER"])
+            .ok()
+            .contains("already queued")
+    );
+    assert_eq!(
+        env.run(&["requests", "list", "--user", PAUL]).ok(),
+        "a@example.com\t-\t-\nb@example.com\t20141013T100000Z\tCOUNTER\n"
+    );
+    // Dequeue is exact: without --rid only the whole-event request goes.
+    let dequeue =
+        |args: &[&str]| env.run(&[&["requests", "dequeue", "--user", PAUL][..], args].concat());
+    assert!(
+        dequeue(&["--uid", "b@example.com"])
+            .fails(1)
+            .contains("no request")
+    );
+    dequeue(&["--uid", "a@example.com"]).ok();
+    assert_eq!(
+        env.run(&["requests", "list", "--user", PAUL]).ok(),
+        "b@example.com\t20141013T100000Z\tCOUNTER\n"
+    );
+    dequeue(&["--uid", "b@example.com", "--rid", "20141013T100000Z"]).ok();
+    assert_eq!(env.run(&["requests", "list", "--user", PAUL]).ok(), "");
+}
+
+#[test]
+fn quota_limits_groups_check_reserve() {
+    let env = Env::new();
+    let q = ["--quota", "cars"];
+    // An unknown quota is an error on reads.
+    assert_eq!(
+        env.run(&[&["quota", "limits"][..], &q].concat()).fails(1),
+        "calstore: error: unknown quota cars"
+    );
+    let set = env.run(&[&["quota", "limits"][..], &q, &["--set", "*=PT1H", "vips=*"]].concat());
+    assert_eq!(set.ok(), "*\tPT1H\nvips\t*\n");
+    // A day written as PT1D is refused and nothing changes.
+    let bad = env.run(&[&["quota", "limits"][..], &q, &["--set", "x=PT2H", "*=PT1D"]].concat());
+    assert!(bad.fails(2).contains("PT1D"));
+    assert_eq!(
+        env.run(&[&["quota", "limits"][..], &q].concat()).ok(),
+        "*\tPT1H\nvips\t*\n"
+    );
+    let groups = env.run(
+        &[
+            &["quota", "groups"][..],
+            &q,
+            &["--set", &format!("{PAUL}=devs")],
+        ]
+        .concat(),
+    );
+    assert_eq!(groups.ok(), format!("{PAUL}\tdevs\n"));
+    let delegates = env.run(&[&["quota", "delegates"][..], &q, &["--set", ROOM]].concat());
+    assert_eq!(delegates.ok(), format!("{ROOM}\n"));
+
+    let check = |start: &str, end: &str| {
+        env.run(
+            &[
+                &["quota", "check"][..],
+                &q,
+                &["--organiser", PAUL, "--start", start, "--end", end],
+            ]
+            .concat(),
+        )
+    };
+    let accepted = check("20261124T090000Z", "20261124T094500Z");
+    let text = accepted.ok();
+    assert!(text.starts_with("ACCEPTED\n"), "{text}");
+    assert!(text.contains("group:     devs"), "{text}");
+    assert!(text.contains("requested: PT45M"), "{text}");
+    let declined = check("20261124T090000Z", "20261124T110000Z");
+    let text = declined.ok();
+    assert!(
+        text.starts_with(
+            "DECLINED: The event period exceeds your quota allocation for the recipient.\n"
+        ),
+        "{text}"
+    );
+    for line in ["requested: PT2H", "usage:     PT0S", "limit:     PT1H"] {
+        assert!(text.contains(line), "{line} missing from {text}");
+    }
+    // A check records nothing; a reservation does, and counts against the next booking.
+    let reserve = env.run(
+        &[
+            &["quota", "reserve"][..],
+            &q,
+            &[
+                "--organiser",
+                PAUL,
+                "--start",
+                "20261124T090000Z",
+                "--end",
+                "20261124T094500Z",
+            ],
+            &[
+                "--uid",
+                "car1@example.com",
+                "--attendee",
+                "mailto:car@example.com",
+            ],
+        ]
+        .concat(),
+    );
+    assert!(reserve.ok().starts_with("ACCEPTED\n"));
+    let text = check("20261125T090000Z", "20261125T093000Z")
+        .ok()
+        .to_owned();
+    assert!(text.starts_with("DECLINED"), "{text}");
+    assert!(text.contains("usage:     PT45M"), "{text}");
+    assert_eq!(
+        env.run(&[&["quota", "entries"][..], &q].concat()).ok(),
+        "devs\n"
+    );
+    let entries = env
+        .run(
+            &[
+                &["quota", "entries"][..],
+                &q,
+                &["--group", "devs", "--format", "json"],
+            ]
+            .concat(),
+        )
+        .json();
+    assert_eq!(entries[0]["uid"], "car1@example.com");
+    assert_eq!(entries[0]["attendee"], "mailto:car@example.com");
+    assert_eq!(entries[0]["end"], "20261124T094500Z");
+    assert_eq!(entries.as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn quota_check_from_file() {
+    let env = Env::new();
+    env.run(&["quota", "limits", "--quota", "rooms", "--set", "*=PT1H"])
+        .ok();
+    let f = env.file("s1.ics", S1.as_bytes());
+    // The organiser comes from the file; the event is an hour.
+    let run = env.run(&[
+        "quota",
+        "check",
+        "--quota",
+        "rooms",
+        "--file",
+        &f,
+        "--expand-until",
+        "20150101",
+    ]);
+    let text = run.ok();
+    assert!(text.starts_with("ACCEPTED\n"), "{text}");
+    assert!(text.contains(&format!("group:     {PAUL}")), "{text}");
+    assert!(text.contains("requested: PT1H"), "{text}");
+    // The weekly event has three one-hour occurrences: over the limit.
+    let w = env.file("weekly.ics", WEEKLY.as_bytes());
+    let run = env.run(&[
+        "quota",
+        "check",
+        "--quota",
+        "rooms",
+        "--organiser",
+        PAUL,
+        "--file",
+        &w,
+        "--expand-until",
+        "20150101",
+    ]);
+    assert!(run.ok().contains("requested: PT3H"), "{}", run.stdout);
+    // Neither a file nor a period is a usage error.
+    env.run(&["quota", "check", "--quota", "rooms", "--organiser", PAUL])
+        .fails(2);
+}
+
+#[test]
+fn memory_database() {
+    let env = Env::new();
+    let f = env.file("s1.ics", S1.as_bytes());
+    let run = env.run_bare(&["--db", "sqlite::memory:", "import", "--user", ROOM, &f]);
+    assert!(run.ok().starts_with("imported 1 object"));
+    // Each run has its own private database.
+    let fb = env.run_bare(&["--db", "sqlite::memory:", "freebusy", "--user", ROOM]);
+    assert!(fb.fails(1).contains("unknown user"));
+    assert!(!env.path("t.db").exists());
+}
+
+#[test]
+fn default_database_is_calstore_db() {
+    let env = Env::new();
+    let f = env.file("s1.ics", S1.as_bytes());
+    env.run_bare(&["import", "--user", ROOM, "--expand-until", "20150101", &f])
+        .ok();
+    assert!(env.path("calstore.db").exists());
+    let fb = env
+        .run_bare(&["freebusy", "--user", ROOM, "--format", "json"])
+        .json();
+    assert_eq!(fb, json!([s1_period()]));
+}
+
+fn assert_demo_output(text: &str) {
+    assert!(text.contains("Mon 23 Nov"), "{text}");
+    assert!(text.contains("Sun 29 Nov"), "{text}");
+    assert!(text.contains("08  09  10"), "{text}");
+    assert!(
+        text.contains('█') && text.contains('░') && text.contains('·'),
+        "{text}"
+    );
+    assert!(
+        text.contains("Paul Boddie <mailto:paul.boddie@example.com>"),
+        "{text}"
+    );
+    assert!(text.contains("ACCEPTED"), "{text}");
+    assert!(
+        text.contains("DECLINED: The event period exceeds"),
+        "{text}"
+    );
+    // Paul's Monday: the stand-up at 09:00 and the dentist at 16:00 (quarter-hour cells).
+    let monday = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("Mon 23 Nov ") && l.contains('·'))
+        .expect("a grid row for Monday");
+    let cells: String = monday
+        .chars()
+        .filter(|c| matches!(c, '█' | '░' | '·'))
+        .collect();
+    assert_eq!(
+        cells,
+        format!("{}█{}████{}", "·".repeat(4), "·".repeat(27), "·".repeat(4))
+    );
+}
+
+#[test]
+fn demo_builds_store_and_prints_a_week() {
+    let env = Env::new();
+    let first = env.run_bare(&["demo"]);
+    let text = first.ok().to_owned();
+    assert_demo_output(&text);
+    assert!(env.path("calstore-demo.db").exists());
+    // Reproducible: a second run recreates the database and prints the same.
+    assert_eq!(env.run_bare(&["demo"]).ok(), text);
+    // The demo database works with the other commands.
+    let rooms = env.run_bare(&[
+        "--db",
+        "sqlite:calstore-demo.db",
+        "freebusy",
+        "--user",
+        ROOM,
+        "--from",
+        "20261126",
+        "--to",
+        "20261127",
+        "--format",
+        "json",
+    ]);
+    let fb = rooms.json();
+    assert_eq!(fb[0]["uid"], "workshop@example.com");
+    assert_eq!(fb[0]["start"], "20261126T080000Z");
+}
+
+#[test]
+fn demo_on_explicit_database() {
+    let env = Env::new();
+    let run = env.run_bare(&["--db", "sqlite::memory:", "demo"]);
+    assert_demo_output(run.ok());
+    assert!(!Path::new(&env.path("calstore-demo.db")).exists());
+    // A database that already holds the demo's users is refused, not mixed into.
+    env.run(&["demo"]).ok();
+    assert!(env.run(&["demo"]).fails(1).contains("already holds data"));
+}
+
+#[cfg(unix)]
+#[test]
+fn non_utf8_and_overlong_arguments_are_usage_errors() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = Env::new();
+    env.import_s1().ok();
+    let out = env
+        .command(&["event", "show", "--user", ROOM, "--uid"], true)
+        .arg(std::ffi::OsStr::from_bytes(b"event\xff"))
+        .output()
+        .expect("run calstore");
+    let run = Run::from(out);
+    assert!(run.fails(2).contains("UTF-8"));
+    let long_user = format!("mailto:{}@example.com", "a".repeat(2000));
+    assert!(
+        env.run(&["events", "--user", &long_user])
+            .fails(2)
+            .contains("2019 bytes")
+    );
+    let bad_tz = env.run(&["import", "--user", ROOM, "--tz", "Mars/Olympus", "x.ics"]);
+    assert!(bad_tz.fails(2).contains("Mars/Olympus"));
+}
+
+/// Counters, offers and others' free/busy are written through the library (the CLI only
+/// reads them); the CLI must show exactly what was stored.
+#[test]
+fn counters_offers_and_others() {
+    use calstore_core::{FixedClock, Offer, Period, Store};
+    use calstore_native::SqliteConnection;
+    use chrono::{TimeZone, Utc};
+
+    let env = Env::new();
+    env.import_s1().ok();
+    let t = |d, h| Utc.with_ymd_and_hms(2014, 10, d, h, 0, 0).unwrap();
+    {
+        let conn = SqliteConnection::open(env.path("t.db")).unwrap();
+        let mut store = Store::open(conn, Box::new(FixedClock::new(t(1, 0)))).unwrap();
+        store
+            .set_counter(
+                ROOM,
+                PAUL,
+                "event1@example.com",
+                None,
+                "BEGIN:VEVENT\r\nEND:VEVENT\r\n",
+            )
+            .unwrap();
+        let mut offered = Period::new(t(11, 9), t(11, 10));
+        offered.uid = Some("event1@example.com".into());
+        let live = Offer {
+            period: offered.clone(),
+            expires: Some(Utc.with_ymd_and_hms(2100, 1, 1, 0, 0, 0).unwrap()),
+        };
+        let lapsed = Offer {
+            period: Period::new(t(12, 9), t(12, 10)),
+            expires: Some(Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).unwrap()),
+        };
+        store.set_freebusy_offers(ROOM, &[live, lapsed]).unwrap();
+        store
+            .set_freebusy_for_other(ROOM, PAUL, &[Period::new(t(13, 8), t(13, 9))])
+            .unwrap();
+    }
+    let o = ["--user", ROOM, "--uid", "event1@example.com"];
+    assert_eq!(
+        env.run(&[&["counters"][..], &o].concat()).ok(),
+        format!("{PAUL}\n")
+    );
+    assert_eq!(
+        env.run(&[&["counters"][..], &o, &["--other", PAUL]].concat())
+            .ok(),
+        "BEGIN:VEVENT\r\nEND:VEVENT\r\n"
+    );
+    let nobody = env.run(&[&["counters"][..], &o, &["--other", "mailto:x@example.com"]].concat());
+    assert!(nobody.fails(1).contains("no counter-proposal"));
+    // The lapsed offer is dropped on reading; the live one shows with its expiry.
+    let offers = env
+        .run(&["offers", "--user", ROOM, "--format", "json"])
+        .json();
+    assert_eq!(
+        offers,
+        json!([{
+            "start": "20141011T090000Z", "end": "20141011T100000Z", "uid": "event1@example.com",
+            "recurrenceid": null, "transp": null, "summary": null, "organiser": null,
+            "expires": "21000101T000000Z",
+        }])
+    );
+    assert_eq!(
+        env.run(&["freebusy-other", "--user", ROOM]).ok(),
+        format!("{PAUL}\n")
+    );
+    let other = env.run(&[
+        "freebusy-other",
+        "--user",
+        ROOM,
+        "--other",
+        PAUL,
+        "--format",
+        "ics",
+    ]);
+    assert!(
+        other
+            .ok()
+            .contains("FREEBUSY;FBTYPE=BUSY:20141013T080000Z/20141013T090000Z\r\n")
+    );
+    let other = env.run(&[
+        "freebusy-other",
+        "--user",
+        ROOM,
+        "--other",
+        PAUL,
+        "--from",
+        "20141014",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(other.json(), json!([]));
+}
+
+#[test]
+fn providers_listed_and_extended() {
+    let env = Env::new();
+    let ics = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:daily@example.com\r\n\
+               DTSTART:20141001T080000Z\r\nDTEND:20141001T090000Z\r\nRRULE:FREQ=DAILY\r\n\
+               END:VEVENT\r\nEND:VCALENDAR\r\n";
+    let f = env.file("daily.ics", ics.as_bytes());
+    let run = env.run(&["import", "--user", PAUL, "--expand-until", "20141011", &f]);
+    assert!(
+        run.ok().contains("10 free/busy periods, 1 provider"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        env.run(&["providers", "--user", PAUL]).ok(),
+        "until\t20141011T000000Z\ndaily@example.com\n"
+    );
+    let run = env.run(&["providers", "--user", PAUL, "--extend-until", "20141021"]);
+    assert_eq!(
+        run.ok(),
+        "extended 1 provider up to 20141021T000000Z\nuntil\t20141021T000000Z\ndaily@example.com\n"
+    );
+    let fb = env.freebusy_json(PAUL);
+    assert_eq!(fb.as_array().map(Vec::len), Some(20));
+}
