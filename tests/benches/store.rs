@@ -1,0 +1,293 @@
+//! Import and free/busy benchmark: calstore on SQLite against raw rusqlite doing the same
+//! writes and queries, in the same process, reported as ratios.
+//!
+//! Run: `cargo bench -p calstore-tests --bench store` (`-- --quick` for 5 000 events only).
+//!
+//! Dataset (seeded, after `../shared/docs/calendar-correctness.md` §5): one resource with N
+//! objects; start dates uniform over 730 days from 2026-01-01, hours 07–18 Europe/Berlin;
+//! 85 % single 1-hour events (10 % of them TENTATIVE), 10 % weekly COUNT=10 with one EXDATE,
+//! 5 % all-day TRANSPARENT. Everything is materialised (the window ends 2029-01-01).
+//!
+//! * **import**: `Store::import_events` on pre-parsed events (it expands recurrences, writes
+//!   objects, periods, provider bookkeeping and the change journal) against raw rusqlite
+//!   inserting the same object and period rows into the same schema, with the same indexes,
+//!   in one transaction each. Both on a WAL file database with `synchronous=FULL`.
+//! * **week**: `Store::get_freebusy_in` for 2026-06-15..22 against raw rusqlite running the
+//!   same overlap statement, median of many runs; and against a naive two-sided range query
+//!   on an index of (store_user, start), the usual shape.
+
+// A benchmark binary: failing loudly on a broken setup is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use calstore_core::ical::datetime::format_utc;
+use calstore_core::ical::{self, EventComponent, ExpandContext};
+use calstore_core::period::span_class;
+use calstore_core::{FixedClock, RecordOptions, Store};
+use calstore_native::SqliteConnection;
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+
+const USER: &str = "mailto:resource-room-bench@example.com";
+
+/// A tiny deterministic PRNG (xorshift64*), so the dataset is the same on every run.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn dataset(n: usize) -> String {
+    let mut rng = Rng(42);
+    let base = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
+    let mut out = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calstore//bench//EN\r\n");
+    for i in 0..n {
+        let day = base + TimeDelta::days(i64::try_from(rng.below(730)).unwrap_or(0));
+        let hour = 7 + rng.below(12);
+        let d = day.format("%Y%m%d");
+        let kind = rng.below(100);
+        out.push_str("BEGIN:VEVENT\r\n");
+        out.push_str(&format!("UID:bench-{i}@example.com\r\nDTSTAMP:20260101T000000Z\r\n"));
+        if kind < 85 {
+            out.push_str(&format!(
+                "DTSTART;TZID=Europe/Berlin:{d}T{hour:02}0000\r\nDTEND;TZID=Europe/Berlin:{d}T{:02}0000\r\n",
+                hour + 1
+            ));
+            if rng.below(10) == 0 {
+                out.push_str("STATUS:TENTATIVE\r\n");
+            }
+            out.push_str(&format!("SUMMARY:Meeting {i}\r\n"));
+        } else if kind < 95 {
+            let ex = day + TimeDelta::days(14);
+            out.push_str(&format!(
+                "DTSTART;TZID=Europe/Berlin:{d}T{hour:02}0000\r\nDURATION:PT1H\r\n\
+                 RRULE:FREQ=WEEKLY;COUNT=10\r\nEXDATE;TZID=Europe/Berlin:{}T{hour:02}0000\r\n\
+                 SUMMARY:Weekly {i}\r\n",
+                ex.format("%Y%m%d")
+            ));
+        } else {
+            let next = day + TimeDelta::days(1);
+            out.push_str(&format!(
+                "DTSTART;VALUE=DATE:{d}\r\nDTEND;VALUE=DATE:{}\r\nTRANSP:TRANSPARENT\r\n\
+                 SUMMARY:All day {i}\r\n",
+                next.format("%Y%m%d")
+            ));
+        }
+        out.push_str("END:VEVENT\r\n");
+    }
+    out.push_str("END:VCALENDAR\r\n");
+    out
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap_or_default()
+}
+
+fn options() -> RecordOptions {
+    RecordOptions {
+        window_end: Utc.with_ymd_and_hms(2029, 1, 1, 0, 0, 0).single().unwrap_or_default(),
+        tz: chrono_tz::Europe::Berlin,
+        ..RecordOptions::new(now())
+    }
+}
+
+/// One period row of the raw baseline: start, end, span class, summary.
+type PeriodRow = (String, String, i64, Option<String>);
+/// One object of the raw baseline: uid, text, periods.
+type ObjectRows = (String, String, Vec<PeriodRow>);
+
+/// The rows the raw baseline writes.
+fn rows(events: &[EventComponent]) -> Vec<ObjectRows> {
+    let opts = options();
+    let ctx = ExpandContext {
+        tz: opts.tz,
+        window_end: opts.window_end,
+        max_instances: opts.max_instances,
+    };
+    events
+        .iter()
+        .map(|e| {
+            let exp = e.instances(&ctx).unwrap();
+            let periods = exp
+                .instances
+                .iter()
+                .map(|i| {
+                    (
+                        format_utc(i.start),
+                        format_utc(i.end),
+                        span_class((i.end - i.start).num_seconds()),
+                        e.summary.clone(),
+                    )
+                })
+                .collect();
+            (e.uid.clone(), e.text.clone(), periods)
+        })
+        .collect()
+}
+
+fn fresh_db(dir: &tempfile::TempDir, name: &str) -> std::path::PathBuf {
+    let path = dir.path().join(name);
+    // Create the schema through calstore so both sides have identical tables and indexes.
+    let conn = SqliteConnection::open(&path).unwrap();
+    drop(Store::open(conn, Box::new(FixedClock::new(now()))).unwrap());
+    path
+}
+
+fn raw_import(
+    conn: &mut rusqlite::Connection,
+    rows: &[ObjectRows],
+) {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+    {
+        let mut obj = tx
+            .prepare(
+                "INSERT INTO objects (store_user, object_uid, object_text, status) \
+                 VALUES (?1, ?2, ?3, 'active')",
+            )
+            .unwrap();
+        let mut fb = tx
+            .prepare(
+                "INSERT INTO freebusy (store_user, \"start\", \"end\", object_uid, transp, \
+                 object_recurrenceid, summary, organiser, span) \
+                 VALUES (?1, ?2, ?3, ?4, 'OPAQUE', NULL, ?5, NULL, ?6) ON CONFLICT DO NOTHING",
+            )
+            .unwrap();
+        for (uid, text, periods) in rows {
+            obj.execute(rusqlite::params![USER, uid, text]).unwrap();
+            for (s, e, span, summary) in periods {
+                fb.execute(rusqlite::params![USER, s, e, uid, summary, span]).unwrap();
+            }
+        }
+    }
+    tx.commit().unwrap();
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn bench(n: usize, query_runs: usize) {
+    let text = dataset(n);
+    let events = ical::parse_events(text.as_bytes()).unwrap();
+    let rows = rows(&events);
+    let period_count: usize = rows.iter().map(|r| r.2.len()).sum();
+    let dir = tempfile::tempdir().unwrap();
+
+    // Raw rusqlite import.
+    let raw_path = fresh_db(&dir, "raw.db");
+    let mut raw = rusqlite::Connection::open(&raw_path).unwrap();
+    raw.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;").unwrap();
+    let t = Instant::now();
+    raw_import(&mut raw, &rows);
+    let raw_import_time = t.elapsed();
+
+    // calstore import.
+    let store_path = fresh_db(&dir, "store.db");
+    let mut store = Store::open(
+        SqliteConnection::open(&store_path).unwrap(),
+        Box::new(FixedClock::new(now())),
+    )
+    .unwrap();
+    let t = Instant::now();
+    let report = store.import_events(USER, &events, &options(), &mut |_, _| {}).unwrap();
+    let store_import_time = t.elapsed();
+    assert_eq!(report.periods, period_count, "both sides must write the same periods");
+
+    // Week query.
+    let from = Utc.with_ymd_and_hms(2026, 6, 15, 0, 0, 0).single().unwrap_or_default();
+    let to = from + TimeDelta::days(7);
+    let mut store_times = Vec::with_capacity(query_runs);
+    let mut found = 0;
+    for _ in 0..query_runs {
+        let t = Instant::now();
+        found = black_box(store.get_freebusy_in(USER, from, to).unwrap()).len();
+        store_times.push(t.elapsed());
+    }
+    let overlap_sql = calstore_core::Dialect::Sqlite
+        .render(&calstore_core::period::overlap_sql_for_benchmark())
+        .into_owned();
+    let mut params: Vec<String> = vec![USER.into(), format_utc(from), format_utc(to)];
+    for limit in calstore_core::period::SPAN_LIMITS {
+        params.push(format_utc(from - TimeDelta::seconds(limit)));
+    }
+    let mut raw_times = Vec::with_capacity(query_runs);
+    let mut raw_found = 0;
+    for _ in 0..query_runs {
+        let t = Instant::now();
+        let mut stmt = raw.prepare_cached(&overlap_sql).unwrap();
+        let rows: Vec<(String, String, Option<String>)> = stmt
+            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        raw_found = black_box(rows).len();
+        raw_times.push(t.elapsed());
+    }
+    assert_eq!(found, raw_found, "both sides must find the same periods");
+    // The usual shape: a two-sided range on (store_user, start) — scans every earlier row.
+    raw.execute_batch("CREATE INDEX IF NOT EXISTS naive_start ON freebusy (store_user, \"start\")")
+        .unwrap();
+    let mut naive_times = Vec::with_capacity(query_runs);
+    for _ in 0..query_runs {
+        let t = Instant::now();
+        let mut stmt = raw
+            .prepare_cached(
+                "SELECT \"start\", \"end\", object_uid FROM freebusy INDEXED BY naive_start \
+                 WHERE store_user = ?1 AND \"start\" < ?3 AND \"end\" > ?2 ORDER BY \"start\"",
+            )
+            .unwrap();
+        let n = stmt
+            .query_map(rusqlite::params![USER, format_utc(from), format_utc(to)], |r| {
+                r.get::<_, String>(0)
+            })
+            .unwrap()
+            .count();
+        black_box(n);
+        naive_times.push(t.elapsed());
+    }
+
+    let per_sec = |d: Duration| n as f64 / d.as_secs_f64();
+    let (ms, rs, nv) = (median(store_times), median(raw_times), median(naive_times));
+    println!("== {n} events ({period_count} periods, {found} in the week)");
+    println!(
+        "import: calstore {:>9.0} events/s ({:?}), raw rusqlite {:>9.0} events/s ({:?}); ratio {:.2}x",
+        per_sec(store_import_time),
+        store_import_time,
+        per_sec(raw_import_time),
+        raw_import_time,
+        store_import_time.as_secs_f64() / raw_import_time.as_secs_f64()
+    );
+    println!(
+        "1-week free/busy (median of {query_runs}): calstore {:?}, raw same SQL {:?} (ratio {:.2}x), \
+         raw naive range {:?}",
+        ms,
+        rs,
+        ms.as_secs_f64() / rs.as_secs_f64(),
+        nv
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it,
+    // where a small smoke run keeps the harness itself tested.
+    if !args.iter().any(|a| a == "--bench") {
+        bench(200, 5);
+        return;
+    }
+    bench(5_000, 200);
+    if !args.iter().any(|a| a == "--quick") {
+        bench(100_000, 200);
+    }
+}

@@ -1,0 +1,10 @@
+//! The conformance cases, by area. Each `pub fn` taking a connection is one case and must be
+//! listed in `all_cases!` (a unit test checks this).
+
+pub mod bad_input;
+pub mod changes;
+pub mod freebusy;
+pub mod journal;
+pub mod record;
+pub mod scenarios;
+pub mod store;
