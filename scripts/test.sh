@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs every calstore check and test, installing what it needs first.
+# This is the README's test command; .ci/run calls it too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain"
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo is not installed: install Rust (https://rustup.rs) first" >&2
+    exit 1
+fi
+cargo --version
+for comp in rustfmt clippy; do
+    if ! cargo "${comp/rustfmt/fmt}" --version >/dev/null 2>&1; then
+        rustup component add "$comp"
+    fi
+done
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+step "docs"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
+step "postgres test cluster"
+# The suite runs on PostgreSQL too (--all-features turns on calstore-tests/postgres). A server
+# named by CALSTORE_TEST_PG_URL is used as it is; otherwise a throwaway cluster is started
+# here (installing the server package if needed) and stopped when this script exits.
+if [[ -z ${CALSTORE_TEST_PG_URL:-} ]]; then
+    PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/calstore-pg.XXXXXX")
+    trap 'scripts/pg-test-cluster.sh stop "$PG_DIR" || true' EXIT
+    PG_URL_LINE=$(scripts/pg-test-cluster.sh start "$PG_DIR")
+    export "${PG_URL_LINE?}"
+fi
+echo "CALSTORE_TEST_PG_URL=$CALSTORE_TEST_PG_URL"
+
+step "tests"
+cargo test --workspace --all-targets --all-features
+cargo test --workspace --all-features --doc
+
+step "WebAssembly: the suite on sql.js in Node and headless Chromium (scripts/test-wasm.sh)"
+# Installs what it needs (wasm32 target or Debian's rustc-web, wasm-bindgen-cli, sql.js,
+# Chromium + chromedriver) and fails if any of it is missing or no test ran.
+scripts/test-wasm.sh
+
+step "benchmark (quick run: 5 000 events; the full run is cargo bench -p calstore-tests --bench store)"
+cargo bench -p calstore-tests --bench store -- --quick
