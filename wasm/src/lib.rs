@@ -1,0 +1,33 @@
+//! calstore in the browser: the core over [sql.js](https://sql.js.org).
+//!
+//! `SqlJsConnection` (wasm32 only) implements the core's [`calstore_core::SqlConnection`] over
+//! a sql.js `Database` created in JavaScript, so a [`calstore_core::Store`] runs in a browser
+//! or in Node exactly as it runs natively; the conformance suite of `calstore-tests` runs on
+//! it under Node and headless Chromium (`scripts/test-wasm.sh`).
+//!
+//! ```ignore
+//! // In a wasm32 build, with `db` a sql.js Database passed in from JavaScript:
+//! let conn = calstore_wasm::SqlJsConnection::from_js(db)?;
+//! let mut store = calstore_core::Store::open(conn, Box::new(clock))?;
+//! ```
+//!
+//! All JavaScript plumbing lives in `sqljs` (the extern bindings), `convert` (every
+//! `Value` ↔ `JsValue` conversion) and `error` (classifying sql.js exceptions). Everything but
+//! [`error::kind_from_message`] exists only on `wasm32`: natively the crate is the core
+//! re-export, so `cargo build --workspace` needs no wasm toolchain.
+
+pub use calstore_core as core;
+
+pub mod error;
+
+#[cfg(target_arch = "wasm32")]
+pub mod conn;
+#[cfg(target_arch = "wasm32")]
+pub mod convert;
+#[cfg(target_arch = "wasm32")]
+pub mod sqljs;
+
+#[cfg(target_arch = "wasm32")]
+pub use conn::SqlJsConnection;
+#[cfg(target_arch = "wasm32")]
+pub use sqljs::{SqlJsDatabase, SqlJsStatement};
