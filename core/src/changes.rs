@@ -6,9 +6,19 @@
 //! PostgreSQL; SQLite serialises all writers anyway) and makes revision order equal commit
 //! order, which a sequence would not (a sequence value is taken at `nextval`, not at commit).
 //! Each changed key then gets one row in `calstore_changes` holding its latest revision and
-//! whether it was upserted or deleted; deleted keys keep their row as a tombstone.
+//! whether it was upserted or deleted; deleted keys keep their row as a tombstone. Changes are
+//! collected in memory during the transaction (the last operation on a key wins) and written
+//! with multi-row upserts just before the commit, in the same transaction.
+//!
+//! Keys are per object, not per row: `objects` and `recurrences` by (uid, rid), counters by
+//! (uid, rid, other), requests by (uid, rid), `freebusy` by uid, `freebusy_other` by other,
+//! quota entries by group. **A change of an object also means its free/busy changed**: the
+//! periods of a UID are derived from its objects in the same transaction, so recording or
+//! cancelling an event journals the object only, and a syncing client re-reads that UID's
+//! periods with it. A `freebusy` entry of its own is written when periods change without an
+//! object change (free/busy set directly, or extended as time passes).
 
-use std::collections::HashSet;
+use std::collections::BTreeMap;
 
 use crate::conn::SqlConnection;
 use crate::error::{Result, StoreError};
@@ -71,15 +81,22 @@ pub(crate) struct WriteTx {
     scope: Scope,
     owner: String,
     revision: i64,
-    seen: HashSet<(&'static str, String)>,
+    pending: BTreeMap<(&'static str, String), Operation>,
 }
+
+/// Rows per multi-row upsert of changes (3 shared parameters + 3 per row).
+const CHANGE_CHUNK: usize = 200;
 
 /// Encodes a key as a JSON array of strings and nulls.
 pub(crate) fn key(parts: &[Option<&str>]) -> String {
     serde_json::Value::Array(
         parts
             .iter()
-            .map(|p| p.map_or(serde_json::Value::Null, |s| serde_json::Value::String(s.to_owned())))
+            .map(|p| {
+                p.map_or(serde_json::Value::Null, |s| {
+                    serde_json::Value::String(s.to_owned())
+                })
+            })
             .collect(),
     )
     .to_string()
@@ -106,7 +123,7 @@ impl WriteTx {
             scope,
             owner: owner.to_owned(),
             revision,
-            seen: HashSet::new(),
+            pending: BTreeMap::new(),
         })
     }
 
@@ -115,34 +132,50 @@ impl WriteTx {
         self.revision
     }
 
-    /// Records that `key` of `table` changed.
+    /// Records that `key` of `table` changed; written by [`WriteTx::flush`].
     pub(crate) fn changed<C: SqlConnection + ?Sized>(
         &mut self,
-        c: &mut C,
+        _c: &mut C,
         table: &'static str,
         key: String,
         op: Operation,
     ) -> Result<()> {
-        // Within one transaction the last operation on a key wins; repeat the statement only
-        // when the operation differs from what was recorded.
-        let marker = (table, format!("{}{key}", op.as_str()));
-        if !self.seen.insert(marker) {
-            return Ok(());
+        self.pending.insert((table, key), op);
+        Ok(())
+    }
+
+    /// Writes the collected changes; called once, right before the commit.
+    pub(crate) fn flush<C: SqlConnection + ?Sized>(&mut self, c: &mut C) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        let entries: Vec<_> = pending.into_iter().collect();
+        for chunk in entries.chunks(CHANGE_CHUNK) {
+            let sql = crate::bulk::values_sql(
+                "INSERT INTO calstore_changes \
+                 (scope, owner, table_name, row_key, revision, operation) VALUES ",
+                &[
+                    crate::bulk::Slot::Shared(1),
+                    crate::bulk::Slot::Shared(2),
+                    crate::bulk::Slot::Row(0),
+                    crate::bulk::Slot::Row(1),
+                    crate::bulk::Slot::Shared(3),
+                    crate::bulk::Slot::Row(2),
+                ],
+                3,
+                chunk.len(),
+                " ON CONFLICT (scope, owner, table_name, row_key) \
+                 DO UPDATE SET revision = excluded.revision, operation = excluded.operation",
+            );
+            let mut params = Vec::with_capacity(3 + 3 * chunk.len());
+            params.push(Value::from(self.scope.as_str()));
+            params.push(Value::Text(self.owner.clone()));
+            params.push(Value::Integer(self.revision));
+            for ((table, key), op) in chunk {
+                params.push(Value::from(*table));
+                params.push(Value::Text(key.clone()));
+                params.push(Value::from(op.as_str()));
+            }
+            c.execute(&sql, &params)?;
         }
-        c.execute(
-            "INSERT INTO calstore_changes (scope, owner, table_name, row_key, revision, operation) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (scope, owner, table_name, row_key) \
-             DO UPDATE SET revision = excluded.revision, operation = excluded.operation",
-            &[
-                self.scope.as_str().into(),
-                Value::Text(self.owner.clone()),
-                table.into(),
-                Value::Text(key),
-                Value::Integer(self.revision),
-                op.as_str().into(),
-            ],
-        )?;
         Ok(())
     }
 }

@@ -59,7 +59,9 @@ impl Period {
     /// True if this period makes its owner busy: OPAQUE or unset. TRANSPARENT periods and
     /// `ORG` periods (an organiser who does not attend) do not block.
     pub fn is_busy(&self) -> bool {
-        self.transp.as_deref().is_none_or(|t| t.eq_ignore_ascii_case("OPAQUE"))
+        self.transp
+            .as_deref()
+            .is_none_or(|t| t.eq_ignore_ascii_case("OPAQUE"))
     }
 
     /// True if `[self.start, self.end)` overlaps `[from, to)`.
@@ -237,7 +239,10 @@ impl PeriodTable {
             parts.join(" UNION ALL ")
         );
         let delete_all = format!("DELETE FROM {t} WHERE {owner_cond}");
-        let delete_uid = format!("DELETE FROM {t} WHERE {owner_cond} AND object_uid = {}", p(1));
+        let delete_uid = format!(
+            "DELETE FROM {t} WHERE {owner_cond} AND object_uid = {}",
+            p(1)
+        );
         let delete_event = format!(
             "DELETE FROM {t} WHERE {owner_cond} AND object_uid = {} AND \
              coalesce(object_recurrenceid, '') = {}",
@@ -271,7 +276,8 @@ impl PeriodTable {
     }
 }
 
-pub(crate) static FREEBUSY: PeriodTable = PeriodTable::new("freebusy", &["store_user"], Extra::None);
+pub(crate) static FREEBUSY: PeriodTable =
+    PeriodTable::new("freebusy", &["store_user"], Extra::None);
 pub(crate) static FREEBUSY_OFFERS: PeriodTable =
     PeriodTable::new("freebusy_offers", &["store_user"], Extra::Expires);
 pub(crate) static FREEBUSY_OTHER: PeriodTable =
@@ -289,7 +295,10 @@ pub(crate) struct PeriodRow {
 }
 
 fn owners_params(owners: &[&str]) -> Vec<Value> {
-    owners.iter().map(|o| Value::Text((*o).to_owned())).collect()
+    owners
+        .iter()
+        .map(|o| Value::Text((*o).to_owned()))
+        .collect()
 }
 
 pub(crate) fn decode(row: &Row) -> Result<PeriodRow> {
@@ -334,6 +343,83 @@ impl PeriodTable {
         }
         params.push(Value::Integer(span_class(p.duration_secs())));
         Ok(c.execute(&self.sql().insert, &params)? > 0)
+    }
+
+    /// Inserts many periods with multi-row statements (equal periods are skipped).
+    pub(crate) fn insert_many<C: SqlConnection + ?Sized>(
+        &self,
+        c: &mut C,
+        owners: &[&str],
+        periods: &[(&Period, Option<&str>)],
+    ) -> Result<()> {
+        use crate::bulk::{Slot, rows_per_chunk, values_sql};
+        let n = self.owners.len();
+        let per_row = 8 + usize::from(self.extra != Extra::None);
+        let mut template: Vec<Slot> = (1..=n).map(Slot::Shared).collect();
+        template.extend((0..per_row).map(Slot::Row));
+        let mut cols = format!(
+            "INSERT INTO {} ({}, \"start\", \"end\", object_uid, transp, object_recurrenceid, \
+             summary, organiser",
+            self.name,
+            self.owners.join(", ")
+        );
+        if let Some(e) = self.extra_col() {
+            cols.push_str(", ");
+            cols.push_str(e);
+        }
+        cols.push_str(", span) VALUES ");
+        for chunk in periods.chunks(rows_per_chunk(per_row, n)) {
+            let sql = values_sql(&cols, &template, n, chunk.len(), " ON CONFLICT DO NOTHING");
+            let mut params = owners_params(owners);
+            params.reserve(chunk.len() * per_row);
+            for (p, extra) in chunk {
+                p.validate()?;
+                params.extend([
+                    Value::Text(format_utc(p.start)),
+                    Value::Text(format_utc(p.end)),
+                    p.uid.clone().into(),
+                    p.transp.clone().into(),
+                    p.recurrenceid.clone().into(),
+                    p.summary.clone().into(),
+                    p.organiser.clone().into(),
+                ]);
+                if self.extra != Extra::None {
+                    params.push((*extra).into());
+                }
+                params.push(Value::Integer(span_class(p.duration_secs())));
+            }
+            c.execute(&sql, &params)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the periods of every uid in `uids`.
+    pub(crate) fn delete_uids<C: SqlConnection + ?Sized>(
+        &self,
+        c: &mut C,
+        owners: &[&str],
+        uids: &[&str],
+    ) -> Result<u64> {
+        let n = self.owners.len();
+        let owner_cond = self
+            .owners
+            .iter()
+            .enumerate()
+            .map(|(i, o)| format!("{o} = ${}", i + 1))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let prefix = format!(
+            "DELETE FROM {} WHERE {owner_cond} AND object_uid IN ",
+            self.name
+        );
+        let mut total = 0;
+        for chunk in uids.chunks(crate::bulk::rows_per_chunk(1, n)) {
+            let sql = crate::bulk::in_list_sql(&prefix, n + 1, chunk.len(), "");
+            let mut params = owners_params(owners);
+            params.extend(chunk.iter().map(|u| Value::from(*u)));
+            total += c.execute(&sql, &params)?;
+        }
+        Ok(total)
     }
 
     pub(crate) fn select_all<C: SqlConnection + ?Sized>(
@@ -433,6 +519,12 @@ impl PeriodTable {
     }
 }
 
+/// The overlap statement of the own free/busy table, for benchmarks that run the same SQL
+/// through a raw driver. Parameters: user, from, to, then one lower bound per span class.
+pub fn overlap_sql_for_benchmark() -> String {
+    FREEBUSY.sql().select_overlap.clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,10 +546,4 @@ mod tests {
         assert!(sql.contains("store_user = $1 AND other = $2"));
         assert!(sql.contains("\"start\" >= $5"));
     }
-}
-
-/// The overlap statement of the own free/busy table, for benchmarks that run the same SQL
-/// through a raw driver. Parameters: user, from, to, then one lower bound per span class.
-pub fn overlap_sql_for_benchmark() -> String {
-    FREEBUSY.sql().select_overlap.clone()
 }

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
+use crate::bulk;
 use crate::changes::{self, Operation, WriteTx};
 use crate::conn::SqlConnection;
 use crate::error::{Result, StoreError};
@@ -19,6 +20,10 @@ use crate::ical::{self, EventComponent, ExpandContext, IcalError};
 use crate::period::{FREEBUSY, FREEBUSY_OFFERS, Period};
 use crate::store::{self, Status, Store};
 use crate::validate;
+use crate::value::Value;
+
+/// UIDs recorded per slice of an import (progress is reported after each).
+const IMPORT_SLICE: usize = 500;
 
 /// Default free/busy window in days (imip-agent's `window_size`).
 pub const DEFAULT_WINDOW_DAYS: i64 = 100;
@@ -77,7 +82,11 @@ fn same_uri(a: &str, b: &str) -> bool {
 /// DECLINED, DELEGATED or NEEDS-ACTION, the RFC 5545 default; an organiser always does; a
 /// user not named in the event at all is recording their own calendar).
 pub fn participates(event: &EventComponent, user: &str) -> bool {
-    if event.organizer.as_deref().is_some_and(|o| same_uri(o, user)) {
+    if event
+        .organizer
+        .as_deref()
+        .is_some_and(|o| same_uri(o, user))
+    {
         return true;
     }
     match event.attendees.iter().find(|a| same_uri(&a.uri, user)) {
@@ -92,7 +101,10 @@ pub fn participates(event: &EventComponent, user: &str) -> bool {
 /// The transparency recorded for `user`: `ORG` for an organiser of a meeting who is not
 /// among its attendees, else the event's TRANSP, else `OPAQUE`.
 pub fn transp_for(event: &EventComponent, user: &str) -> String {
-    let organiser = event.organizer.as_deref().is_some_and(|o| same_uri(o, user));
+    let organiser = event
+        .organizer
+        .as_deref()
+        .is_some_and(|o| same_uri(o, user));
     if organiser
         && !event.attendees.is_empty()
         && !event.attendees.iter().any(|a| same_uri(&a.uri, user))
@@ -114,7 +126,12 @@ pub(crate) struct Derived {
     pub provider: bool,
 }
 
-fn period_for(event: &EventComponent, user: &str, inst: &ical::Instance, rid: Option<&str>) -> Period {
+fn period_for(
+    event: &EventComponent,
+    user: &str,
+    inst: &ical::Instance,
+    rid: Option<&str>,
+) -> Period {
     Period {
         start: inst.start,
         end: inst.end,
@@ -134,24 +151,99 @@ fn parse_stored(text: &str) -> Result<EventComponent> {
         .ok_or_else(|| StoreError::invalid("stored object holds no VEVENT"))
 }
 
-/// Computes the free/busy of `uid` from what is stored for `user`.
-pub(crate) fn derive_uid<C: SqlConnection + ?Sized>(
+/// A recurrence of one UID as stored: its rid, whether it is active, and its text.
+type StoredRecurrence = (String, bool, String);
+
+fn user_has_any<C: SqlConnection + ?Sized>(c: &mut C, probe: &str, user: &str) -> Result<bool> {
+    Ok(!c.query(probe, &[user.into()])?.is_empty())
+}
+
+/// Loads the stored recurrences of `uids` (all statuses), grouped by uid.
+fn load_recurrences<C: SqlConnection + ?Sized>(
     c: &mut C,
     user: &str,
-    uid: &str,
+    uids: &[&str],
+) -> Result<BTreeMap<String, Vec<StoredRecurrence>>> {
+    let mut out: BTreeMap<String, Vec<StoredRecurrence>> = BTreeMap::new();
+    for chunk in uids.chunks(bulk::rows_per_chunk(1, 1)) {
+        let sql = bulk::in_list_sql(
+            "SELECT object_uid, object_recurrenceid, status, object_text FROM recurrences \
+             WHERE store_user = $1 AND object_uid IN ",
+            2,
+            chunk.len(),
+            "",
+        );
+        let mut params = vec![Value::from(user)];
+        params.extend(chunk.iter().map(|u| Value::from(*u)));
+        for r in c.query(&sql, &params)? {
+            let status: String = r.get(2)?;
+            out.entry(r.get(0)?).or_default().push((
+                r.get(1)?,
+                status == Status::Active.as_str(),
+                r.get(3)?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Loads the texts of the active parents of `uids`.
+fn load_parents<C: SqlConnection + ?Sized>(
+    c: &mut C,
+    user: &str,
+    uids: &[&str],
+) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for chunk in uids.chunks(bulk::rows_per_chunk(1, 1)) {
+        let sql = bulk::in_list_sql(
+            "SELECT object_uid, object_text FROM objects WHERE store_user = $1 \
+             AND status = 'active' AND object_uid IN ",
+            2,
+            chunk.len(),
+            "",
+        );
+        let mut params = vec![Value::from(user)];
+        params.extend(chunk.iter().map(|u| Value::from(*u)));
+        for r in c.query(&sql, &params)? {
+            out.insert(r.get(0)?, r.get(1)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Which of `uids` are listed as (whole-event) providers.
+fn load_providers<C: SqlConnection + ?Sized>(
+    c: &mut C,
+    user: &str,
+    uids: &[&str],
+) -> Result<HashSet<String>> {
+    let mut out = HashSet::new();
+    for chunk in uids.chunks(bulk::rows_per_chunk(1, 1)) {
+        let sql = bulk::in_list_sql(
+            "SELECT object_uid FROM freebusy_providers WHERE store_user = $1 \
+             AND object_recurrenceid IS NULL AND object_uid IN ",
+            2,
+            chunk.len(),
+            "",
+        );
+        let mut params = vec![Value::from(user)];
+        params.extend(chunk.iter().map(|u| Value::from(*u)));
+        for r in c.query(&sql, &params)? {
+            out.insert(r.get(0)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Computes the free/busy of one UID from its active parent (if any) and its recurrences:
+/// parent occurrences, minus those a recurrence (active or cancelled) replaces, plus the
+/// active recurrences' own periods.
+fn derive(
+    user: &str,
+    parent: Option<&EventComponent>,
+    recurrences: &[(&str, bool, Option<&EventComponent>)],
     opts: &RecordOptions,
-    known: &BTreeMap<Option<String>, &EventComponent>,
 ) -> Result<Derived> {
-    let parent = c.query(
-        "SELECT object_text FROM objects WHERE store_user = $1 AND object_uid = $2 \
-         AND status = 'active'",
-        &[user.into(), uid.into()],
-    )?;
-    let recs = c.query(
-        "SELECT object_recurrenceid, object_text, status FROM recurrences \
-         WHERE store_user = $1 AND object_uid = $2 ORDER BY object_recurrenceid",
-        &[user.into(), uid.into()],
-    )?;
     let ctx = ExpandContext {
         tz: opts.tz,
         window_end: opts.window_end,
@@ -159,93 +251,196 @@ pub(crate) fn derive_uid<C: SqlConnection + ?Sized>(
     };
     let mut derived = Derived::default();
     let mut replaced: HashSet<DateTime<Utc>> = HashSet::new();
-    for r in &recs {
-        let rid: String = r.get(0)?;
-        let point = ical::recurrence_id_point(&rid, opts.tz).map_err(ical_err)?;
-        replaced.insert(point);
-        let status: String = r.get(2)?;
-        if status != Status::Active.as_str() {
+    for (rid, active, event) in recurrences {
+        replaced.insert(ical::recurrence_id_point(rid, opts.tz).map_err(ical_err)?);
+        let Some(event) = event.filter(|_| *active) else {
             continue;
-        }
-        let parsed;
-        let event = match known.get(&Some(rid.clone())) {
-            Some(e) => *e,
-            None => {
-                let text: String = r.get(1)?;
-                parsed = parse_stored(&text)?;
-                &parsed
-            }
         };
         if is_cancelled(event) || !participates(event, user) {
             continue;
         }
+        for inst in &event.instances(&ctx).map_err(ical_err)?.instances {
+            derived
+                .periods
+                .push(period_for(event, user, inst, Some(rid)));
+        }
+    }
+    if let Some(event) = parent
+        && !is_cancelled(event)
+        && participates(event, user)
+    {
         let exp = event.instances(&ctx).map_err(ical_err)?;
-        for inst in &exp.instances {
-            derived.periods.push(period_for(event, user, inst, Some(&rid)));
+        for inst in exp
+            .instances
+            .iter()
+            .filter(|i| !replaced.contains(&i.recurrence_point))
+        {
+            derived.periods.push(period_for(event, user, inst, None));
         }
+        derived.provider = exp.truncated || event.is_open_ended();
     }
-    if let Some(row) = parent.first() {
-        let parsed;
-        let event = match known.get(&None) {
-            Some(e) => *e,
-            None => {
-                let text: String = row.get(0)?;
-                parsed = parse_stored(&text)?;
-                &parsed
-            }
-        };
-        if !is_cancelled(event) && participates(event, user) {
-            let exp = event.instances(&ctx).map_err(ical_err)?;
-            for inst in exp
-                .instances
-                .iter()
-                .filter(|i| !replaced.contains(&i.recurrence_point))
-            {
-                derived.periods.push(period_for(event, user, inst, None));
-            }
-            derived.provider = exp.truncated || event.is_open_ended();
-        }
-    }
-    derived.periods.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    derived.periods.dedup_by(|a, b| a.sort_key() == b.sort_key());
+    derived
+        .periods
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    derived
+        .periods
+        .dedup_by(|a, b| a.sort_key() == b.sort_key());
     Ok(derived)
 }
 
-/// Replaces the stored free/busy of `uid` with what its objects give, and keeps the
-/// providers list in step. Returns the number of periods.
-pub(crate) fn refresh_uid<C: SqlConnection + ?Sized>(
+/// Replaces the stored free/busy of every UID in `uids` with what its stored objects give
+/// (`known` holds components already parsed, keyed by uid and rid, which are not parsed
+/// again), and keeps the providers list in step. Works in multi-row statements, so the
+/// number of statements grows with the number of UIDs divided by the chunk size.
+///
+/// With `journal_periods` false the caller has journalled a change of each UID's objects in
+/// the same transaction, which already tells a syncing client to re-read that UID's periods
+/// (see [`crate::changes`]); only free/busy changes without an object change need their own
+/// `freebusy` entry.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn refresh_uids<C: SqlConnection + ?Sized>(
     c: &mut C,
     tx: &mut WriteTx,
     user: &str,
-    uid: &str,
+    uids: &[&str],
+    journal_periods: bool,
     opts: &RecordOptions,
-    known: &BTreeMap<Option<String>, &EventComponent>,
-) -> Result<Derived> {
-    let derived = derive_uid(c, user, uid, opts, known)?;
-    FREEBUSY.delete_uid(c, &[user], uid)?;
-    for p in &derived.periods {
-        FREEBUSY.insert(c, &[user], p, None)?;
+    known: &ByUid<'_>,
+) -> Result<Vec<Derived>> {
+    // Most users have no recurrence overrides and few providers: one probe each spares
+    // the per-UID look-ups.
+    let mut stored_recs = if user_has_any(
+        c,
+        "SELECT 1 FROM recurrences WHERE store_user = $1 LIMIT 1",
+        user,
+    )? {
+        load_recurrences(c, user, uids)?
+    } else {
+        BTreeMap::new()
+    };
+    let missing_parents: Vec<&str> = uids
+        .iter()
+        .copied()
+        .filter(|u| !known.get(u).is_some_and(|objs| objs.contains_key(&None)))
+        .collect();
+    let stored_parents = load_parents(c, user, &missing_parents)?;
+    let mut all = Vec::with_capacity(uids.len());
+    for uid in uids {
+        let objs = known.get(uid);
+        let parsed_parent;
+        let parent = match objs.and_then(|o| o.get(&None)) {
+            Some(e) => Some(*e),
+            None => match stored_parents.get(*uid) {
+                Some(text) => {
+                    parsed_parent = parse_stored(text)?;
+                    Some(&parsed_parent)
+                }
+                None => None,
+            },
+        };
+        let recs = stored_recs.remove(*uid).unwrap_or_default();
+        let mut parsed = Vec::new();
+        for (rid, active, text) in &recs {
+            let is_known = objs.is_some_and(|o| o.contains_key(&Some(rid.clone())));
+            if *active && !is_known {
+                parsed.push((rid.as_str(), parse_stored(text)?));
+            }
+        }
+        let rec_refs: Vec<(&str, bool, Option<&EventComponent>)> = recs
+            .iter()
+            .map(|(rid, active, _)| {
+                let event = objs
+                    .and_then(|o| o.get(&Some(rid.clone())).copied())
+                    .or_else(|| parsed.iter().find(|(r, _)| r == rid).map(|(_, e)| e));
+                (rid.as_str(), *active, event)
+            })
+            .collect();
+        all.push(derive(user, parent, &rec_refs, opts)?);
     }
-    tx.changed(c, "freebusy", changes::key(&[Some(uid)]), Operation::Upsert)?;
-    let listed = if derived.provider {
-        let added = store::add_provider(c, user, uid, None)?;
-        let current = store::get_providers(c, user)?.and_then(|p| p.datetime);
+    FREEBUSY.delete_uids(c, &[user], uids)?;
+    let rows: Vec<(&Period, Option<&str>)> = all
+        .iter()
+        .flat_map(|d| d.periods.iter().map(|p| (p, None)))
+        .collect();
+    FREEBUSY.insert_many(c, &[user], &rows)?;
+    if journal_periods {
+        for uid in uids {
+            tx.changed(c, "freebusy", changes::key(&[Some(uid)]), Operation::Upsert)?;
+        }
+    }
+    let listed = if user_has_any(
+        c,
+        "SELECT 1 FROM freebusy_providers WHERE store_user = $1 LIMIT 1",
+        user,
+    )? {
+        load_providers(c, user, uids)?
+    } else {
+        HashSet::new()
+    };
+    let mut providers_changed = false;
+    let mut any_provider = false;
+    for (uid, d) in uids.iter().zip(&all) {
+        if d.provider {
+            any_provider = true;
+            if !listed.contains(*uid) {
+                providers_changed |= store::add_provider(c, user, uid, None)?;
+            }
+        } else if listed.contains(*uid) {
+            providers_changed |= store::remove_provider(c, user, uid, None)?;
+        }
+    }
+    if any_provider {
+        let current = store::get_provider_datetime(c, user)?;
         let window = format_utc(opts.window_end);
         // The record's instant is how far every provider has been generated: keep the
-        // earlier one so that an extension from it never skips this event's periods.
+        // earlier one so that an extension from it never skips these events' periods.
         let keep = match current {
             Some(cur) if cur <= window => cur,
             _ => window,
         };
         store::set_provider_datetime(c, user, Some(&keep))?;
-        added
-    } else {
-        store::remove_provider(c, user, uid, None)?
-    };
-    if listed {
-        tx.changed(c, "freebusy_providers", changes::key(&[]), Operation::Upsert)?;
+        providers_changed = true;
     }
-    Ok(derived)
+    if providers_changed {
+        tx.changed(
+            c,
+            "freebusy_providers",
+            changes::key(&[]),
+            Operation::Upsert,
+        )?;
+    }
+    Ok(all)
+}
+
+/// Stores the objects of `by_uid` with multi-row upserts and recomputes their free/busy.
+fn record_objects<C: SqlConnection + ?Sized>(
+    c: &mut C,
+    tx: &mut WriteTx,
+    user: &str,
+    by_uid: &ByUid<'_>,
+    opts: &RecordOptions,
+) -> Result<Vec<Derived>> {
+    if opts.replace_recurrences {
+        for (uid, objs) in by_uid {
+            if objs.contains_key(&None) {
+                store::delete_recurrences(c, tx, user, uid)?;
+            }
+        }
+    }
+    let mut parents = Vec::new();
+    let mut recurrences = Vec::new();
+    for (uid, objs) in by_uid {
+        for (rid, e) in objs {
+            match rid {
+                None => parents.push((*uid, e.text.as_str())),
+                Some(rid) => recurrences.push((*uid, rid.as_str(), e.text.as_str())),
+            }
+        }
+    }
+    store::put_objects(c, tx, user, &parents)?;
+    store::put_recurrences(c, tx, user, &recurrences)?;
+    let uids: Vec<&str> = by_uid.keys().copied().collect();
+    refresh_uids(c, tx, user, &uids, false, opts, by_uid)
 }
 
 /// Groups components by UID; when the same (uid, rid) appears twice, the copy with the
@@ -282,21 +477,17 @@ impl<C: SqlConnection> Store<C> {
     ) -> Result<Vec<Period>> {
         validate::uid(&event.uid)?;
         validate::object_text(&event.text)?;
-        let rid = event.recurrence_id();
-        let mut known = BTreeMap::new();
-        known.insert(rid.clone(), event);
+        let by_uid = group_by_uid(std::slice::from_ref(event))?;
         self.write(user, |c, tx| {
-            if rid.is_none() && opts.replace_recurrences {
-                store::delete_recurrences(c, tx, user, &event.uid)?;
-            }
-            store::put_object(c, tx, user, &event.uid, rid.as_deref(), &event.text)?;
-            Ok(refresh_uid(c, tx, user, &event.uid, opts, &known)?.periods)
+            let derived = record_objects(c, tx, user, &by_uid, opts)?;
+            Ok(derived.into_iter().flat_map(|d| d.periods).collect())
         })
     }
 
     /// Parses iCalendar `input` and records every VEVENT in it, all in **one** transaction:
     /// any error (bad input, an instance cap reached, a database failure) leaves the store as
-    /// it was. `progress(done, total)` is called after each UID.
+    /// it was. `progress(done, total)` is called after each slice of UIDs (500 at most),
+    /// the last time with `done == total`.
     pub fn import_ics(
         &mut self,
         user: &str,
@@ -324,33 +515,55 @@ impl<C: SqlConnection> Store<C> {
         }
         let by_uid = group_by_uid(events)?;
         let total = by_uid.len();
+        // Work in slices of UIDs so that progress can be shown and memory stays bounded;
+        // every slice is part of the one transaction.
+        let slices: Vec<ByUid<'_>> = {
+            let mut slices = Vec::new();
+            let mut current = ByUid::new();
+            for (uid, objs) in by_uid {
+                current.insert(uid, objs);
+                if current.len() == IMPORT_SLICE {
+                    slices.push(std::mem::take(&mut current));
+                }
+            }
+            if !current.is_empty() {
+                slices.push(current);
+            }
+            slices
+        };
         self.write(user, |c, tx| {
             let mut report = ImportReport {
                 uids: total,
                 ..ImportReport::default()
             };
-            for (done, (uid, objs)) in by_uid.iter().enumerate() {
-                for (rid, e) in objs {
-                    store::put_object(c, tx, user, uid, rid.as_deref(), &e.text)?;
-                    if rid.is_some() {
-                        report.recurrences += 1;
-                    } else {
-                        report.parents += 1;
-                    }
+            let mut done = 0;
+            for slice in &slices {
+                for objs in slice.values() {
+                    let parents = usize::from(objs.contains_key(&None));
+                    report.parents += parents;
+                    report.recurrences += objs.len() - parents;
                 }
-                let d = refresh_uid(c, tx, user, uid, opts, objs)?;
-                report.periods += d.periods.len();
-                report.providers += usize::from(d.provider);
-                progress(done + 1, total);
+                for d in record_objects(c, tx, user, slice, opts)? {
+                    report.periods += d.periods.len();
+                    report.providers += usize::from(d.provider);
+                }
+                done += slice.len();
+                progress(done, total);
             }
             Ok(report)
         })
     }
 
     /// Recomputes the free/busy of one UID from the stored objects.
-    pub fn refresh_freebusy(&mut self, user: &str, uid: &str, opts: &RecordOptions) -> Result<Vec<Period>> {
+    pub fn refresh_freebusy(
+        &mut self,
+        user: &str,
+        uid: &str,
+        opts: &RecordOptions,
+    ) -> Result<Vec<Period>> {
         self.write(user, |c, tx| {
-            Ok(refresh_uid(c, tx, user, uid, opts, &BTreeMap::new())?.periods)
+            let derived = refresh_uids(c, tx, user, &[uid], true, opts, &ByUid::new())?;
+            Ok(derived.into_iter().flat_map(|d| d.periods).collect())
         })
     }
 
@@ -365,8 +578,9 @@ impl<C: SqlConnection> Store<C> {
         opts: &RecordOptions,
     ) -> Result<bool> {
         self.write(user, |c, tx| {
-            let changed = store::set_status(c, tx, user, uid, rid, Status::Active, Status::Cancelled)?;
-            refresh_uid(c, tx, user, uid, opts, &BTreeMap::new())?;
+            let changed =
+                store::set_status(c, tx, user, uid, rid, Status::Active, Status::Cancelled)?;
+            refresh_uids(c, tx, user, &[uid], false, opts, &ByUid::new())?;
             Ok(changed)
         })
     }
@@ -380,8 +594,9 @@ impl<C: SqlConnection> Store<C> {
         opts: &RecordOptions,
     ) -> Result<bool> {
         self.write(user, |c, tx| {
-            let changed = store::set_status(c, tx, user, uid, rid, Status::Cancelled, Status::Active)?;
-            refresh_uid(c, tx, user, uid, opts, &BTreeMap::new())?;
+            let changed =
+                store::set_status(c, tx, user, uid, rid, Status::Cancelled, Status::Active)?;
+            refresh_uids(c, tx, user, &[uid], false, opts, &ByUid::new())?;
             Ok(changed)
         })
     }
@@ -397,7 +612,7 @@ impl<C: SqlConnection> Store<C> {
     ) -> Result<bool> {
         self.write(user, |c, tx| {
             let removed = store::delete_objects(c, tx, user, uid, rid)?;
-            refresh_uid(c, tx, user, uid, opts, &BTreeMap::new())?;
+            refresh_uids(c, tx, user, &[uid], false, opts, &ByUid::new())?;
             Ok(removed)
         })
     }
@@ -415,7 +630,12 @@ impl<C: SqlConnection> Store<C> {
         let now = self.now();
         let mut conflicts = Vec::new();
         for p in periods {
-            conflicts.extend(store::periods(FREEBUSY.select_overlap(&mut self.conn, &[user], p.start, p.end)?));
+            conflicts.extend(store::periods(FREEBUSY.select_overlap(
+                &mut self.conn,
+                &[user],
+                p.start,
+                p.end,
+            )?));
             for row in FREEBUSY_OFFERS.select_overlap(&mut self.conn, &[user], p.start, p.end)? {
                 let live = row
                     .extra
@@ -428,8 +648,7 @@ impl<C: SqlConnection> Store<C> {
             }
         }
         Ok(!conflicts.iter().any(|c| {
-            c.is_busy()
-                && !(c.uid.as_deref() == Some(uid) && c.recurrenceid.as_deref() == rid)
+            c.is_busy() && !(c.uid.as_deref() == Some(uid) && c.recurrenceid.as_deref() == rid)
         }))
     }
 
@@ -447,11 +666,13 @@ impl<C: SqlConnection> Store<C> {
                 window_end: until,
                 ..RecordOptions::new(now)
             };
-            let mut uids: Vec<&str> = providers.providers.iter().map(|(u, _)| u.as_str()).collect();
+            let mut uids: Vec<&str> = providers
+                .providers
+                .iter()
+                .map(|(u, _)| u.as_str())
+                .collect();
             uids.dedup();
-            for uid in &uids {
-                refresh_uid(c, tx, user, uid, &opts, &BTreeMap::new())?;
-            }
+            refresh_uids(c, tx, user, &uids, true, &opts, &ByUid::new())?;
             store::set_provider_datetime(c, user, Some(&format_utc(until)))?;
             Ok(uids.len())
         })

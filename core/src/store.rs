@@ -75,7 +75,9 @@ pub struct Store<C> {
 
 impl<C> std::fmt::Debug for Store<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("clock", &self.clock).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
     }
 }
 
@@ -87,7 +89,9 @@ where
 {
     in_transaction(conn, |c| {
         let mut tx = WriteTx::begin(c, scope, owner)?;
-        f(c, &mut tx)
+        let value = f(c, &mut tx)?;
+        tx.flush(c)?;
+        Ok(value)
     })
 }
 
@@ -245,7 +249,13 @@ impl<C: SqlConnection> Store<C> {
 
     /// Stores a parent (rid None) or recurrence as active. Storing an object that was
     /// cancelled re-activates it: an object is never both active and cancelled.
-    pub fn set_event(&mut self, user: &str, uid: &str, rid: Option<&str>, text: &str) -> Result<()> {
+    pub fn set_event(
+        &mut self,
+        user: &str,
+        uid: &str,
+        rid: Option<&str>,
+        text: &str,
+    ) -> Result<()> {
         validate::uid(uid)?;
         validate::rid(rid)?;
         validate::object_text(text)?;
@@ -337,7 +347,12 @@ impl<C: SqlConnection> Store<C> {
     }
 
     /// Deletes the cancelled copy of one object. Returns whether it existed.
-    pub fn remove_cancellation(&mut self, user: &str, uid: &str, rid: Option<&str>) -> Result<bool> {
+    pub fn remove_cancellation(
+        &mut self,
+        user: &str,
+        uid: &str,
+        rid: Option<&str>,
+    ) -> Result<bool> {
         self.write(user, |c, tx| remove_cancelled(c, tx, user, uid, rid))
     }
 
@@ -370,7 +385,12 @@ impl<C: SqlConnection> Store<C> {
     // ---- counter-proposals --------------------------------------------------------------
 
     /// Attendees who have countered (uid, rid), sorted.
-    pub fn get_counters(&mut self, user: &str, uid: &str, rid: Option<&str>) -> Result<Vec<String>> {
+    pub fn get_counters(
+        &mut self,
+        user: &str,
+        uid: &str,
+        rid: Option<&str>,
+    ) -> Result<Vec<String>> {
         strings(match rid {
             None => self.conn.query(
                 "SELECT other FROM countered_objects WHERE store_user = $1 AND object_uid = $2 \
@@ -437,10 +457,21 @@ impl<C: SqlConnection> Store<C> {
                      VALUES ($1, $2, $3, $4, $5) \
                      ON CONFLICT (store_user, object_uid, object_recurrenceid, other) \
                      DO UPDATE SET object_text = excluded.object_text",
-                    &[user.into(), other.into(), uid.into(), rid.into(), text.into()],
+                    &[
+                        user.into(),
+                        other.into(),
+                        uid.into(),
+                        rid.into(),
+                        text.into(),
+                    ],
                 )?,
             };
-            tx.changed(c, counter_table(rid), counter_key(uid, rid, other), Operation::Upsert)
+            tx.changed(
+                c,
+                counter_table(rid),
+                counter_key(uid, rid, other),
+                Operation::Upsert,
+            )
         })
     }
 
@@ -462,7 +493,12 @@ impl<C: SqlConnection> Store<C> {
             };
             let others = strings(others)?;
             for o in &others {
-                tx.changed(c, counter_table(rid), counter_key(uid, rid, o), Operation::Delete)?;
+                tx.changed(
+                    c,
+                    counter_table(rid),
+                    counter_key(uid, rid, o),
+                    Operation::Delete,
+                )?;
             }
             Ok(others.len() as u64)
         })
@@ -490,7 +526,12 @@ impl<C: SqlConnection> Store<C> {
                 )?,
             };
             if n > 0 {
-                tx.changed(c, counter_table(rid), counter_key(uid, rid, other), Operation::Delete)?;
+                tx.changed(
+                    c,
+                    counter_table(rid),
+                    counter_key(uid, rid, other),
+                    Operation::Delete,
+                )?;
             }
             Ok(n > 0)
         })
@@ -532,10 +573,24 @@ impl<C: SqlConnection> Store<C> {
             for r in &old {
                 let uid: String = r.get(0)?;
                 let rid: Option<String> = r.get(1)?;
-                tx.changed(c, "requests", rid_key(&uid, rid.as_deref()), Operation::Delete)?;
+                tx.changed(
+                    c,
+                    "requests",
+                    rid_key(&uid, rid.as_deref()),
+                    Operation::Delete,
+                )?;
             }
-            for r in requests {
-                upsert_request(c, tx, user, &r.uid, r.rid.as_deref(), r.kind.as_deref(), true)?;
+            for (position, r) in requests.iter().enumerate() {
+                upsert_request(
+                    c,
+                    tx,
+                    user,
+                    &r.uid,
+                    r.rid.as_deref(),
+                    r.kind.as_deref(),
+                    true,
+                    position,
+                )?;
             }
             Ok(())
         })
@@ -551,7 +606,9 @@ impl<C: SqlConnection> Store<C> {
     ) -> Result<()> {
         validate::uid(uid)?;
         validate::rid(rid)?;
-        self.write(user, |c, tx| upsert_request(c, tx, user, uid, rid, kind, true).map(|_| ()))
+        self.write(user, |c, tx| {
+            upsert_request(c, tx, user, uid, rid, kind, true, 0).map(|_| ())
+        })
     }
 
     /// Queues a request unless one exists for exactly (uid, rid), whatever its type (the
@@ -565,7 +622,9 @@ impl<C: SqlConnection> Store<C> {
     ) -> Result<bool> {
         validate::uid(uid)?;
         validate::rid(rid)?;
-        self.write(user, |c, tx| upsert_request(c, tx, user, uid, rid, kind, false))
+        self.write(user, |c, tx| {
+            upsert_request(c, tx, user, uid, rid, kind, false, 0)
+        })
     }
 
     /// Removes the request for exactly (uid, rid): rid None removes only the whole-event
@@ -621,7 +680,12 @@ impl<C: SqlConnection> Store<C> {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Period>> {
-        Ok(periods(FREEBUSY.select_overlap(&mut self.conn, &[user], from, to)?))
+        Ok(periods(FREEBUSY.select_overlap(
+            &mut self.conn,
+            &[user],
+            from,
+            to,
+        )?))
     }
 
     /// Replaces the user's own free/busy with `periods` (equal periods are stored once).
@@ -648,7 +712,12 @@ impl<C: SqlConnection> Store<C> {
 
     /// Removes the periods of (uid, rid) from the user's own free/busy (rid None: the parent's
     /// occurrences). Returns how many were removed.
-    pub fn remove_event_periods(&mut self, user: &str, uid: &str, rid: Option<&str>) -> Result<u64> {
+    pub fn remove_event_periods(
+        &mut self,
+        user: &str,
+        uid: &str,
+        rid: Option<&str>,
+    ) -> Result<u64> {
         self.write(user, |c, tx| {
             let n = FREEBUSY.delete_event(c, &[user], uid, rid)?;
             if n > 0 {
@@ -662,7 +731,9 @@ impl<C: SqlConnection> Store<C> {
 
     /// Free/busy received or deduced about `other`, sorted.
     pub fn get_freebusy_for_other(&mut self, user: &str, other: &str) -> Result<Vec<Period>> {
-        Ok(periods(FREEBUSY_OTHER.select_all(&mut self.conn, &[user, other])?))
+        Ok(periods(
+            FREEBUSY_OTHER.select_all(&mut self.conn, &[user, other])?,
+        ))
     }
 
     /// Free/busy of `other` overlapping `[from, to)`, sorted.
@@ -673,7 +744,12 @@ impl<C: SqlConnection> Store<C> {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Period>> {
-        Ok(periods(FREEBUSY_OTHER.select_overlap(&mut self.conn, &[user, other], from, to)?))
+        Ok(periods(FREEBUSY_OTHER.select_overlap(
+            &mut self.conn,
+            &[user, other],
+            from,
+            to,
+        )?))
     }
 
     /// Replaces the free/busy held about `other`.
@@ -690,7 +766,12 @@ impl<C: SqlConnection> Store<C> {
             for p in periods {
                 FREEBUSY_OTHER.insert(c, &[user, other], p, None)?;
             }
-            tx.changed(c, "freebusy_other", changes::key(&[Some(other)]), Operation::Upsert)
+            tx.changed(
+                c,
+                "freebusy_other",
+                changes::key(&[Some(other)]),
+                Operation::Upsert,
+            )
         })
     }
 
@@ -714,7 +795,12 @@ impl<C: SqlConnection> Store<C> {
             for p in periods {
                 FREEBUSY_OTHER.insert(c, &[user, other], p, None)?;
             }
-            tx.changed(c, "freebusy_other", changes::key(&[Some(other)]), Operation::Upsert)
+            tx.changed(
+                c,
+                "freebusy_other",
+                changes::key(&[Some(other)]),
+                Operation::Upsert,
+            )
         })
     }
 
@@ -736,7 +822,12 @@ impl<C: SqlConnection> Store<C> {
             for p in periods {
                 FREEBUSY_OTHER.insert(c, &[user, other], p, None)?;
             }
-            tx.changed(c, "freebusy_other", changes::key(&[Some(other)]), Operation::Upsert)
+            tx.changed(
+                c,
+                "freebusy_other",
+                changes::key(&[Some(other)]),
+                Operation::Upsert,
+            )
         })
     }
 
@@ -851,12 +942,20 @@ impl<C: SqlConnection> Store<C> {
             parse_utc(dt).map_err(|e| StoreError::invalid(e.to_string()))?;
         }
         self.write(user, |c, tx| {
-            c.execute("DELETE FROM freebusy_providers WHERE store_user = $1", &[user.into()])?;
+            c.execute(
+                "DELETE FROM freebusy_providers WHERE store_user = $1",
+                &[user.into()],
+            )?;
             set_provider_datetime(c, user, datetime)?;
             for (uid, rid) in providers {
                 add_provider(c, user, uid, rid.as_deref())?;
             }
-            tx.changed(c, "freebusy_providers", changes::key(&[]), Operation::Upsert)
+            tx.changed(
+                c,
+                "freebusy_providers",
+                changes::key(&[]),
+                Operation::Upsert,
+            )
         })
     }
 
@@ -874,7 +973,12 @@ impl<C: SqlConnection> Store<C> {
             let added = add_provider(c, user, uid, rid)?;
             ensure_provider_record(c, user)?;
             if added {
-                tx.changed(c, "freebusy_providers", changes::key(&[]), Operation::Upsert)?;
+                tx.changed(
+                    c,
+                    "freebusy_providers",
+                    changes::key(&[]),
+                    Operation::Upsert,
+                )?;
             }
             Ok(added)
         })
@@ -890,7 +994,12 @@ impl<C: SqlConnection> Store<C> {
         self.write(user, |c, tx| {
             let removed = remove_provider(c, user, uid, rid)?;
             if removed {
-                tx.changed(c, "freebusy_providers", changes::key(&[]), Operation::Upsert)?;
+                tx.changed(
+                    c,
+                    "freebusy_providers",
+                    changes::key(&[]),
+                    Operation::Upsert,
+                )?;
             }
             Ok(removed)
         })
@@ -945,7 +1054,98 @@ pub(crate) fn counter_key(uid: &str, rid: Option<&str>, other: &str) -> String {
 }
 
 pub(crate) fn object_table(rid: Option<&str>) -> &'static str {
-    if rid.is_some() { "recurrences" } else { "objects" }
+    if rid.is_some() {
+        "recurrences"
+    } else {
+        "objects"
+    }
+}
+
+/// Stores active parents with multi-row upserts.
+pub(crate) fn put_objects<C: SqlConnection + ?Sized>(
+    c: &mut C,
+    tx: &mut WriteTx,
+    user: &str,
+    objects: &[(&str, &str)],
+) -> Result<()> {
+    use crate::bulk::{Slot, rows_per_chunk, values_sql};
+    for chunk in objects.chunks(rows_per_chunk(2, 1)) {
+        let sql = values_sql(
+            "INSERT INTO objects (store_user, object_uid, object_text, status) VALUES ",
+            &[
+                Slot::Shared(1),
+                Slot::Row(0),
+                Slot::Row(1),
+                Slot::Literal("'active'"),
+            ],
+            1,
+            chunk.len(),
+            " ON CONFLICT (store_user, object_uid) \
+             DO UPDATE SET object_text = excluded.object_text, status = 'active'",
+        );
+        let mut params = vec![Value::from(user)];
+        for (uid, text) in chunk {
+            params.push(Value::from(*uid));
+            params.push(Value::from(*text));
+        }
+        c.execute(&sql, &params)?;
+        for (uid, _) in chunk {
+            tx.changed(c, "objects", rid_key(uid, None), Operation::Upsert)?;
+        }
+    }
+    Ok(())
+}
+
+/// Stores active recurrences with multi-row upserts.
+pub(crate) fn put_recurrences<C: SqlConnection + ?Sized>(
+    c: &mut C,
+    tx: &mut WriteTx,
+    user: &str,
+    recurrences: &[(&str, &str, &str)],
+) -> Result<()> {
+    use crate::bulk::{Slot, rows_per_chunk, values_sql};
+    for chunk in recurrences.chunks(rows_per_chunk(3, 1)) {
+        let sql = values_sql(
+            "INSERT INTO recurrences (store_user, object_uid, object_recurrenceid, object_text, \
+             status) VALUES ",
+            &[
+                Slot::Shared(1),
+                Slot::Row(0),
+                Slot::Row(1),
+                Slot::Row(2),
+                Slot::Literal("'active'"),
+            ],
+            1,
+            chunk.len(),
+            " ON CONFLICT (store_user, object_uid, object_recurrenceid) \
+             DO UPDATE SET object_text = excluded.object_text, status = 'active'",
+        );
+        let mut params = vec![Value::from(user)];
+        for (uid, rid, text) in chunk {
+            params.push(Value::from(*uid));
+            params.push(Value::from(*rid));
+            params.push(Value::from(*text));
+        }
+        c.execute(&sql, &params)?;
+        for (uid, rid, _) in chunk {
+            tx.changed(c, "recurrences", rid_key(uid, Some(rid)), Operation::Upsert)?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn get_provider_datetime<C: SqlConnection + ?Sized>(
+    c: &mut C,
+    user: &str,
+) -> Result<Option<String>> {
+    let rows = c.query(
+        "SELECT \"start\" FROM freebusy_provider_datetimes WHERE store_user = $1",
+        &[user.into()],
+    )?;
+    match rows.first() {
+        Some(r) => Ok(r.get(0)?),
+        None => Ok(None),
+    }
 }
 
 pub(crate) fn put_object<C: SqlConnection + ?Sized>(
@@ -1033,7 +1233,12 @@ pub(crate) fn set_status<C: SqlConnection + ?Sized>(
         None => c.execute(
             "UPDATE objects SET status = $4 WHERE store_user = $1 AND object_uid = $2 \
              AND status = $3",
-            &[user.into(), uid.into(), from.as_str().into(), to.as_str().into()],
+            &[
+                user.into(),
+                uid.into(),
+                from.as_str().into(),
+                to.as_str().into(),
+            ],
         )?,
         Some(rid) => c.execute(
             "UPDATE recurrences SET status = $5 WHERE store_user = $1 AND object_uid = $2 \
@@ -1078,6 +1283,10 @@ fn remove_cancelled<C: SqlConnection + ?Sized>(
     Ok(n > 0)
 }
 
+/// Positions available to the requests queued by one write.
+const QUEUE_POSITIONS: i64 = 1 << 20;
+
+#[allow(clippy::too_many_arguments)]
 fn upsert_request<C: SqlConnection + ?Sized>(
     c: &mut C,
     tx: &mut WriteTx,
@@ -1086,7 +1295,19 @@ fn upsert_request<C: SqlConnection + ?Sized>(
     rid: Option<&str>,
     kind: Option<&str>,
     overwrite: bool,
+    position: usize,
 ) -> Result<bool> {
+    // Queue order: the revision that queued the request, then its position in that write
+    // (set_requests queues a whole list in one revision).
+    let position = i64::try_from(position)
+        .ok()
+        .filter(|p| *p < QUEUE_POSITIONS)
+        .ok_or_else(|| StoreError::invalid("too many requests in one write"))?;
+    let queued = tx
+        .revision()
+        .checked_mul(QUEUE_POSITIONS)
+        .and_then(|q| q.checked_add(position))
+        .ok_or_else(|| StoreError::invalid("request queue position overflows"))?;
     let sql = if overwrite {
         "INSERT INTO requests (store_user, object_uid, object_recurrenceid, request_type, queued) \
          VALUES ($1, $2, $3, $4, $5) \
@@ -1103,7 +1324,7 @@ fn upsert_request<C: SqlConnection + ?Sized>(
             uid.into(),
             rid.into(),
             kind.into(),
-            Value::Integer(tx.revision()),
+            Value::Integer(queued),
         ],
     )?;
     if n > 0 {
