@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::conn::SqlConnection;
 use crate::error::{Result, StoreError};
 use crate::ical::duration::{format_duration, parse_duration};
-use crate::period::{PeriodRow, QUOTA_FREEBUSY, USER_FREEBUSY, Period};
+use crate::period::{Period, PeriodRow, QUOTA_FREEBUSY, USER_FREEBUSY};
 use crate::store::{Status, validate_periods, write_tx};
 use crate::validate;
 use crate::value::Value;
@@ -49,9 +49,12 @@ impl Limit {
         if t == UNLIMITED {
             return Ok(Limit::Unlimited);
         }
-        let secs = parse_duration(t).map_err(|e| StoreError::invalid(format!("quota limit: {e}")))?;
+        let secs =
+            parse_duration(t).map_err(|e| StoreError::invalid(format!("quota limit: {e}")))?;
         if secs < 0 {
-            return Err(StoreError::invalid(format!("quota limit {t:?} is negative")));
+            return Err(StoreError::invalid(format!(
+                "quota limit {t:?} is negative"
+            )));
         }
         Ok(Limit::Seconds(secs))
     }
@@ -210,7 +213,10 @@ impl<'a, C: SqlConnection + ?Sized> Journal<'a, C> {
     pub fn set_delegates(&mut self, quota: &str, delegates: &[String]) -> Result<()> {
         delegates.iter().try_for_each(|d| validate::user(d))?;
         self.write(quota, |c, tx| {
-            c.execute("DELETE FROM quota_delegates WHERE quota = $1", &[quota.into()])?;
+            c.execute(
+                "DELETE FROM quota_delegates WHERE quota = $1",
+                &[quota.into()],
+            )?;
             for d in delegates {
                 c.execute(
                     "INSERT INTO quota_delegates (quota, store_user) VALUES ($1, $2) \
@@ -301,7 +307,9 @@ impl<'a, C: SqlConnection + ?Sized> Journal<'a, C> {
 
     /// The reservations of `group` in `quota`, sorted.
     pub fn get_entries(&mut self, quota: &str, group: &str) -> Result<Vec<Entry>> {
-        Ok(entries(QUOTA_FREEBUSY.select_all(self.conn, &[quota, group])?))
+        Ok(entries(
+            QUOTA_FREEBUSY.select_all(self.conn, &[quota, group])?,
+        ))
     }
 
     /// The reservations of `group` overlapping `[from, to)`, sorted (through the index).
@@ -312,7 +320,12 @@ impl<'a, C: SqlConnection + ?Sized> Journal<'a, C> {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Entry>> {
-        Ok(entries(QUOTA_FREEBUSY.select_overlap(self.conn, &[quota, group], from, to)?))
+        Ok(entries(QUOTA_FREEBUSY.select_overlap(
+            self.conn,
+            &[quota, group],
+            from,
+            to,
+        )?))
     }
 
     /// Replaces the reservations of `group`.
@@ -326,7 +339,12 @@ impl<'a, C: SqlConnection + ?Sized> Journal<'a, C> {
             for e in list {
                 QUOTA_FREEBUSY.insert(c, &[quota, group], &e.period, e.attendee.as_deref())?;
             }
-            tx.changed(c, "quota_freebusy", changes::key(&[Some(group)]), Operation::Upsert)
+            tx.changed(
+                c,
+                "quota_freebusy",
+                changes::key(&[Some(group)]),
+                Operation::Upsert,
+            )
         })
     }
 
@@ -344,7 +362,9 @@ impl<'a, C: SqlConnection + ?Sized> Journal<'a, C> {
         validate::name("group", group)?;
         validate::uid(uid)?;
         validate_periods(periods)?;
-        self.write(quota, |c, tx| add_entries(c, tx, quota, group, attendee, uid, rid, periods))
+        self.write(quota, |c, tx| {
+            add_entries(c, tx, quota, group, attendee, uid, rid, periods)
+        })
     }
 
     /// Removes the entries of `uid` that `attendee` recorded for `group` (retraction).
@@ -363,7 +383,12 @@ impl<'a, C: SqlConnection + ?Sized> Journal<'a, C> {
                 &[quota.into(), group.into(), uid.into(), attendee.into()],
             )?;
             if n > 0 {
-                tx.changed(c, "quota_freebusy", changes::key(&[Some(group)]), Operation::Upsert)?;
+                tx.changed(
+                    c,
+                    "quota_freebusy",
+                    changes::key(&[Some(group)]),
+                    Operation::Upsert,
+                )?;
             }
             Ok(n)
         })
@@ -371,7 +396,9 @@ impl<'a, C: SqlConnection + ?Sized> Journal<'a, C> {
 
     /// The organiser's combined bookings across the quota's resources (`user_freebusy`).
     pub fn get_user_entries(&mut self, quota: &str, user: &str) -> Result<Vec<Period>> {
-        Ok(crate::store::periods(USER_FREEBUSY.select_all(self.conn, &[quota, user])?))
+        Ok(crate::store::periods(
+            USER_FREEBUSY.select_all(self.conn, &[quota, user])?,
+        ))
     }
 
     /// Replaces the periods of (uid, rid) in the organiser's combined bookings
@@ -392,7 +419,12 @@ impl<'a, C: SqlConnection + ?Sized> Journal<'a, C> {
             for p in periods {
                 USER_FREEBUSY.insert(c, &[quota, user], p, None)?;
             }
-            tx.changed(c, "user_freebusy", changes::key(&[Some(user)]), Operation::Upsert)
+            tx.changed(
+                c,
+                "user_freebusy",
+                changes::key(&[Some(user)]),
+                Operation::Upsert,
+            )
         })
     }
 
@@ -401,7 +433,12 @@ impl<'a, C: SqlConnection + ?Sized> Journal<'a, C> {
         self.write(quota, |c, tx| {
             let n = USER_FREEBUSY.delete_uid(c, &[quota, user], uid)?;
             if n > 0 {
-                tx.changed(c, "user_freebusy", changes::key(&[Some(user)]), Operation::Upsert)?;
+                tx.changed(
+                    c,
+                    "user_freebusy",
+                    changes::key(&[Some(user)]),
+                    Operation::Upsert,
+                )?;
             }
             Ok(n)
         })
@@ -410,7 +447,13 @@ impl<'a, C: SqlConnection + ?Sized> Journal<'a, C> {
     // ---- the journal's copies of events --------------------------------------------------
 
     /// Stores the journal's copy of an event (parent or recurrence) as active.
-    pub fn set_event(&mut self, quota: &str, uid: &str, rid: Option<&str>, text: &str) -> Result<()> {
+    pub fn set_event(
+        &mut self,
+        quota: &str,
+        uid: &str,
+        rid: Option<&str>,
+        text: &str,
+    ) -> Result<()> {
         validate::uid(uid)?;
         validate::rid(rid)?;
         validate::object_text(text)?;
@@ -430,7 +473,11 @@ impl<'a, C: SqlConnection + ?Sized> Journal<'a, C> {
                     &[quota.into(), uid.into(), rid.into(), text.into()],
                 )?,
             };
-            let table = if rid.is_some() { "quota_recurrences" } else { "quota_objects" };
+            let table = if rid.is_some() {
+                "quota_recurrences"
+            } else {
+                "quota_objects"
+            };
             tx.changed(c, table, changes::key(&[Some(uid), rid]), Operation::Upsert)
         })
     }
@@ -478,7 +525,12 @@ impl<'a, C: SqlConnection + ?Sized> Journal<'a, C> {
                     &[quota.into(), uid.into(), rid.into()],
                 )? > 0;
                 if removed {
-                    tx.changed(c, "quota_recurrences", changes::key(&[Some(uid), Some(rid)]), Operation::Delete)?;
+                    tx.changed(
+                        c,
+                        "quota_recurrences",
+                        changes::key(&[Some(uid), Some(rid)]),
+                        Operation::Delete,
+                    )?;
                 }
                 return Ok(removed);
             }
@@ -488,7 +540,12 @@ impl<'a, C: SqlConnection + ?Sized> Journal<'a, C> {
                 &[quota.into(), uid.into()],
             )?)?;
             for r in &rids {
-                tx.changed(c, "quota_recurrences", changes::key(&[Some(uid), Some(r)]), Operation::Delete)?;
+                tx.changed(
+                    c,
+                    "quota_recurrences",
+                    changes::key(&[Some(uid), Some(r)]),
+                    Operation::Delete,
+                )?;
             }
             removed |= !rids.is_empty();
             if c.execute(
@@ -497,7 +554,12 @@ impl<'a, C: SqlConnection + ?Sized> Journal<'a, C> {
             )? > 0
             {
                 removed = true;
-                tx.changed(c, "quota_objects", changes::key(&[Some(uid), None]), Operation::Delete)?;
+                tx.changed(
+                    c,
+                    "quota_objects",
+                    changes::key(&[Some(uid), None]),
+                    Operation::Delete,
+                )?;
             }
             Ok(removed)
         })
@@ -578,10 +640,12 @@ fn decide<C: SqlConnection + ?Sized>(
         .map(|r| Ok((r.get(0)?, r.get(1)?)))
         .collect::<Result<_>>()?;
     let group = group_for(&groups, booking.organiser);
+    // The group's own limit wins over the `*` entry: order explicitly, since a UNION
+    // guarantees no order.
     let limit_text = c.query(
-        "SELECT quota_limit FROM quota_limits WHERE quota = $1 AND user_group = $2 \
-         UNION ALL SELECT quota_limit FROM quota_limits WHERE quota = $1 AND user_group = '*' \
-         AND $2 <> '*'",
+        "SELECT quota_limit FROM quota_limits WHERE quota = $1 \
+         AND (user_group = $2 OR user_group = '*') \
+         ORDER BY CASE WHEN user_group = $2 THEN 0 ELSE 1 END LIMIT 1",
         &[quota.into(), Value::Text(group.clone())],
     )?;
     let Some(first) = limit_text.first() else {
@@ -657,10 +721,20 @@ fn add_entries<C: SqlConnection + ?Sized>(
     for p in periods {
         QUOTA_FREEBUSY.insert(c, &[quota, group], p, Some(attendee))?;
     }
-    tx.changed(c, "quota_freebusy", changes::key(&[Some(group)]), Operation::Upsert)
+    tx.changed(
+        c,
+        "quota_freebusy",
+        changes::key(&[Some(group)]),
+        Operation::Upsert,
+    )
 }
 
-fn put_group<C: SqlConnection + ?Sized>(c: &mut C, quota: &str, user: &str, group: &str) -> Result<()> {
+fn put_group<C: SqlConnection + ?Sized>(
+    c: &mut C,
+    quota: &str,
+    user: &str,
+    group: &str,
+) -> Result<()> {
     c.execute(
         "INSERT INTO user_groups (quota, store_user, user_group) VALUES ($1, $2, $3) \
          ON CONFLICT (quota, store_user) DO UPDATE SET user_group = excluded.user_group",
@@ -669,7 +743,12 @@ fn put_group<C: SqlConnection + ?Sized>(c: &mut C, quota: &str, user: &str, grou
     Ok(())
 }
 
-fn put_limit<C: SqlConnection + ?Sized>(c: &mut C, quota: &str, group: &str, limit: &str) -> Result<()> {
+fn put_limit<C: SqlConnection + ?Sized>(
+    c: &mut C,
+    quota: &str,
+    group: &str,
+    limit: &str,
+) -> Result<()> {
     c.execute(
         "INSERT INTO quota_limits (quota, user_group, quota_limit) VALUES ($1, $2, $3) \
          ON CONFLICT (quota, user_group) DO UPDATE SET quota_limit = excluded.quota_limit",

@@ -538,6 +538,21 @@ pub fn set_request_and_set_requests<C: SqlConnection>(conn: C) {
         ]
     );
     assert!(!s.has_request(RESOURCE, A1, None, None, false).unwrap());
+    // The list's own order is kept (as the file store's rewrite does), not sorted by uid.
+    let reversed = [
+        req("z@example.com", None, None),
+        req("b@example.com", Some(RID2), None),
+        req("a@example.com", None, Some("COUNTER")),
+    ];
+    s.set_requests(RESOURCE, &reversed).unwrap();
+    assert_eq!(s.get_requests(RESOURCE).unwrap(), reversed);
+    s.queue_request(RESOURCE, "0@example.com", None, None)
+        .unwrap();
+    assert_eq!(
+        s.get_requests(RESOURCE).unwrap().last(),
+        Some(&req("0@example.com", None, None)),
+        "a later queue_request comes after the list"
+    );
     s.set_requests(RESOURCE, &[]).unwrap();
     assert!(s.get_requests(RESOURCE).unwrap().is_empty());
     assert_eq!(count_rows(s.connection(), "requests"), 0);
