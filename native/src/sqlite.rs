@@ -14,6 +14,13 @@ use rusqlite::{ErrorCode, ToSql, ffi};
 /// How long a connection waits for another writer before reporting busy.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Settings applied to every connection (after WAL mode for files):
+/// durable commits, foreign keys enforced, a 32 MiB page cache so that a large import does not
+/// spill pages mid-transaction, and statement journals in memory (multi-row statements inside
+/// a transaction need one).
+pub const CONNECTION_PRAGMAS: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+     PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;";
+
 /// A SQLite connection implementing [`SqlConnection`].
 #[derive(Debug)]
 pub struct SqliteConnection {
@@ -39,19 +46,17 @@ fn from_ref(v: ValueRef<'_>, index: usize) -> Result<Value, DbError> {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::Integer(i),
         ValueRef::Real(f) => Value::Real(f),
-        ValueRef::Text(t) => Value::Text(
-            String::from_utf8(t.to_vec()).map_err(|e| {
-                DbError::with_source(
-                    DbErrorKind::Decode {
-                        index,
-                        expected: "UTF-8 TEXT",
-                        found: "invalid UTF-8",
-                    },
-                    format!("column {index} holds invalid UTF-8"),
-                    e,
-                )
-            })?,
-        ),
+        ValueRef::Text(t) => Value::Text(String::from_utf8(t.to_vec()).map_err(|e| {
+            DbError::with_source(
+                DbErrorKind::Decode {
+                    index,
+                    expected: "UTF-8 TEXT",
+                    found: "invalid UTF-8",
+                },
+                format!("column {index} holds invalid UTF-8"),
+                e,
+            )
+        })?),
         ValueRef::Blob(b) => Value::Blob(b.to_vec()),
     })
 }
@@ -104,8 +109,7 @@ impl SqliteConnection {
                 ));
             }
         }
-        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-            .map_err(classify)?;
+        conn.execute_batch(CONNECTION_PRAGMAS).map_err(classify)?;
         conn.set_prepared_statement_cache_capacity(128);
         Ok(SqliteConnection { conn })
     }

@@ -48,14 +48,17 @@ impl Rng {
 fn dataset(n: usize) -> String {
     let mut rng = Rng(42);
     let base = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
-    let mut out = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calstore//bench//EN\r\n");
+    let mut out =
+        String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calstore//bench//EN\r\n");
     for i in 0..n {
         let day = base + TimeDelta::days(i64::try_from(rng.below(730)).unwrap_or(0));
         let hour = 7 + rng.below(12);
         let d = day.format("%Y%m%d");
         let kind = rng.below(100);
         out.push_str("BEGIN:VEVENT\r\n");
-        out.push_str(&format!("UID:bench-{i}@example.com\r\nDTSTAMP:20260101T000000Z\r\n"));
+        out.push_str(&format!(
+            "UID:bench-{i}@example.com\r\nDTSTAMP:20260101T000000Z\r\n"
+        ));
         if kind < 85 {
             out.push_str(&format!(
                 "DTSTART;TZID=Europe/Berlin:{d}T{hour:02}0000\r\nDTEND;TZID=Europe/Berlin:{d}T{:02}0000\r\n",
@@ -88,12 +91,17 @@ fn dataset(n: usize) -> String {
 }
 
 fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap_or_default()
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default()
 }
 
 fn options() -> RecordOptions {
     RecordOptions {
-        window_end: Utc.with_ymd_and_hms(2029, 1, 1, 0, 0, 0).single().unwrap_or_default(),
+        window_end: Utc
+            .with_ymd_and_hms(2029, 1, 1, 0, 0, 0)
+            .single()
+            .unwrap_or_default(),
         tz: chrono_tz::Europe::Berlin,
         ..RecordOptions::new(now())
     }
@@ -141,11 +149,10 @@ fn fresh_db(dir: &tempfile::TempDir, name: &str) -> std::path::PathBuf {
     path
 }
 
-fn raw_import(
-    conn: &mut rusqlite::Connection,
-    rows: &[ObjectRows],
-) {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+fn raw_import(conn: &mut rusqlite::Connection, rows: &[ObjectRows], journal: bool) {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
     {
         let mut obj = tx
             .prepare(
@@ -163,11 +170,52 @@ fn raw_import(
         for (uid, text, periods) in rows {
             obj.execute(rusqlite::params![USER, uid, text]).unwrap();
             for (s, e, span, summary) in periods {
-                fb.execute(rusqlite::params![USER, s, e, uid, summary, span]).unwrap();
+                fb.execute(rusqlite::params![USER, s, e, uid, summary, span])
+                    .unwrap();
+            }
+        }
+        if journal {
+            // The same change-journal rows calstore writes: a revision bump and one row per
+            // object, keyed by the JSON array [uid, null].
+            let revision: i64 = tx
+                .query_row(
+                    "INSERT INTO calstore_revisions (scope, owner, revision) VALUES ('store', ?1, 1) \
+                     ON CONFLICT (scope, owner) DO UPDATE SET revision = revision + 1 \
+                     RETURNING revision",
+                    [USER],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let mut change = tx
+                .prepare(
+                    "INSERT INTO calstore_changes \
+                     (scope, owner, table_name, row_key, revision, operation) \
+                     VALUES ('store', ?1, 'objects', ?2, ?3, 'upsert') \
+                     ON CONFLICT (scope, owner, table_name, row_key) \
+                     DO UPDATE SET revision = excluded.revision, operation = excluded.operation",
+                )
+                .unwrap();
+            for (uid, _, _) in rows {
+                let key = format!("[{}]", [format!("{uid:?}"), "null".into()].join(","));
+                change
+                    .execute(rusqlite::params![USER, key, revision])
+                    .unwrap();
             }
         }
     }
     tx.commit().unwrap();
+}
+
+/// Imports are repeated on fresh databases and the median is reported.
+const RUNS: usize = 3;
+
+fn raw_conn(path: &std::path::Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    // The same settings calstore's connections use, so only the work differs.
+    conn.execute_batch("PRAGMA journal_mode=WAL;").unwrap();
+    conn.execute_batch(calstore_native::sqlite::CONNECTION_PRAGMAS)
+        .unwrap();
+    conn
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -178,39 +226,75 @@ fn median(mut v: Vec<Duration>) -> Duration {
 fn bench(n: usize, query_runs: usize) {
     let text = dataset(n);
     let events = ical::parse_events(text.as_bytes()).unwrap();
+    let t = Instant::now();
     let rows = rows(&events);
+    let expand_time = t.elapsed();
     let period_count: usize = rows.iter().map(|r| r.2.len()).sum();
     let dir = tempfile::tempdir().unwrap();
 
-    // Raw rusqlite import.
-    let raw_path = fresh_db(&dir, "raw.db");
-    let mut raw = rusqlite::Connection::open(&raw_path).unwrap();
-    raw.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;").unwrap();
-    let t = Instant::now();
-    raw_import(&mut raw, &rows);
-    let raw_import_time = t.elapsed();
+    // Raw rusqlite import of the data rows only.
+    let data_only_time = median(
+        (0..RUNS)
+            .map(|run| {
+                let path = fresh_db(&dir, &format!("raw-data-{run}.db"));
+                let mut conn = raw_conn(&path);
+                let t = Instant::now();
+                raw_import(&mut conn, &rows, false);
+                t.elapsed()
+            })
+            .collect(),
+    );
+
+    // Raw rusqlite import of the same rows calstore writes (data and change journal).
+    let mut raw_times = Vec::new();
+    let mut raw = None;
+    for run in 0..RUNS {
+        let path = fresh_db(&dir, &format!("raw-{run}.db"));
+        let mut conn = raw_conn(&path);
+        let t = Instant::now();
+        raw_import(&mut conn, &rows, true);
+        raw_times.push(t.elapsed());
+        raw = Some(conn);
+    }
+    let raw_import_time = median(raw_times);
+    let raw = raw.unwrap();
 
     // calstore import.
-    let store_path = fresh_db(&dir, "store.db");
-    let mut store = Store::open(
-        SqliteConnection::open(&store_path).unwrap(),
-        Box::new(FixedClock::new(now())),
-    )
-    .unwrap();
-    let t = Instant::now();
-    let report = store.import_events(USER, &events, &options(), &mut |_, _| {}).unwrap();
-    let store_import_time = t.elapsed();
-    assert_eq!(report.periods, period_count, "both sides must write the same periods");
+    let mut store_times = Vec::new();
+    let mut last = None;
+    for run in 0..RUNS {
+        let path = fresh_db(&dir, &format!("store-{run}.db"));
+        let mut store = Store::open(
+            SqliteConnection::open(&path).unwrap(),
+            Box::new(FixedClock::new(now())),
+        )
+        .unwrap();
+        let t = Instant::now();
+        let report = store
+            .import_events(USER, &events, &options(), &mut |_, _| {})
+            .unwrap();
+        store_times.push(t.elapsed());
+        last = Some((store, report));
+    }
+    let store_import_time = median(store_times);
+    let (mut store, report) = last.unwrap();
+    assert_eq!(
+        report.periods, period_count,
+        "both sides must write the same periods"
+    );
 
     // Week query.
-    let from = Utc.with_ymd_and_hms(2026, 6, 15, 0, 0, 0).single().unwrap_or_default();
+    let from = Utc
+        .with_ymd_and_hms(2026, 6, 15, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
     let to = from + TimeDelta::days(7);
-    let mut store_times = Vec::with_capacity(query_runs);
+    let mut query_times = Vec::with_capacity(query_runs);
     let mut found = 0;
     for _ in 0..query_runs {
         let t = Instant::now();
         found = black_box(store.get_freebusy_in(USER, from, to).unwrap()).len();
-        store_times.push(t.elapsed());
+        query_times.push(t.elapsed());
     }
     let overlap_sql = calstore_core::Dialect::Sqlite
         .render(&calstore_core::period::overlap_sql_for_benchmark())
@@ -219,20 +303,38 @@ fn bench(n: usize, query_runs: usize) {
     for limit in calstore_core::period::SPAN_LIMITS {
         params.push(format_utc(from - TimeDelta::seconds(limit)));
     }
-    let mut raw_times = Vec::with_capacity(query_runs);
+    let mut raw_query_times = Vec::with_capacity(query_runs);
     let mut raw_found = 0;
     for _ in 0..query_runs {
         let t = Instant::now();
         let mut stmt = raw.prepare_cached(&overlap_sql).unwrap();
-        let rows: Vec<(String, String, Option<String>)> = stmt
+        // All seven columns, as calstore reads them.
+        type Cols = (
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Cols> = stmt
             .query_map(rusqlite::params_from_iter(params.iter()), |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
             })
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
         raw_found = black_box(rows).len();
-        raw_times.push(t.elapsed());
+        raw_query_times.push(t.elapsed());
     }
     assert_eq!(found, raw_found, "both sides must find the same periods");
     // The usual shape: a two-sided range on (store_user, start) — scans every earlier row.
@@ -248,9 +350,10 @@ fn bench(n: usize, query_runs: usize) {
             )
             .unwrap();
         let n = stmt
-            .query_map(rusqlite::params![USER, format_utc(from), format_utc(to)], |r| {
-                r.get::<_, String>(0)
-            })
+            .query_map(
+                rusqlite::params![USER, format_utc(from), format_utc(to)],
+                |r| r.get::<_, String>(0),
+            )
             .unwrap()
             .count();
         black_box(n);
@@ -258,8 +361,15 @@ fn bench(n: usize, query_runs: usize) {
     }
 
     let per_sec = |d: Duration| n as f64 / d.as_secs_f64();
-    let (ms, rs, nv) = (median(store_times), median(raw_times), median(naive_times));
+    let (ms, rs, nv) = (
+        median(query_times),
+        median(raw_query_times),
+        median(naive_times),
+    );
     println!("== {n} events ({period_count} periods, {found} in the week)");
+    println!(
+        "expansion alone (part of calstore's import, done ahead for the raw side): {expand_time:?}"
+    );
     println!(
         "import: calstore {:>9.0} events/s ({:?}), raw rusqlite {:>9.0} events/s ({:?}); ratio {:.2}x",
         per_sec(store_import_time),
@@ -267,6 +377,11 @@ fn bench(n: usize, query_runs: usize) {
         per_sec(raw_import_time),
         raw_import_time,
         store_import_time.as_secs_f64() / raw_import_time.as_secs_f64()
+    );
+    println!(
+        "        raw rusqlite, data rows only (no change journal): {:>9.0} events/s; ratio {:.2}x",
+        per_sec(data_only_time),
+        store_import_time.as_secs_f64() / data_only_time.as_secs_f64()
     );
     println!(
         "1-week free/busy (median of {query_runs}): calstore {:?}, raw same SQL {:?} (ratio {:.2}x), \
