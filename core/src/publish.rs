@@ -95,7 +95,11 @@ mod tests {
         let t = |h| Utc.with_ymd_and_hms(2014, 10, 10, h, 0, 0).unwrap();
         let mut transparent = Period::new(t(10), t(11));
         transparent.transp = Some("TRANSPARENT".into());
-        let periods = vec![Period::new(t(14), t(15)), Period::new(t(8), t(9)), transparent];
+        let periods = vec![
+            Period::new(t(14), t(15)),
+            Period::new(t(8), t(9)),
+            transparent,
+        ];
         let text = vfreebusy("mailto:r@example.com", &periods, t(0), None);
         let fb: Vec<&str> = text.lines().filter(|l| l.starts_with("FREEBUSY")).collect();
         assert_eq!(

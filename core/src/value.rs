@@ -226,7 +226,10 @@ impl Row {
                     expected: "a column",
                     found: "nothing",
                 },
-                format!("column {index} does not exist (row has {})", self.values.len()),
+                format!(
+                    "column {index} does not exist (row has {})",
+                    self.values.len()
+                ),
             )
         })?;
         T::from_value(value, index)

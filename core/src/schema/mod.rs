@@ -52,8 +52,9 @@ pub fn version<C: SqlConnection + ?Sized>(conn: &mut C) -> Result<i64> {
         None => Ok(0),
         Some(row) => {
             let text: String = row.get(0)?;
-            text.parse::<i64>()
-                .map_err(|_| StoreError::invalid(format!("schema version {text:?} is not a number")))
+            text.parse::<i64>().map_err(|_| {
+                StoreError::invalid(format!("schema version {text:?} is not a number"))
+            })
         }
     }
 }
