@@ -3,7 +3,9 @@
 
 mod args;
 mod commands;
+mod copy;
 mod demo;
+mod imip;
 mod output;
 mod quota;
 
@@ -63,6 +65,12 @@ pub enum Command {
     Quota(QuotaCommand),
     /// Build a sample store (calstore-demo.db) and show a week of free/busy and quota decisions
     Demo,
+    /// Copy every table between two databases (any backends), in one transaction, and verify
+    Copy(copy::CopyArgs),
+    /// Import an imip-agent 0.3 store and journal (its file layout or its PostgreSQL tables)
+    ImportImipAgent(imip::ImportArgs),
+    /// Export the store and journal in imip-agent 0.3's file layout
+    ExportImipAgent(imip::ExportArgs),
 }
 
 /// `import`.
@@ -402,11 +410,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     let mut out = io::BufWriter::new(stdout.lock());
     let result = match cli.command {
         Command::Demo => demo::run(cli.db.as_ref(), &mut out),
+        Command::Copy(a) => copy::run(cli.db.as_ref(), &a, &mut out),
+        Command::ImportImipAgent(a) => imip::import(&db_or_default(cli.db)?, &a, &mut out),
         command => {
-            let url = match cli.db {
-                Some(url) => url,
-                None => DbUrl::parse(DEFAULT_DB).map_err(CliError::Usage)?,
-            };
+            let url = db_or_default(cli.db)?;
             let mut store = open_store(&url, Box::new(calstore_native::SystemClock))?;
             dispatch(&mut store, command, &mut out)
         }
@@ -415,6 +422,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     let flushed = out.flush();
     result?;
     Ok(flushed?)
+}
+
+/// The database of `--db`, or the default one.
+fn db_or_default(db: Option<DbUrl>) -> Result<DbUrl, CliError> {
+    match db {
+        Some(url) => Ok(url),
+        None => DbUrl::parse(DEFAULT_DB).map_err(CliError::Usage),
+    }
 }
 
 fn dispatch(store: &mut CliStore, command: Command, out: &mut dyn Write) -> Result<(), CliError> {
@@ -429,6 +444,9 @@ fn dispatch(store: &mut CliStore, command: Command, out: &mut dyn Write) -> Resu
         Command::Offers(a) => commands::offers(store, &a, out),
         Command::Providers(a) => commands::providers(store, &a, out),
         Command::Quota(c) => quota::run(store, &c, out),
-        Command::Demo => Err(CliError::Usage("demo runs on its own database".into())),
+        Command::ExportImipAgent(a) => imip::export(store, &a, out),
+        Command::Demo | Command::Copy(_) | Command::ImportImipAgent(_) => Err(CliError::Usage(
+            "this command opens its databases itself".into(),
+        )),
     }
 }
