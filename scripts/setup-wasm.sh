@@ -10,7 +10,8 @@
 #      linked as the rustup toolchain `web` (rebuilt when rustc-web changes version);
 # 2. wasm-bindgen-cli at exactly the version the wasm-bindgen crate is pinned to
 #    (it provides wasm-bindgen-test-runner, the cargo runner for wasm32);
-# 3. sql.js from the npm registry into wasm/node_modules (`npm ci`, pinned by package-lock.json);
+# 3. from the npm registry into wasm/node_modules (`npm ci`, pinned by package-lock.json): sql.js,
+#    playwright-core (drives the system Chromium; it downloads no browser) and typescript;
 # 4. Chromium and chromedriver from Debian (same version, one apt command).
 #
 # Then it writes $CARGO_TARGET_DIR/wasm-env.sh (default target/wasm-env.sh) for scripts/test-wasm.sh
@@ -167,25 +168,35 @@ else
 fi
 RUNNER=$(command -v wasm-bindgen-test-runner)
 
-# --- 4. sql.js -------------------------------------------------------------------------
-step "sql.js (npm, wasm/package-lock.json)"
+# --- 4. JavaScript packages --------------------------------------------------------------
+step "npm packages (wasm/package-lock.json: sql.js, playwright-core, typescript)"
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     apt_install nodejs npm
 fi
-sqljs_ok() {
+# Every package the lockfile pins is installed at its pinned version.
+npm_ok() {
     (cd wasm && node -e '
-        const want = require("./package-lock.json").packages["node_modules/sql.js"].version;
-        const have = require("./node_modules/sql.js/package.json").version;
-        process.exit(want === have ? 0 : 1);' 2>/dev/null) &&
+        const fs = require("fs");
+        const lock = require("./package-lock.json").packages;
+        for (const [where, meta] of Object.entries(lock)) {
+            if (!where.startsWith("node_modules/") || meta.optional) continue;
+            const file = "./" + where + "/package.json";
+            if (!fs.existsSync(file) || require(file).version !== meta.version) process.exit(1);
+        }' 2>/dev/null) &&
         [ -f wasm/node_modules/sql.js/dist/sql-wasm-browser.js ] &&
         [ -f wasm/node_modules/sql.js/dist/sql-wasm-browser.wasm ]
 }
-if sqljs_ok; then
-    done_step "skipped: sql.js $(cd wasm && node -p 'require("./node_modules/sql.js/package.json").version') already in wasm/node_modules"
+npm_versions() {
+    (cd wasm && node -p '["sql.js", "playwright-core", "typescript"].map((p) => p + " " + require("./node_modules/" + p + "/package.json").version).join(", ")')
+}
+if npm_ok; then
+    done_step "skipped: $(npm_versions) already in wasm/node_modules"
 else
+    # playwright-core has no install script: it never downloads a browser (the tests use
+    # Debian's Chromium, step 1).
     (cd wasm && npm ci --no-audit --no-fund)
-    sqljs_ok || die "sql.js missing from wasm/node_modules after npm ci"
-    done_step "installed sql.js $(cd wasm && node -p 'require("./node_modules/sql.js/package.json").version')"
+    npm_ok || die "wasm/node_modules does not match wasm/package-lock.json after npm ci"
+    done_step "installed $(npm_versions)"
 fi
 
 # --- 5. the environment for scripts/test-wasm.sh -------------------------------------------

@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # The WebAssembly checks: installs what they need (scripts/setup-wasm.sh), lints the wasm crate
-# for wasm32, then runs calstore-wasm's tests (the conformance suite and the sql.js adapter's
-# own cases) on sql.js in Node and in headless Chromium.
+# for wasm32, then
+#   1. runs calstore-wasm's Rust tests (the conformance suite, the suite again through the
+#      write-ahead log with a replay check, and the adapter's own cases) on sql.js in Node and
+#      in headless Chromium;
+#   2. builds the npm package (scripts/build-wasm-pkg.sh, which prints the shipped sizes),
+#      type-checks calstore.d.ts, and runs the JavaScript API tests in Node;
+#   3. runs the browser-only persistence tests (reload, large import, second-tab lock) and
+#      prints the durable-commit measurement (wasm/browser-tests/run.mjs);
+#   4. builds the web demo (scripts/build-web-demo.sh) and checks it in Chromium as a person
+#      would, with screenshots in $CARGO_TARGET_DIR/web-demo-screenshots/.
 #
 #   scripts/test-wasm.sh            # CARGO_TARGET_DIR is honoured (default: target/)
+#   CALSTORE_BENCH_SIZES=1,10 scripts/test-wasm.sh     # database sizes (MB) measured in 3.
 #
 # Fails if anything is missing or if a run reports no passed tests: nothing is skipped quietly.
 set -euo pipefail
@@ -21,6 +30,7 @@ die() {
 
 step "setup (scripts/setup-wasm.sh)"
 scripts/setup-wasm.sh
+export CALSTORE_WASM_SETUP_DONE=1
 # shellcheck source=/dev/null
 . "$TARGET_DIR/wasm-env.sh"
 [ -n "${WASM_CARGO:-}" ] || die "$TARGET_DIR/wasm-env.sh did not set WASM_CARGO"
@@ -67,5 +77,49 @@ WEB_SECS=$(($(date +%s) - T0))
 
 [ "$NODE_PASSED" = "$WEB_PASSED" ] ||
     die "Node passed $NODE_PASSED tests but Chromium $WEB_PASSED: both run the same list"
-printf '\nwasm: Node %s passed (%s s), Chromium %s passed (%s s)\n' \
-    "$NODE_PASSED" "$NODE_SECS" "$WEB_PASSED" "$WEB_SECS"
+
+# Runs a command whose last line must read "<word>: N passed, 0 failed" with N > 0.
+JS_PASSED=
+run_counted() { # label, command...
+    local label=$1 log
+    shift
+    log=$(mktemp)
+    if ! "$@" 2>&1 | tee "$log"; then
+        rm -f "$log"
+        die "$label failed"
+    fi
+    JS_PASSED=$(sed -n 's/^[a-z]*: \([0-9]*\) passed, 0 failed$/\1/p' "$log" | tail -1)
+    rm -f "$log"
+    [ -n "$JS_PASSED" ] && [ "$JS_PASSED" -gt 0 ] || die "$label reported no passed tests"
+}
+
+step "npm package calstore-wasm (scripts/build-wasm-pkg.sh)"
+scripts/build-wasm-pkg.sh
+
+step "TypeScript: calstore.d.ts against typical use (tsc -p wasm/js)"
+wasm/node_modules/.bin/tsc -p wasm/js
+
+step "JavaScript API in Node (node --test wasm/tests/js/)"
+log=$(mktemp)
+if ! node --test wasm/tests/js/ 2>&1 | tee "$log"; then
+    rm -f "$log"
+    die "the JavaScript API tests failed"
+fi
+API_PASSED=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -1)
+API_FAILED=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log" | tail -1)
+rm -f "$log"
+[ -n "$API_PASSED" ] && [ "$API_PASSED" -gt 0 ] && [ "$API_FAILED" = 0 ] ||
+    die "the JavaScript API tests reported no passed tests"
+
+step "browser-only tests and the durable-commit measurement (wasm/browser-tests/run.mjs)"
+run_counted "the browser tests" node wasm/browser-tests/run.mjs --sizes "${CALSTORE_BENCH_SIZES:-1,10,50}" \
+    --json "$TARGET_DIR/durable-commits.json"
+BROWSER_PASSED=$JS_PASSED
+
+step "web demo (scripts/build-web-demo.sh) checked in Chromium (wasm/browser-tests/demo.mjs)"
+scripts/build-web-demo.sh
+run_counted "the web demo check" node wasm/browser-tests/demo.mjs --screenshots "$TARGET_DIR/web-demo-screenshots"
+DEMO_PASSED=$JS_PASSED
+
+printf '\nwasm: Rust tests: Node %s passed (%s s), Chromium %s passed (%s s); JavaScript API %s passed; browser %s passed; web demo %s passed\n' \
+    "$NODE_PASSED" "$NODE_SECS" "$WEB_PASSED" "$WEB_SECS" "$API_PASSED" "$BROWSER_PASSED" "$DEMO_PASSED"

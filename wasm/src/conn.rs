@@ -9,6 +9,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::convert::{get_config, row_from_js, to_js_params};
 use crate::error::classify;
 use crate::sqljs::{SqlJsDatabase, SqlJsStatement};
+use crate::wal::{self, Recorder, RecorderStats};
 
 /// How many prepared statements a connection keeps. calstore issues a fixed set of statement
 /// texts, well below this; past it, statements are prepared per call.
@@ -30,10 +31,17 @@ pub const STATEMENT_CACHE_CAPACITY: usize = 256;
 /// cached statements; the `Database` itself belongs to JavaScript and stays open.
 ///
 /// A value that is not a `Database` fails on first use with [`calstore_core::DbErrorKind::Other`].
+///
+/// **Recording** (for browser persistence, see [`crate::wal`]): after
+/// [`SqlJsConnection::start_recording`], every committed write transaction becomes one log
+/// entry, taken with [`SqlJsConnection::take_committed`]; [`SqlJsConnection::replay`] applies
+/// entries to a restored image. All writes must go through this connection while it records:
+/// SQL run on the `Database` directly is not in the log.
 pub struct SqlJsConnection {
     db: SqlJsDatabase,
     cache: HashMap<String, SqlJsStatement>,
     get_config: JsValue,
+    recorder: Option<Recorder>,
 }
 
 impl fmt::Debug for SqlJsConnection {
@@ -79,9 +87,20 @@ impl SqlJsConnection {
             db,
             cache: HashMap::new(),
             get_config: get_config(),
+            recorder: None,
         };
-        conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        conn.apply_pragmas()?;
         Ok(conn)
+    }
+
+    /// The connection settings calstore needs (foreign keys on). They are not stored in the
+    /// database file, so they are applied on open, and again after [`Self::export`] (sql.js
+    /// 1.16 keeps them across an export, older versions reopened the database).
+    pub fn apply_pragmas(&mut self) -> Result<(), DbError> {
+        self.db
+            .run("PRAGMA foreign_keys = ON")
+            .map(|_| ())
+            .map_err(|e| classify(&e))
     }
 
     /// Wraps a `Database` passed from JavaScript as a plain value.
@@ -109,6 +128,113 @@ impl SqlJsConnection {
         for (_, stmt) in self.cache.drain() {
             let _ = stmt.free();
         }
+    }
+
+    /// Starts recording committed write transactions (a no-op if already recording).
+    pub fn start_recording(&mut self) {
+        if self.recorder.is_none() {
+            self.recorder = Some(Recorder::new());
+        }
+    }
+
+    /// Stops recording; entries not yet taken are returned.
+    pub fn stop_recording(&mut self) -> Vec<Vec<u8>> {
+        self.recorder
+            .take()
+            .map(|mut r| r.take())
+            .unwrap_or_default()
+    }
+
+    /// True while recording.
+    pub fn is_recording(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    /// Takes the log entries of the transactions committed since the last call, oldest first
+    /// (empty when not recording).
+    pub fn take_committed(&mut self) -> Vec<Vec<u8>> {
+        self.recorder
+            .as_mut()
+            .map(Recorder::take)
+            .unwrap_or_default()
+    }
+
+    /// How many committed entries wait to be taken.
+    pub fn pending_committed(&self) -> usize {
+        self.recorder.as_ref().map_or(0, Recorder::pending)
+    }
+
+    /// What the recorder has produced so far (zeros when not recording).
+    pub fn recorder_stats(&self) -> RecorderStats {
+        self.recorder
+            .as_ref()
+            .map(Recorder::stats)
+            .unwrap_or_default()
+    }
+
+    /// True while a transaction is open (known only while recording; false otherwise).
+    pub fn in_transaction(&self) -> bool {
+        self.recorder.as_ref().is_some_and(Recorder::in_transaction)
+    }
+
+    /// Applies one log entry in its own transaction: all of it or, on error, none. Replayed
+    /// statements are not recorded again.
+    pub fn replay(&mut self, entry: &[u8]) -> Result<(), DbError> {
+        let entry = wal::decode(entry)?;
+        let recorder = self.recorder.take();
+        let result = self.replay_entry(&entry);
+        self.recorder = recorder;
+        result
+    }
+
+    fn replay_statement(&mut self, statement: &wal::Statement) -> Result<(), DbError> {
+        match statement {
+            wal::Statement::Params(sql, params) => self.execute(sql, params).map(|_| ()),
+            wal::Statement::Batch(sql) => self.execute_batch(sql),
+        }
+    }
+
+    fn replay_entry(&mut self, entry: &wal::Entry) -> Result<(), DbError> {
+        let in_context = |e: DbError| {
+            DbError::new(
+                e.kind().clone(),
+                format!("replaying a write-ahead log entry: {}", e.message()),
+            )
+        };
+        if entry.autocommit {
+            // One statement that ran outside a transaction runs the same way again.
+            return entry
+                .statements
+                .iter()
+                .try_for_each(|s| self.replay_statement(s))
+                .map_err(in_context);
+        }
+        self.execute_batch(Dialect::Sqlite.begin_write())?;
+        let applied = entry
+            .statements
+            .iter()
+            .try_for_each(|s| self.replay_statement(s));
+        match applied.and_then(|()| self.execute_batch("COMMIT")) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = self.execute_batch("ROLLBACK");
+                Err(in_context(e))
+            }
+        }
+    }
+
+    /// The whole database image (`Database.export()`), then the pragmas again. Fails inside a
+    /// write transaction.
+    pub fn export(&mut self) -> Result<js_sys::Uint8Array, DbError> {
+        if self.in_transaction() {
+            return Err(DbError::new(
+                calstore_core::DbErrorKind::Busy,
+                "cannot export the database inside a transaction",
+            ));
+        }
+        let image = self.db.export().map_err(|e| classify(&e))?;
+        self.apply_pragmas()?;
+        Ok(image)
     }
 
     /// A statement for `sql` (written with `$N` placeholders), from the cache or prepared.
@@ -179,6 +305,9 @@ impl SqlConnection for SqlJsConnection {
     /// `getRowsModified()`.
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         self.run_statement(sql, params, |_| Ok(()))?;
+        if let Some(r) = &mut self.recorder {
+            r.on_statement(sql, params);
+        }
         let changed = self.db.get_rows_modified().map_err(|e| classify(&e))?;
         Ok(u64::from(changed))
     }
@@ -193,10 +322,29 @@ impl SqlConnection for SqlJsConnection {
             rows.push(Row::new(row_from_js(&values)?));
             Ok(())
         })?;
+        if let Some(r) = &mut self.recorder {
+            r.on_statement(sql, params);
+        }
         Ok(rows)
     }
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
-        self.db.run(sql).map(|_| ()).map_err(|e| classify(&e))
+        if self.recorder.is_some()
+            && wal::batch_kind(sql) != wal::BatchKind::Other
+            && wal::is_script(sql)
+        {
+            return Err(DbError::new(
+                calstore_core::DbErrorKind::Other,
+                "while recording, BEGIN, COMMIT and ROLLBACK must each be a batch of their own",
+            ));
+        }
+        let result = self.db.run(sql).map(|_| ()).map_err(|e| classify(&e));
+        if let Some(r) = &mut self.recorder {
+            match &result {
+                Ok(()) => r.on_batch(sql),
+                Err(_) => r.on_batch_failed(sql),
+            }
+        }
+        result
     }
 }

@@ -90,3 +90,679 @@ pub fn get_config() -> JsValue {
     let _ = js_sys::Reflect::set(&config, &JsValue::from_str("useBigInt"), &JsValue::TRUE);
     config.into()
 }
+
+// ---- the JavaScript API's values ------------------------------------------------------------
+//
+// Everything `api.rs` takes from or gives to JavaScript goes through the functions below, so
+// the exported methods stay thin. Times cross as calstore stores them, UTC text
+// `YYYYMMDDTHHMMSSZ`; inputs also accept `YYYYMMDD` (midnight UTC), a `Date` or milliseconds
+// since the epoch. Missing optional values are `null` in outputs and `null` or `undefined` in
+// inputs. Bad input is a `StoreError::InvalidData` naming the argument, so it reaches
+// JavaScript as an `InvalidData` error like any other rejected input.
+
+use std::collections::BTreeMap;
+
+use calstore_core::ical::datetime::{format_utc, parse_tz, parse_utc};
+use calstore_core::{
+    Change, DeclineReason, Entry, ImportReport, Offer, Operation, Period, Providers, QuotaDecision,
+    Request, StoreError,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use js_sys::{Function, Object, Reflect};
+
+/// Result of a conversion: bad input is [`StoreError::InvalidData`].
+pub type Conv<T> = Result<T, StoreError>;
+
+fn bad(what: &str, expected: &str, got: &JsValue) -> StoreError {
+    let shown = if got.is_undefined() {
+        "undefined".to_owned()
+    } else if let Some(s) = got.as_string() {
+        let cut: String = s.chars().take(60).collect();
+        format!("{cut:?}")
+    } else {
+        got.js_typeof()
+            .as_string()
+            .unwrap_or_else(|| "a value".into())
+    };
+    StoreError::invalid(format!("{what}: expected {expected}, got {shown}"))
+}
+
+/// True for `null` and `undefined`.
+pub fn is_none(v: &JsValue) -> bool {
+    v.is_null() || v.is_undefined()
+}
+
+/// `obj[key]`; `undefined` when `obj` is not an object.
+pub fn prop(obj: &JsValue, key: &str) -> JsValue {
+    if !obj.is_object() {
+        return JsValue::UNDEFINED;
+    }
+    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Fails unless `v` is an object, `null` or `undefined` (an options argument).
+pub fn options(v: &JsValue, what: &str) -> Conv<()> {
+    if is_none(v) || v.is_object() {
+        Ok(())
+    } else {
+        Err(bad(what, "an object", v))
+    }
+}
+
+/// A required string.
+pub fn string(v: &JsValue, what: &str) -> Conv<String> {
+    v.as_string().ok_or_else(|| bad(what, "a string", v))
+}
+
+/// An optional string.
+pub fn opt_string(v: &JsValue, what: &str) -> Conv<Option<String>> {
+    if is_none(v) {
+        Ok(None)
+    } else {
+        string(v, what).map(Some)
+    }
+}
+
+/// An optional boolean.
+pub fn opt_bool(v: &JsValue, what: &str) -> Conv<Option<bool>> {
+    if is_none(v) {
+        Ok(None)
+    } else {
+        v.as_bool()
+            .map(Some)
+            .ok_or_else(|| bad(what, "a boolean", v))
+    }
+}
+
+/// An `f64` that is an integer of at most 2^53 in magnitude, as `i64`.
+pub fn f64_to_i64(f: f64) -> Option<i64> {
+    const LIMIT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if f.is_finite() && f.fract() == 0.0 && f.abs() <= LIMIT {
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "checked above: integral and within ±2^53, so exact"
+        )]
+        Some(f as i64)
+    } else {
+        None
+    }
+}
+
+/// A required integer: a number that is an integer, or a `BigInt` in the `i64` range.
+pub fn integer(v: &JsValue, what: &str) -> Conv<i64> {
+    if v.is_bigint() {
+        let big: BigInt = v.clone().unchecked_into();
+        return i64::try_from(big).map_err(|_| bad(what, "a 64-bit integer", v));
+    }
+    v.as_f64()
+        .and_then(f64_to_i64)
+        .ok_or_else(|| bad(what, "an integer", v))
+}
+
+/// An optional non-negative integer.
+pub fn opt_count(v: &JsValue, what: &str) -> Conv<Option<u64>> {
+    if is_none(v) {
+        return Ok(None);
+    }
+    let n = integer(v, what)?;
+    u64::try_from(n)
+        .map(Some)
+        .map_err(|_| bad(what, "a non-negative integer", v))
+}
+
+/// An instant from milliseconds since the epoch.
+pub fn from_millis(ms: f64) -> Option<DateTime<Utc>> {
+    f64_to_i64(ms.floor()).and_then(DateTime::from_timestamp_millis)
+}
+
+/// A time: `YYYYMMDDTHHMMSSZ`, `YYYYMMDD` (midnight UTC), a `Date`, or milliseconds since
+/// the epoch.
+pub fn time(v: &JsValue, what: &str) -> Conv<DateTime<Utc>> {
+    const EXPECTED: &str = "a time (YYYYMMDDTHHMMSSZ, YYYYMMDD, a Date or epoch milliseconds)";
+    if let Some(s) = v.as_string() {
+        if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+            return NaiveDate::parse_from_str(&s, "%Y%m%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|n| n.and_utc())
+                .ok_or_else(|| bad(what, "an existing day", v));
+        }
+        return parse_utc(&s).map_err(|e| StoreError::invalid(format!("{what}: {}", e.0)));
+    }
+    let millis = if let Some(date) = v.dyn_ref::<js_sys::Date>() {
+        date.get_time()
+    } else if let Some(n) = v.as_f64() {
+        n
+    } else {
+        return Err(bad(what, EXPECTED, v));
+    };
+    from_millis(millis).ok_or_else(|| bad(what, EXPECTED, v))
+}
+
+/// An optional time.
+pub fn opt_time(v: &JsValue, what: &str) -> Conv<Option<DateTime<Utc>>> {
+    if is_none(v) {
+        Ok(None)
+    } else {
+        time(v, what).map(Some)
+    }
+}
+
+/// iCalendar input: a string or the bytes of one (`Uint8Array`).
+pub fn ical_bytes(v: &JsValue, what: &str) -> Conv<Vec<u8>> {
+    if let Some(s) = v.as_string() {
+        Ok(s.into_bytes())
+    } else if let Some(b) = v.dyn_ref::<Uint8Array>() {
+        Ok(b.to_vec())
+    } else {
+        Err(bad(what, "iCalendar text (a string or a Uint8Array)", v))
+    }
+}
+
+/// A time zone name (IANA, or UTC).
+pub fn zone(v: &JsValue, what: &str) -> Conv<Option<chrono_tz::Tz>> {
+    match opt_string(v, what)? {
+        None => Ok(None),
+        Some(name) => parse_tz(&name)
+            .map(Some)
+            .map_err(|e| StoreError::invalid(format!("{what}: {}", e.0))),
+    }
+}
+
+/// A time zone name given as an optional string; UTC when absent.
+pub fn zone_name(name: Option<&str>, what: &str) -> Conv<chrono_tz::Tz> {
+    match name {
+        None => Ok(chrono_tz::Tz::UTC),
+        Some(name) => parse_tz(name).map_err(|e| StoreError::invalid(format!("{what}: {}", e.0))),
+    }
+}
+
+/// True if `v` looks like a sql.js `Database` (has `prepare`, `run` and `export`).
+pub fn is_sqljs_database(v: &JsValue) -> bool {
+    ["prepare", "run", "export"]
+        .iter()
+        .all(|m| prop(v, m).is_function())
+}
+
+fn array_items(v: &JsValue, what: &str) -> Conv<Vec<JsValue>> {
+    if Array::is_array(v) {
+        Ok(Array::from(v).iter().collect())
+    } else {
+        Err(bad(what, "an array", v))
+    }
+}
+
+/// An array of strings.
+pub fn strings(v: &JsValue, what: &str) -> Conv<Vec<String>> {
+    array_items(v, what)?
+        .iter()
+        .enumerate()
+        .map(|(i, s)| string(s, &format!("{what}[{i}]")))
+        .collect()
+}
+
+/// A plain object of string values (`{group: limit}`, `{user: group}`).
+pub fn string_map(v: &JsValue, what: &str) -> Conv<BTreeMap<String, String>> {
+    if !v.is_object() || Array::is_array(v) {
+        return Err(bad(what, "an object of strings", v));
+    }
+    let mut map = BTreeMap::new();
+    for entry in Object::entries(v.unchecked_ref::<Object>()).iter() {
+        let pair = Array::from(&entry);
+        let key = string(&pair.get(0), what)?;
+        let value = string(&pair.get(1), &format!("{what}[{key:?}]"))?;
+        map.insert(key, value);
+    }
+    Ok(map)
+}
+
+/// A period: `{start, end, uid?, recurrenceid?, transp?, summary?, organiser?}`.
+pub fn period(v: &JsValue, what: &str) -> Conv<Period> {
+    if !v.is_object() {
+        return Err(bad(what, "a period object", v));
+    }
+    let field = |k: &str| opt_string(&prop(v, k), &format!("{what}.{k}"));
+    Ok(Period {
+        start: time(&prop(v, "start"), &format!("{what}.start"))?,
+        end: time(&prop(v, "end"), &format!("{what}.end"))?,
+        uid: field("uid")?,
+        transp: field("transp")?,
+        recurrenceid: field("recurrenceid")?,
+        summary: field("summary")?,
+        organiser: field("organiser")?,
+    })
+}
+
+/// An array of periods.
+pub fn periods(v: &JsValue, what: &str) -> Conv<Vec<Period>> {
+    array_items(v, what)?
+        .iter()
+        .enumerate()
+        .map(|(i, p)| period(p, &format!("{what}[{i}]")))
+        .collect()
+}
+
+/// An array of offers: periods with an optional `expires` time.
+pub fn offers_in(v: &JsValue, what: &str) -> Conv<Vec<Offer>> {
+    array_items(v, what)?
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let what = format!("{what}[{i}]");
+            Ok(Offer {
+                period: period(o, &what)?,
+                expires: opt_time(&prop(o, "expires"), &format!("{what}.expires"))?,
+            })
+        })
+        .collect()
+}
+
+/// An array of requests: `{uid, rid?, kind?}`.
+pub fn requests_in(v: &JsValue, what: &str) -> Conv<Vec<Request>> {
+    array_items(v, what)?
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let what = format!("{what}[{i}]");
+            Ok(Request {
+                uid: string(&prop(r, "uid"), &format!("{what}.uid"))?,
+                rid: opt_string(&prop(r, "rid"), &format!("{what}.rid"))?,
+                kind: opt_string(&prop(r, "kind"), &format!("{what}.kind"))?,
+            })
+        })
+        .collect()
+}
+
+/// An array of `{uid, rid?}`.
+pub fn objects_in(v: &JsValue, what: &str) -> Conv<Vec<(String, Option<String>)>> {
+    array_items(v, what)?
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let what = format!("{what}[{i}]");
+            Ok((
+                string(&prop(o, "uid"), &format!("{what}.uid"))?,
+                opt_string(&prop(o, "rid"), &format!("{what}.rid"))?,
+            ))
+        })
+        .collect()
+}
+
+/// An array of log entries (`Uint8Array`s).
+pub fn byte_arrays(v: &JsValue, what: &str) -> Conv<Vec<Vec<u8>>> {
+    if is_none(v) {
+        return Ok(Vec::new());
+    }
+    array_items(v, what)?
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            b.dyn_ref::<Uint8Array>()
+                .map(Uint8Array::to_vec)
+                .ok_or_else(|| bad(&format!("{what}[{i}]"), "a Uint8Array", b))
+        })
+        .collect()
+}
+
+/// Calls a progress callback `(done, total)`; what it throws or returns is ignored (an
+/// import cannot be interrupted half-way: it is one transaction).
+pub fn call_progress(f: &Function, done: usize, total: usize) {
+    let n = |x: usize| JsValue::from(u32::try_from(x).unwrap_or(u32::MAX));
+    let _ = f.call2(&JsValue::UNDEFINED, &n(done), &n(total));
+}
+
+/// An optional function.
+pub fn opt_function(v: &JsValue, what: &str) -> Conv<Option<Function>> {
+    if is_none(v) {
+        Ok(None)
+    } else {
+        v.dyn_ref::<Function>()
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| bad(what, "a function", v))
+    }
+}
+
+// ---- Rust → JavaScript ------------------------------------------------------------------
+
+/// Builds a plain object.
+#[derive(Debug)]
+pub struct Obj(Object);
+
+impl Obj {
+    /// An empty object.
+    pub fn new() -> Self {
+        Obj(Object::new())
+    }
+
+    /// Sets `key` (cannot fail on a plain object).
+    pub fn set(self, key: &str, value: impl Into<JsValue>) -> Self {
+        let _ = Reflect::set(&self.0, &JsValue::from_str(key), &value.into());
+        self
+    }
+
+    /// The object.
+    pub fn build(self) -> JsValue {
+        self.0.into()
+    }
+}
+
+impl Default for Obj {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A string or `null`.
+pub fn opt_str(s: Option<&str>) -> JsValue {
+    s.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+/// A number (exact up to 2^53: revisions, durations in seconds, counts).
+pub fn number(n: i64) -> JsValue {
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "exact up to 2^53, far above any count here"
+    )]
+    JsValue::from_f64(n as f64)
+}
+
+/// A count.
+pub fn count(n: u64) -> JsValue {
+    number(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// A count.
+pub fn usize_count(n: usize) -> JsValue {
+    count(u64::try_from(n).unwrap_or(u64::MAX))
+}
+
+/// A time as stored: `YYYYMMDDTHHMMSSZ`.
+pub fn time_out(t: DateTime<Utc>) -> JsValue {
+    JsValue::from_str(&format_utc(t))
+}
+
+/// An array of strings.
+pub fn string_array<S: AsRef<str>>(items: &[S]) -> JsValue {
+    items
+        .iter()
+        .map(|s| JsValue::from_str(s.as_ref()))
+        .collect::<Array>()
+        .into()
+}
+
+/// A plain object of strings.
+pub fn string_map_out(map: &BTreeMap<String, String>) -> JsValue {
+    map.iter()
+        .fold(Obj::new(), |o, (k, v)| o.set(k, v.as_str()))
+        .build()
+}
+
+fn period_obj(p: &Period) -> Obj {
+    Obj::new()
+        .set("start", time_out(p.start))
+        .set("end", time_out(p.end))
+        .set("uid", opt_str(p.uid.as_deref()))
+        .set("recurrenceid", opt_str(p.recurrenceid.as_deref()))
+        .set("transp", opt_str(p.transp.as_deref()))
+        .set("summary", opt_str(p.summary.as_deref()))
+        .set("organiser", opt_str(p.organiser.as_deref()))
+}
+
+/// Periods in the CLI's `--format json` shape.
+pub fn periods_out(periods: &[Period]) -> JsValue {
+    periods
+        .iter()
+        .map(|p| period_obj(p).build())
+        .collect::<Array>()
+        .into()
+}
+
+/// Offers: periods with `expires`.
+pub fn offers_out(offers: &[Offer]) -> JsValue {
+    offers
+        .iter()
+        .map(|o| {
+            period_obj(&o.period)
+                .set("expires", o.expires.map_or(JsValue::NULL, time_out))
+                .build()
+        })
+        .collect::<Array>()
+        .into()
+}
+
+/// Quota entries: periods with `attendee`.
+pub fn entries_out(entries: &[Entry]) -> JsValue {
+    entries
+        .iter()
+        .map(|e| {
+            period_obj(&e.period)
+                .set("attendee", opt_str(e.attendee.as_deref()))
+                .build()
+        })
+        .collect::<Array>()
+        .into()
+}
+
+/// `[{uid, rid}]`.
+pub fn objects_out(objects: &[(String, Option<String>)]) -> JsValue {
+    objects
+        .iter()
+        .map(|(uid, rid)| {
+            Obj::new()
+                .set("uid", uid.as_str())
+                .set("rid", opt_str(rid.as_deref()))
+                .build()
+        })
+        .collect::<Array>()
+        .into()
+}
+
+/// The request queue: `[{uid, rid, kind}]`.
+pub fn requests_out(requests: &[Request]) -> JsValue {
+    requests
+        .iter()
+        .map(|r| {
+            Obj::new()
+                .set("uid", r.uid.as_str())
+                .set("rid", opt_str(r.rid.as_deref()))
+                .set("kind", opt_str(r.kind.as_deref()))
+                .build()
+        })
+        .collect::<Array>()
+        .into()
+}
+
+/// `{datetime, providers: [{uid, rid}]}` or `null`.
+pub fn providers_out(p: Option<&Providers>) -> JsValue {
+    p.map_or(JsValue::NULL, |p| {
+        Obj::new()
+            .set("datetime", opt_str(p.datetime.as_deref()))
+            .set("providers", objects_out(&p.providers))
+            .build()
+    })
+}
+
+/// `{parents, recurrences, uids, periods, providers}`.
+pub fn import_report_out(r: &ImportReport) -> JsValue {
+    Obj::new()
+        .set("parents", usize_count(r.parents))
+        .set("recurrences", usize_count(r.recurrences))
+        .set("uids", usize_count(r.uids))
+        .set("periods", usize_count(r.periods))
+        .set("providers", usize_count(r.providers))
+        .build()
+}
+
+/// `[{table, key, revision, operation}]`; `key` is the JSON array text the journal keeps.
+pub fn changes_out(changes: &[Change]) -> JsValue {
+    changes
+        .iter()
+        .map(|c| {
+            Obj::new()
+                .set("table", c.table.as_str())
+                .set("key", c.key.as_str())
+                .set("revision", number(c.revision))
+                .set(
+                    "operation",
+                    match c.operation {
+                        Operation::Upsert => "upsert",
+                        Operation::Delete => "delete",
+                    },
+                )
+                .build()
+        })
+        .collect::<Array>()
+        .into()
+}
+
+/// `{decision, reason, message, group, requested, usage, limit}`: durations in seconds;
+/// `reason`, `message`, `usage` and `limit` are `null` where the decision does not give them
+/// (`usage` and `limit` only come with `Exceeded`).
+pub fn decision_out(d: &QuotaDecision, requested: i64) -> JsValue {
+    let (decision, group, reason) = match d {
+        QuotaDecision::Accepted { group } => ("ACCEPTED", group, None),
+        QuotaDecision::Declined { group, reason } => ("DECLINED", group, Some(reason)),
+    };
+    let (reason_name, usage, limit, requested) = match reason {
+        None => (JsValue::NULL, JsValue::NULL, JsValue::NULL, requested),
+        Some(DeclineReason::NoAllocation) => (
+            "NoAllocation".into(),
+            JsValue::NULL,
+            JsValue::NULL,
+            requested,
+        ),
+        Some(DeclineReason::OpenEnded) => {
+            ("OpenEnded".into(), JsValue::NULL, JsValue::NULL, requested)
+        }
+        Some(DeclineReason::Exceeded {
+            limit,
+            usage,
+            requested,
+        }) => (
+            "Exceeded".into(),
+            number(*usage),
+            number(*limit),
+            *requested,
+        ),
+    };
+    Obj::new()
+        .set("decision", decision)
+        .set("reason", reason_name)
+        .set(
+            "message",
+            reason.map_or(JsValue::NULL, |r| r.message().into()),
+        )
+        .set("group", group.as_str())
+        .set("requested", number(requested))
+        .set("usage", usage)
+        .set("limit", limit)
+        .build()
+}
+
+/// Log entries as an array of `Uint8Array`s.
+pub fn byte_arrays_out(entries: &[Vec<u8>]) -> JsValue {
+    entries
+        .iter()
+        .map(|e| JsValue::from(Uint8Array::from(e.as_slice())))
+        .collect::<Array>()
+        .into()
+}
+
+// ---- option objects ---------------------------------------------------------------------------
+
+/// The current time from the JavaScript clock (`Date.now()`).
+pub fn system_now() -> Option<DateTime<Utc>> {
+    from_millis(js_sys::Date::now())
+}
+
+/// How events are expanded, from `{tz?, windowDays?, expandUntil?, maxInstances?,
+/// replaceRecurrences?}` (the CLI's `--tz`, `--window-days`, `--expand-until`), relative to
+/// `now`.
+pub fn record_options(v: &JsValue, now: DateTime<Utc>) -> Conv<calstore_core::RecordOptions> {
+    options(v, "options")?;
+    let mut opts = calstore_core::RecordOptions::new(now);
+    if let Some(tz) = zone(&prop(v, "tz"), "options.tz")? {
+        opts.tz = tz;
+    }
+    let until = opt_time(&prop(v, "expandUntil"), "options.expandUntil")?;
+    let days = opt_count(&prop(v, "windowDays"), "options.windowDays")?;
+    opts.window_end = match (until, days) {
+        (Some(_), Some(_)) => {
+            return Err(StoreError::invalid(
+                "options: give expandUntil or windowDays, not both",
+            ));
+        }
+        (Some(until), None) => until,
+        (None, Some(days)) => {
+            let days = i64::try_from(days)
+                .ok()
+                .filter(|d| (1..=36_600).contains(d))
+                .ok_or_else(|| {
+                    StoreError::invalid("options.windowDays: expected 1 to 36600 days")
+                })?;
+            now + chrono::TimeDelta::days(days)
+        }
+        (None, None) => opts.window_end,
+    };
+    if let Some(max) = opt_count(&prop(v, "maxInstances"), "options.maxInstances")? {
+        opts.max_instances = usize::try_from(max).unwrap_or(usize::MAX);
+    }
+    if let Some(replace) = opt_bool(&prop(v, "replaceRecurrences"), "options.replaceRecurrences")? {
+        opts.replace_recurrences = replace;
+    }
+    Ok(opts)
+}
+
+/// A time range `{from?, to?}` as given (either side may be open).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RangeIn {
+    /// Only periods ending after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Only periods starting before this instant.
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl RangeIn {
+    /// The range to query, as the CLI's `--from/--to`: None when neither side is given; an
+    /// open side is unbounded.
+    pub fn bounds(&self) -> Conv<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+        if self.from.is_none() && self.to.is_none() {
+            return Ok(None);
+        }
+        // Open sides are the first and last instants of four-digit years, as in the CLI:
+        // times are compared as `YYYYMMDDTHHMMSSZ` text.
+        let from = self.from.unwrap_or_else(|| {
+            NaiveDate::from_ymd_opt(0, 1, 1)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map_or(DateTime::<Utc>::MIN_UTC, |n| n.and_utc())
+        });
+        let to = self.to.unwrap_or_else(|| {
+            NaiveDate::from_ymd_opt(9999, 12, 31)
+                .and_then(|d| d.and_hms_opt(23, 59, 59))
+                .map_or(DateTime::<Utc>::MAX_UTC, |n| n.and_utc())
+        });
+        if from >= to {
+            return Err(StoreError::invalid(format!(
+                "range: from {} is not before to {}",
+                format_utc(from),
+                format_utc(to)
+            )));
+        }
+        Ok(Some((from, to)))
+    }
+
+    /// Both sides, when both are given (a VFREEBUSY's DTSTART/DTEND).
+    pub fn both(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        self.from.zip(self.to)
+    }
+}
+
+/// `{from?, to?}`, `null` or `undefined`.
+pub fn range(v: &JsValue) -> Conv<RangeIn> {
+    options(v, "range")?;
+    Ok(RangeIn {
+        from: opt_time(&prop(v, "from"), "range.from")?,
+        to: opt_time(&prop(v, "to"), "range.to")?,
+    })
+}

@@ -25,6 +25,11 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     pub fn exec(this: &SqlJsDatabase, sql: &str) -> Result<JsValue, JsValue>;
 
+    /// `db.export()`: the whole database file as bytes. sql.js 1.16 copies it with the backup
+    /// API and keeps statements and connection settings; it throws inside a write transaction.
+    #[wasm_bindgen(method, catch)]
+    pub fn export(this: &SqlJsDatabase) -> Result<js_sys::Uint8Array, JsValue>;
+
     /// `db.getRowsModified()`: `sqlite3_changes`, the rows changed by the last statement.
     #[wasm_bindgen(method, catch, js_name = getRowsModified)]
     pub fn get_rows_modified(this: &SqlJsDatabase) -> Result<u32, JsValue>;

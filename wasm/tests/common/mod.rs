@@ -13,6 +13,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 pub mod adapter;
+pub mod wal;
 
 const SQL_JS: &str = include_str!("../../node_modules/sql.js/dist/sql-wasm-browser.js");
 const SQL_WASM: &[u8] = include_bytes!("../../node_modules/sql.js/dist/sql-wasm-browser.wasm");
@@ -53,6 +54,27 @@ pub async fn database() -> JsValue {
     Reflect::construct(&ctor, &Array::new()).unwrap_or_else(|e| panic!("new SQL.Database(): {e:?}"))
 }
 
+/// A new, empty in-memory `Database`, synchronously: sql.js must have been initialised by an
+/// earlier `sql_js().await` in the same test binary (every test awaits [`connection`] first).
+pub fn database_now() -> JsValue {
+    database_with(&Array::new())
+}
+
+/// A `Database` opened on an exported image.
+pub fn database_from(image: &Uint8Array) -> JsValue {
+    database_with(&Array::of1(image))
+}
+
+fn database_with(args: &Array) -> JsValue {
+    let sql = SQL
+        .with(|s| s.borrow().clone())
+        .expect("sql.js is initialised by the test's first `connection().await`");
+    let ctor: Function = Reflect::get(&sql, &"Database".into())
+        .and_then(JsCast::dyn_into)
+        .unwrap_or_else(|e| panic!("SQL.Database is not a constructor: {e:?}"));
+    Reflect::construct(&ctor, args).unwrap_or_else(|e| panic!("new SQL.Database(): {e:?}"))
+}
+
 /// A connection to a new, empty in-memory database.
 pub async fn connection() -> SqlJsConnection {
     SqlJsConnection::from_js(database().await).unwrap_or_else(|e| panic!("{e}"))
@@ -67,6 +89,20 @@ macro_rules! wasm_tests {
         mod suite {
             use $crate::common::sqljs_suite;
             calstore_tests::all_cases!(sqljs_suite,);
+        }
+        mod wal_suite {
+            use $crate::common::replayed_suite;
+            calstore_tests::all_cases!(replayed_suite,);
+        }
+        mod wal {
+            $crate::common::wal_tests!(
+                one_entry_per_committed_write,
+                replay_rebuilds_the_database,
+                replay_is_atomic,
+                export_restores_and_keeps_pragmas,
+                autocommit_entries_replay_unwrapped,
+                failed_writes_leave_no_entries,
+            );
         }
         mod sqljs {
             $crate::common::adapter_tests!(
@@ -98,6 +134,33 @@ macro_rules! sqljs_suite {
     };
 }
 pub(crate) use sqljs_suite;
+
+/// The callback for `calstore_tests::all_cases!` that runs each case on a recording
+/// connection and checks, when the case drops it, that its log replays to the same database.
+macro_rules! replayed_suite {
+    (; $($case:ident),* $(,)?) => {
+        $(
+            #[wasm_bindgen_test::wasm_bindgen_test]
+            async fn $case() {
+                let conn = $crate::common::connection().await;
+                calstore_tests::$case($crate::common::wal::ReplayChecked::new(conn));
+            }
+        )*
+    };
+}
+pub(crate) use replayed_suite;
+
+macro_rules! wal_tests {
+    ($($case:ident),* $(,)?) => {
+        $(
+            #[wasm_bindgen_test::wasm_bindgen_test]
+            async fn $case() {
+                $crate::common::wal::$case($crate::common::connection().await);
+            }
+        )*
+    };
+}
+pub(crate) use wal_tests;
 
 macro_rules! adapter_tests {
     ($($case:ident),* $(,)?) => {

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Assembles the web demo into web-demo/dist/ (gitignored), ready for any static file server:
+#
+#   scripts/build-web-demo.sh              # builds wasm/pkg first (scripts/build-wasm-pkg.sh)
+#   python3 -m http.server -d web-demo/dist 8000   # then open http://localhost:8000/
+#
+# dist/ holds index.html, main.js and style.css (web-demo/), the package (pkg/), sql.js's
+# browser build (sqljs/) and the sample calendar demo.ics (native/data/demo.ics). The page
+# needs a secure context for IndexedDB and Web Locks: http://localhost or 127.0.0.1 is one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DIST=$ROOT/web-demo/dist
+SQLJS=$ROOT/wasm/node_modules/sql.js/dist
+
+die() {
+    echo "build-web-demo: error: $*" >&2
+    exit 1
+}
+
+scripts/build-wasm-pkg.sh
+[ -f "$SQLJS/sql-wasm-browser.js" ] && [ -f "$SQLJS/sql-wasm-browser.wasm" ] ||
+    die "sql.js missing from wasm/node_modules (scripts/setup-wasm.sh installs it)"
+
+echo "==> web-demo/dist/"
+rm -rf "$DIST"
+mkdir -p "$DIST/pkg" "$DIST/sqljs"
+cp web-demo/index.html web-demo/main.js web-demo/style.css "$DIST/"
+cp wasm/pkg/calstore.js wasm/pkg/calstore_wasm.js wasm/pkg/calstore_wasm_bg.wasm "$DIST/pkg/"
+cp "$SQLJS/sql-wasm-browser.js" "$SQLJS/sql-wasm-browser.wasm" "$DIST/sqljs/"
+cp native/data/demo.ics "$DIST/demo.ics"
+echo "==> shipped to the browser (calstore + sql.js)"
+node wasm/tools/sizes.mjs "$DIST/pkg/calstore_wasm_bg.wasm" "$DIST/pkg/calstore_wasm.js" "$DIST/pkg/calstore.js" \
+    "$DIST/sqljs/sql-wasm-browser.wasm" "$DIST/sqljs/sql-wasm-browser.js" "$DIST/main.js" "$DIST/index.html" "$DIST/style.css"
+echo "build-web-demo: wrote $DIST"

@@ -1,0 +1,69 @@
+// Type-checks calstore.d.ts against typical use (scripts/test-wasm.sh runs `tsc -p wasm/js`).
+// Nothing here runs; each line must compile, and each `@ts-expect-error` must be an error.
+import {
+  CalStore,
+  type CalStoreError,
+  type Change,
+  deleteCalStore,
+  type ImportReport,
+  initCalStore,
+  openCalStore,
+  type Period,
+  type PersistentCalStore,
+  type QuotaDecision,
+  type SqlJsStatic,
+  storeMethodNames,
+} from "./calstore.js";
+
+declare const SQL: SqlJsStatic;
+const user = "mailto:resource-room-confroom@example.com";
+
+export async function inMemory(): Promise<void> {
+  await initCalStore();
+  const store = new CalStore(new SQL.Database(), { now: "20261122T000000Z" });
+  const report: ImportReport = store.importIcs(user, "BEGIN:VCALENDAR...", {
+    tz: "Europe/Oslo",
+    windowDays: 30,
+    onProgress: (done: number, total: number) => void [done, total],
+  });
+  const week: Period[] = store.getFreebusy(user, { from: "20261123", to: new Date() });
+  const first: string | null = week[0]?.uid ?? null;
+  const text: string | null = store.getEvent(user, "uid", null);
+  const ok: boolean = store.cancelEvent(user, "uid");
+  const decision: QuotaDecision = store.reserve("cars", {
+    organiser: user,
+    periods: [{ start: "20261124T100000Z", end: 1_700_000_000_000 }],
+  });
+  const accepted: boolean = decision.decision === "ACCEPTED";
+  const changes: Change[] = store.changesSince(user, store.revision(user));
+  const entries: Uint8Array[] = store.takeCommits();
+  void [report, first, text, ok, accepted, changes, entries, store.pendingCommits];
+  // @ts-expect-error: a period needs an end.
+  store.setFreebusy(user, [{ start: "20261124T100000Z" }]);
+  // @ts-expect-error: decisions are ACCEPTED or DECLINED.
+  const wrong: boolean = decision.decision === "MAYBE";
+  void wrong;
+}
+
+export async function durable(): Promise<void> {
+  let db: PersistentCalStore;
+  try {
+    db = await openCalStore({ SQL, name: "calendar", durability: "strict", snapshotEvery: 500 });
+  } catch (e) {
+    const err = e as CalStoreError;
+    if (err.name === "Locked") return;
+    throw e;
+  }
+  const report: ImportReport = await db.importIcs(user, "BEGIN:VCALENDAR...");
+  const periods: Period[] = await db.getFreebusy(user);
+  const cancelled: boolean = await db.cancelEvent(user, "uid", null, { tz: "UTC" });
+  // @ts-expect-error: durable calls return Promises.
+  const sync: boolean = db.cancelEvent(user, "uid");
+  await db.flush();
+  const info = await db.snapshot();
+  const n: number = info.bytes + db.stats().logEntries;
+  await db.close({ snapshot: true });
+  await deleteCalStore({ name: "calendar" });
+  const names: string[] = storeMethodNames();
+  void [report, periods, cancelled, sync, n, names];
+}
