@@ -196,13 +196,27 @@ impl Frame {
         }
     }
 
-    /// The wall-clock time of an instant in this frame.
+    /// The wall-clock time of an instant in this frame (saturating at the ends of the
+    /// representable range).
     pub(crate) fn local(self, instant: DateTime<Utc>, default: Tz) -> NaiveDateTime {
         match self {
             Self::Utc => instant.naive_utc(),
-            Self::Local(_) => instant.with_timezone(&self.zone(default)).naive_local(),
+            Self::Local(_) => local_naive(instant, self.zone(default)),
         }
     }
+}
+
+/// The wall-clock time of an instant in `tz`, saturating at the ends of the representable range
+/// (chrono's `naive_local` panics there).
+pub(crate) fn local_naive(instant: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
+    let utc = instant.naive_utc();
+    let offset = i64::from(tz.offset_from_utc_datetime(&utc).fix().local_minus_utc());
+    utc.checked_add_signed(TimeDelta::seconds(offset))
+        .unwrap_or(if offset > 0 {
+            NaiveDateTime::MAX
+        } else {
+            NaiveDateTime::MIN
+        })
 }
 
 /// `YYYYMMDD`.
@@ -296,8 +310,7 @@ fn parse_date_digits(s: &str, whole: &str) -> Result<NaiveDate, IcalError> {
     if s.len() != 8 || !s.is_char_boundary(4) || !s.is_char_boundary(6) {
         return Err(bad());
     }
-    let (Some(y), Some(m), Some(d)) = (digits(&s[..4]), digits(&s[4..6]), digits(&s[6..8]))
-    else {
+    let (Some(y), Some(m), Some(d)) = (digits(&s[..4]), digits(&s[4..6]), digits(&s[6..8])) else {
         return Err(bad());
     };
     let y = i32::try_from(y).map_err(|_| bad())?;

@@ -177,7 +177,9 @@ pub(crate) fn parse_dur(s: &str) -> Result<Dur, IcalError> {
                     _ => (3, 1),
                 };
                 if rank <= last_rank {
-                    return Err(err("the time part must be hours, minutes, seconds in order"));
+                    return Err(err(
+                        "the time part must be hours, minutes, seconds in order",
+                    ));
                 }
                 last_rank = rank;
                 time_units += 1;
@@ -252,7 +254,12 @@ mod tests {
             parse_duration("PT1D").unwrap_err().0,
             "invalid duration \"PT1D\": days must come before T"
         );
-        assert!(parse_duration("P1H").unwrap_err().0.contains("H must come after T"));
+        assert!(
+            parse_duration("P1H")
+                .unwrap_err()
+                .0
+                .contains("H must come after T")
+        );
     }
 
     #[test]
@@ -282,12 +289,25 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for s in ["P1W", "P1DT2H", "-PT15M", "PT0S", "PT1H30M", "P3D", "P2DT1M", "-P2W"] {
+        for s in [
+            "P1W", "P1DT2H", "-PT15M", "PT0S", "PT1H30M", "P3D", "P2DT1M", "-P2W",
+        ] {
             let secs = parse_duration(s).unwrap();
             assert_eq!(format_duration(secs), s);
             assert_eq!(parse_duration(&format_duration(secs)).unwrap(), secs);
         }
-        for secs in [1, 59, 60, 3599, 86_399, 86_401, 1_209_600, -1, -86_400, 123_456_789] {
+        for secs in [
+            1,
+            59,
+            60,
+            3599,
+            86_399,
+            86_401,
+            1_209_600,
+            -1,
+            -86_400,
+            123_456_789,
+        ] {
             assert_eq!(parse_duration(&format_duration(secs)).unwrap(), secs);
         }
     }

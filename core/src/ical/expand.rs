@@ -5,10 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
-use super::datetime::{Frame, IcalTime, format_utc};
+use super::datetime::{Frame, IcalTime, format_utc, local_naive};
 use super::duration::Dur;
 use super::rrule::{Rule, RuleIter};
-use super::{EndSpec, EventComponent, ExpandContext, Expansion, IcalError, Instance, PeriodEnd, show};
+use super::{
+    EndSpec, EventComponent, ExpandContext, Expansion, IcalError, Instance, PeriodEnd, show,
+};
 
 /// How long each instance lasts.
 #[derive(Debug, Clone, Copy)]
@@ -117,7 +119,7 @@ impl EventComponent {
         let is_excluded = |start: DateTime<Utc>| {
             excluded_instants.contains(&start)
                 || (!excluded_dates.is_empty()
-                    && excluded_dates.contains(&start.with_timezone(&date_zone).date_naive()))
+                    && excluded_dates.contains(&local_naive(start, date_zone).date()))
         };
 
         let mut out = Collector {
@@ -150,37 +152,38 @@ impl EventComponent {
             .unwrap_or(NaiveDateTime::MAX);
         let mut work = 0u64;
         for rule in &self.rrules {
-            let more = self.expand_rule(
-                rule,
-                RuleContext {
-                    frame,
-                    tz,
-                    dtstart_naive,
-                    window_limit,
-                },
-                &mut work,
-                &mut |naive, start| {
-                    if is_excluded(start) {
-                        if start >= ctx.window_end {
-                            out.truncated = true;
+            let more = self
+                .expand_rule(
+                    rule,
+                    RuleContext {
+                        frame,
+                        tz,
+                        dtstart_naive,
+                        window_limit,
+                    },
+                    &mut work,
+                    &mut |naive, start| {
+                        if is_excluded(start) {
+                            if start >= ctx.window_end {
+                                out.truncated = true;
+                            }
+                            return Ok(());
                         }
-                        return Ok(());
-                    }
-                    let end = end_of(naive, frame, start)?;
-                    if out.add(start, end) {
-                        Ok(())
+                        let end = end_of(naive, frame, start)?;
+                        if out.add(start, end) {
+                            Ok(())
+                        } else {
+                            Err(too_many())
+                        }
+                    },
+                )
+                .map_err(|e| {
+                    if e.0.starts_with("event ") {
+                        e
                     } else {
-                        Err(too_many())
+                        err(format!("{} (before {})", e.0, format_utc(ctx.window_end)))
                     }
-                },
-            )
-            .map_err(|e| {
-                if e.0.starts_with("event ") {
-                    e
-                } else {
-                    err(format!("{} (before {})", e.0, format_utc(ctx.window_end)))
-                }
-            })?;
+                })?;
             out.truncated |= more;
         }
 

@@ -93,10 +93,7 @@ fn logical_lines(input: &[u8]) -> Result<Vec<Line>, IcalError> {
     for (i, raw) in input.split(|b| *b == b'\n').enumerate() {
         let number = i + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if let Some(rest) = raw
-            .strip_prefix(b" ")
-            .or_else(|| raw.strip_prefix(b"\t"))
-        {
+        if let Some(rest) = raw.strip_prefix(b" ").or_else(|| raw.strip_prefix(b"\t")) {
             if segments.is_empty() {
                 if rest.iter().all(|b| *b == b' ' || *b == b'\t') {
                     continue;
@@ -157,7 +154,11 @@ fn parse_content_line(line: &Line) -> Result<Property, IcalError> {
             .filter(|p| bytes[*p] == b'=')
             .ok_or_else(|| err("parameter without '='".to_owned()))?;
         let pname = &text[pos..eq];
-        if pname.is_empty() || !pname.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if pname.is_empty()
+            || !pname
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
             return Err(err(format!("invalid parameter name {}", show(pname))));
         }
         pos = eq + 1;
@@ -225,15 +226,30 @@ struct EventBuilder {
 }
 
 /// Parses iCalendar bytes (a VCALENDAR stream, possibly several VCALENDARs concatenated, or
-/// bare VEVENTs) into its VEVENT components.
+/// bare VEVENTs) into its VEVENT components, in input order.
 ///
-/// Non-UTF-8 input is an error naming the line. Lines are unfolded (CRLF or LF endings,
-/// continuation lines starting with a space or tab); blank lines and a UTF-8 byte order mark
-/// are ignored. BEGIN/END must nest and match. Each VEVENT must have exactly one valid UID and
-/// a valid DTSTART, and its DTEND, DURATION, RECURRENCE-ID, RRULE, RDATE and EXDATE are
-/// validated (see the module documentation of the store for the rules); TZIDs must be IANA
-/// names (or `UTC`). Components other than VEVENT (VTODO, VTIMEZONE, VALARM inside a VEVENT,
-/// X- components) are skipped, but must nest correctly.
+/// * Non-UTF-8 input is an error naming the line. Lines are unfolded (CRLF or LF endings,
+///   continuation lines starting with a space or tab); blank lines and a UTF-8 byte order mark
+///   are ignored. Property and parameter names must be well formed, parameters may be quoted.
+/// * BEGIN/END must nest and match; VCALENDAR only at the top, VEVENT only at the top or
+///   directly in a VCALENDAR; properties outside any component are errors. Components other
+///   than VEVENT (VTODO, VTIMEZONE, VALARM inside a VEVENT, X- components) are skipped, but
+///   must nest correctly; nothing is taken from VTIMEZONEs.
+/// * Each VEVENT needs exactly one UID (non-empty, at most [`MAX_UID_LEN`] bytes, no control
+///   characters) and one valid DTSTART. Dates must exist and times be times of day (leap
+///   seconds are rejected). DTEND must be of DTSTART's kind (DATE or DATE-TIME, floating or
+///   not) and not before it; DTEND and DURATION exclude each other; DURATION must follow
+///   RFC 5545 and not be negative. SEQUENCE must be an integer. UID, DTSTART, DTEND, DURATION,
+///   RECURRENCE-ID, SEQUENCE, SUMMARY, ORGANIZER, TRANSP and STATUS may appear only once.
+/// * RRULE is validated (FREQ required, known parts only, values in range, no COUNT with
+///   UNTIL, the RFC 5545 restrictions on which BYxxx parts go with which FREQ, BYSETPOS only
+///   with another BYxxx part; with a DATE DTSTART no sub-daily FREQ and no
+///   BYHOUR/BYMINUTE/BYSECOND). EXRULE and RANGE values other than THISANDFUTURE are
+///   rejected. RDATE (DATE, DATE-TIME, PERIOD) and EXDATE values are validated.
+/// * TZIDs must be IANA names known to chrono-tz, or `UTC`/`Z`/`GMT` (a leading `/` is
+///   ignored, case is not significant); a UTC value (`...Z`) ignores its TZID.
+/// * A value longer than [`MAX_PROPERTY_VALUE_LEN`] or a VEVENT longer than
+///   [`MAX_COMPONENT_LEN`] is rejected.
 pub fn parse_events(input: &[u8]) -> Result<Vec<EventComponent>, IcalError> {
     let lines = logical_lines(input)?;
     let mut stack: Vec<(String, usize)> = Vec::new();
@@ -298,7 +314,9 @@ pub fn parse_events(input: &[u8]) -> Result<Vec<EventComponent>, IcalError> {
             }
             _ => {
                 if stack.is_empty() {
-                    return Err(prop.error("property outside of any component (no BEGIN before it)"));
+                    return Err(
+                        prop.error("property outside of any component (no BEGIN before it)")
+                    );
                 }
                 if let Some(b) = current.as_mut() {
                     b.push_line(line.text)?;
@@ -366,9 +384,10 @@ impl EventBuilder {
                 }
                 "SEQUENCE" => {
                     once(&sequence, p)?;
-                    let n = p.value.trim().parse::<i64>().map_err(|_| {
-                        p.error(format!("{} is not an integer", show(&p.value)))
-                    })?;
+                    let n =
+                        p.value.trim().parse::<i64>().map_err(|_| {
+                            p.error(format!("{} is not an integer", show(&p.value)))
+                        })?;
                     sequence = Some(n);
                 }
                 "SUMMARY" => {
@@ -439,7 +458,8 @@ impl EventBuilder {
         let Some(uid) = uid else {
             return Err(IcalError(format!("VEVENT at line {at}: no UID")));
         };
-        let ctx = |why: String| IcalError(format!("VEVENT at line {at} (UID {}): {why}", show(&uid)));
+        let ctx =
+            |why: String| IcalError(format!("VEVENT at line {at} (UID {}): {why}", show(&uid)));
         let Some((dtstart, start_line)) = dtstart else {
             return Err(ctx("no DTSTART".to_owned()));
         };
@@ -600,7 +620,9 @@ fn rdate_values(p: &Property) -> Result<Vec<RDate>, IcalError> {
                 let end = if end.starts_with(['P', 'p', '+', '-']) {
                     let d = parse_dur(end).map_err(|e| p.error(e.0))?;
                     if d.is_negative() {
-                        return Err(p.error(format!("PERIOD {} has a negative duration", show(item))));
+                        return Err(
+                            p.error(format!("PERIOD {} has a negative duration", show(item)))
+                        );
                     }
                     PeriodEnd::Duration(d)
                 } else {
@@ -609,10 +631,7 @@ fn rdate_values(p: &Property) -> Result<Vec<RDate>, IcalError> {
                     if start.is_floating() != end.is_floating()
                         || end.instant(Tz::UTC) < start.instant(Tz::UTC)
                     {
-                        return Err(p.error(format!(
-                            "PERIOD {} ends before it starts",
-                            show(item)
-                        )));
+                        return Err(p.error(format!("PERIOD {} ends before it starts", show(item))));
                     }
                     PeriodEnd::Time(end)
                 };
@@ -622,7 +641,8 @@ fn rdate_values(p: &Property) -> Result<Vec<RDate>, IcalError> {
                 }
             }
             Some("DATE") => RDate {
-                start: parse_ical_time(item, Some(ValueKind::Date), tz).map_err(|e| p.error(e.0))?,
+                start: parse_ical_time(item, Some(ValueKind::Date), tz)
+                    .map_err(|e| p.error(e.0))?,
                 end: None,
             },
             None | Some("DATE-TIME") => RDate {
@@ -724,7 +744,8 @@ mod tests {
 
     #[test]
     fn invalid_utf8_names_the_physical_line() {
-        let input = b"BEGIN:VCALENDAR\r\nX-A:ok\r\nX-B:fine\r\n more \xff\xfe here\r\nEND:VCALENDAR\r\n";
+        let input =
+            b"BEGIN:VCALENDAR\r\nX-A:ok\r\nX-B:fine\r\n more \xff\xfe here\r\nEND:VCALENDAR\r\n";
         let err = logical_lines(input).unwrap_err().0;
         assert!(err.starts_with("line 4: invalid UTF-8"), "{err}");
         let err = logical_lines(b"A:\xc3\r\n").unwrap_err().0;
@@ -743,10 +764,7 @@ mod tests {
         assert_eq!(p.name, "ATTENDEE");
         assert_eq!(p.param("PARTSTAT"), Some("accepted"));
         assert_eq!(p.param("SENT-BY"), Some("mailto:calendar@example.com"));
-        assert_eq!(
-            p.params[2].1,
-            vec!["a:b".to_owned(), "c;d".to_owned()]
-        );
+        assert_eq!(p.params[2].1, vec!["a:b".to_owned(), "c;d".to_owned()]);
         assert_eq!(p.value, "mailto:r@example.com");
         for bad in [
             "NOCOLON",

@@ -9,6 +9,19 @@
 //! `FREQ=MONTHLY` the day of the month, `FREQ=WEEKLY` the weekday, and the time of day always).
 //! Invalid dates (Feb 30, a 31st in a short month) are skipped, not moved.
 //!
+//! Checked against python-dateutil 2.9 on several thousand random rules (UTC and zoned, COUNT,
+//! UNTIL and windows); the only differences are dateutil bugs where this engine follows
+//! RFC 5545: a plain and a numbered BYDAY in one rule (`BYDAY=3TU,TH`) are a union here
+//! (dateutil intersects them); BYSETPOS with FREQ=WEEKLY counts over the whole first week, not
+//! from DTSTART; BYWEEKNO numbers every day by the week it belongs to (so 2011-01-01 is in
+//! week 52 of 2010), where dateutil miscounts the weeks of the previous year. A period is a
+//! calendar year for BYWEEKNO, so days of week 1 that fall in late December belong to the
+//! earlier year's period.
+//!
+//! Sub-daily rules step on the wall clock too: on a spring-forward day an HOURLY rule's 02:00
+//! resolves to the same instant as 03:00 (one instance), and on a fall-back day the repeated
+//! hour happens once.
+//!
 //! COUNT and UNTIL are applied by the caller (`expand.rs`), which also counts DTSTART as the
 //! first occurrence.
 
@@ -21,7 +34,7 @@ use super::{IcalError, show};
 
 /// Upper bound on the days and candidate times one expansion may examine, so that a rule whose
 /// matches are rare (or that never matches) cannot keep the expander busy for long.
-pub(crate) const MAX_WORK: u64 = 20_000_000;
+pub(crate) const MAX_WORK: u64 = 10_000_000;
 
 /// FREQ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -228,9 +241,7 @@ impl Rule {
             && rule.by_week_no.is_empty()
             && rule.by_month.is_empty()
         {
-            return Err(err(
-                "BYSETPOS needs another BYxxx rule part".to_owned(),
-            ));
+            return Err(err("BYSETPOS needs another BYxxx rule part".to_owned()));
         }
         Ok(rule)
     }
@@ -424,7 +435,11 @@ impl<'a> RuleIter<'a> {
             }
         }
         let or_start = |list: &[u32], v: u32| {
-            if list.is_empty() { vec![v] } else { list.to_vec() }
+            if list.is_empty() {
+                vec![v]
+            } else {
+                list.to_vec()
+            }
         };
         let mut times = Vec::new();
         if !rule.freq.is_sub_daily() {
@@ -545,11 +560,15 @@ impl<'a> RuleIter<'a> {
                 (first, dates)
             }
             Freq::Weekly => {
-                let first = step
-                    .checked_mul(7)
-                    .and_then(|days| week_start(start_date, self.rule.wkst)?.checked_add_days(Days::new(days)));
+                let first = step.checked_mul(7).and_then(|days| {
+                    week_start(start_date, self.rule.wkst)?.checked_add_days(Days::new(days))
+                });
                 let dates = first
-                    .map(|f| (0..7).filter_map(|i| f.checked_add_days(Days::new(i))).collect())
+                    .map(|f| {
+                        (0..7)
+                            .filter_map(|i| f.checked_add_days(Days::new(i)))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 (first, dates)
             }
@@ -609,7 +628,11 @@ impl<'a> RuleIter<'a> {
         };
         let in_list = |list: &[u32], v: u32| list.is_empty() || list.contains(&v);
         let or_start = |list: &[u32], v: u32| {
-            if list.is_empty() { vec![v] } else { list.to_vec() }
+            if list.is_empty() {
+                vec![v]
+            } else {
+                list.to_vec()
+            }
         };
         let start = self.start;
         let (sh, sm, ss) = (
@@ -673,7 +696,11 @@ impl<'a> RuleIter<'a> {
             _ => {
                 let base = days * 86_400 - (sh * 3600 + sm * 60 + ss);
                 let candidates = |list: &[u32], n: u32| -> Vec<u32> {
-                    if list.is_empty() { (0..n).collect() } else { list.to_vec() }
+                    if list.is_empty() {
+                        (0..n).collect()
+                    } else {
+                        list.to_vec()
+                    }
                 };
                 let hours = candidates(&rule.by_hour, 24);
                 let minutes = candidates(&rule.by_minute, 60);
@@ -732,7 +759,11 @@ impl<'a> RuleIter<'a> {
             let Some((n, weeks)) = week_number(d, rule.wkst) else {
                 return false;
             };
-            if !rule.by_week_no.iter().any(|&w| w == n || w == n - weeks - 1) {
+            if !rule
+                .by_week_no
+                .iter()
+                .any(|&w| w == n || w == n - weeks - 1)
+            {
                 return false;
             }
         }
@@ -741,7 +772,11 @@ impl<'a> RuleIter<'a> {
                 return false;
             };
             let len = year_len(d.year());
-            if !rule.by_year_day.iter().any(|&v| v == yd || v == yd - len - 1) {
+            if !rule
+                .by_year_day
+                .iter()
+                .any(|&v| v == yd || v == yd - len - 1)
+            {
                 return false;
             }
         }
@@ -752,7 +787,10 @@ impl<'a> RuleIter<'a> {
             return false;
         };
         if !self.month_days.is_empty()
-            && !self.month_days.iter().any(|&v| v == md || v == md - mlen - 1)
+            && !self
+                .month_days
+                .iter()
+                .any(|&v| v == md || v == md - mlen - 1)
         {
             return false;
         }
@@ -820,7 +858,9 @@ mod tests {
         // Lower case and a trailing semicolon are accepted.
         assert!(Rule::parse("freq=daily;").unwrap().is_open_ended());
         assert!(matches!(
-            Rule::parse("FREQ=DAILY;UNTIL=19971224T000000Z").unwrap().until,
+            Rule::parse("FREQ=DAILY;UNTIL=19971224T000000Z")
+                .unwrap()
+                .until,
             Some(IcalTime::Utc(_))
         ));
         assert!(matches!(
