@@ -3,7 +3,7 @@
 //! Every free/busy table (`freebusy`, `freebusy_offers`, `freebusy_other`, `quota_freebusy`,
 //! `user_freebusy`) has the same period columns and differs only in its owner columns and one
 //! optional extra column (`expires` or `attendee`). The SQL for each is generated once from
-//! static column names ([`PeriodTable`]); no caller data ever becomes SQL text.
+//! static column names (`PeriodTable`); no caller data ever becomes SQL text.
 //!
 //! **Overlap queries use an index, never a scan of the owner's rows.** Each row carries a
 //! duration class `span` ([`SPAN_LIMITS`]); a query for `[from, to)` asks, per class `k`, for

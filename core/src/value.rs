@@ -9,7 +9,7 @@
 //! | `Blob(Vec<u8>)` | BLOB | `BYTEA` | `Uint8Array` |
 //!
 //! Every conversion that can lose information is checked and fails with
-//! [`DbErrorKind::Decode`](crate::DbErrorKind::Decode).
+//! [`DbErrorKind::Decode`].
 
 use crate::error::{DbError, DbErrorKind};
 

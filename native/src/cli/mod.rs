@@ -30,8 +30,9 @@ pub const DEFAULT_DB: &str = "sqlite:calstore.db";
 #[derive(Debug, Parser)]
 #[command(name = "calstore", version, arg_required_else_help = true)]
 pub struct Cli {
-    /// Database: sqlite:PATH or sqlite::memory: [default: sqlite:calstore.db]
-    #[arg(long, global = true, value_name = "URL", value_parser = args::parse_db)]
+    /// Database: sqlite:PATH, sqlite::memory: or postgres://USER:PASSWORD@HOST:PORT/DB (password and port optional)
+    /// [default: sqlite:calstore.db]
+    #[arg(long, global = true, value_name = "URL", value_parser = args::DbUrlParser)]
     pub db: Option<DbUrl>,
     #[command(subcommand)]
     pub command: Command,
