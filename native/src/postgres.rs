@@ -213,13 +213,25 @@ pub fn classify(e: postgres::Error) -> DbError {
         _ => DbErrorKind::Other,
     };
     // The driver's Display for server errors is "db error: ERROR: ..."; the full DbError
-    // (detail, hint, constraint) stays available through the source.
+    // (detail, hint, constraint) stays available through the source. For other errors it
+    // names the kind only ("error connecting to server"): the cause ("Connection refused",
+    // "invalid value for option `port`") is in the source chain. None of these repeat the
+    // connection string, so no password gets into a message.
     let message = match e.as_db_error() {
         Some(db) => match db.detail() {
             Some(detail) => format!("{} ({detail})", db.message()),
             None => db.message().to_owned(),
         },
-        None => e.to_string(),
+        None => {
+            let mut message = e.to_string();
+            let mut cause = StdError::source(&e);
+            while let Some(c) = cause {
+                message.push_str(": ");
+                message.push_str(&c.to_string());
+                cause = c.source();
+            }
+            message
+        }
     };
     DbError::with_source(kind, message, e)
 }

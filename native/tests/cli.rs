@@ -269,6 +269,32 @@ fn usage_errors_exit_2() {
     assert_eq!(env.freebusy_json(ROOM), json!([s1_period()]));
 }
 
+/// A password in a database URL never reaches an error message: not when the URL is refused
+/// (clap would echo a rejected value), not when the server cannot be reached.
+#[test]
+fn database_url_password_is_masked() {
+    let env = Env::new();
+    for (url, code) in [
+        ("postgress://u:s3cret@h/db", 2),
+        ("postgres:/u:s3cret@h/db", 2),
+        ("mysql://u:s3cret@h/db", 2),
+        ("postgres://u:s3cret@127.0.0.1:1/db", 1),
+        ("postgres://u:s3cret@h:port/db", 1),
+    ] {
+        let run = env.run_bare(&["--db", url, "events", "--user", ROOM]);
+        let message = run.fails(code);
+        assert!(!message.contains("s3cret"), "{url}: {message}");
+    }
+    let copy = env.run_bare(&[
+        "copy",
+        "--from",
+        "sqlite::memory:",
+        "--to",
+        "pg://u:s3cret@h",
+    ]);
+    assert!(!copy.fails(2).contains("s3cret"));
+}
+
 #[test]
 fn help_and_version_exit_0() {
     let env = Env::new();

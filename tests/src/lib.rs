@@ -22,7 +22,8 @@
 //!
 //! Besides the cases the crate has [`FailingConnection`], a fault-injecting decorator, the
 //! [`atomicity`] harness that fails every statement of representative writes in turn, and
-//! [`snapshot`] for comparing whole-database states.
+//! [`snapshot`] for comparing whole-database states, and [`concurrency`]: many connections
+//! writing the same users and quotas at once, generic over a connection factory.
 //!
 //! Cases live in `cases/`: `store` (users, events, cancellations, counters, requests),
 //! `freebusy` (own, others', offers, providers), `journal` (limits, groups, delegates,
@@ -36,6 +37,7 @@
 
 pub mod atomicity;
 mod cases;
+pub mod concurrency;
 pub mod failing;
 pub mod support;
 

@@ -77,6 +77,17 @@ impl TestPg {
     pub fn schema(&self) -> &str {
         &self.schema
     }
+
+    /// A factory of further connections to the same schema, for threads (each calls it to
+    /// open its own connection).
+    pub fn connector(&self) -> impl Fn() -> PgConnection + Sync + use<> {
+        let (url, schema) = (self.url.clone(), self.schema.clone());
+        move || {
+            let mut c = PgConnection::connect(&url).unwrap();
+            c.set_search_path(&schema).unwrap();
+            c
+        }
+    }
 }
 
 impl Drop for TestPg {
@@ -122,6 +133,154 @@ mod suite {
         #[test]
         TestPg::connect()
     );
+}
+
+// ---- concurrency: the same generic tests as tests/concurrency_sqlite.rs ---------------------
+
+/// Eight connections to one schema writing the same users and quotas at once (see
+/// `calstore_tests::concurrency`); writes run under READ COMMITTED, serialised per owner by
+/// the revision row, with deadlocks and serialization failures retried by `in_transaction`.
+/// Run with `-- --nocapture` to see the throughput.
+mod concurrency {
+    use super::TestPg;
+    use calstore_tests::concurrency::{self, Backend};
+
+    const POSTGRES: Backend = Backend {
+        name: "postgres",
+        parallel_owners: true,
+    };
+
+    #[test]
+    fn mixed_workload() {
+        let db = TestPg::connect();
+        concurrency::mixed_workload(POSTGRES, db.connector());
+    }
+
+    #[test]
+    fn quota_race() {
+        let db = TestPg::connect();
+        concurrency::quota_race(POSTGRES, db.connector());
+    }
+
+    #[test]
+    fn reserve_waits_for_a_booking_in_progress() {
+        let db = TestPg::connect();
+        concurrency::reserve_waits_for_a_booking_in_progress(POSTGRES, db.connector());
+    }
+
+    #[test]
+    fn concurrent_first_open() {
+        let db = TestPg::connect();
+        concurrency::concurrent_first_open(POSTGRES, db.connector());
+    }
+
+    /// A real deadlock inside a calstore write (40P01) is retried by `in_transaction`, and
+    /// the operation succeeds: another transaction T holds a row the write needs, then asks
+    /// for the user's revision row, which the write holds. PostgreSQL aborts the session whose
+    /// deadlock check finds the cycle first: the write's `deadlock_timeout` is set to 2 s and
+    /// T's to a minute, so that it is the write (T is waiting well before the write's check
+    /// runs). The write runs again once T has committed. (Setting `deadlock_timeout` needs a
+    /// superuser, which the test cluster's `postgres` is.)
+    #[test]
+    fn deadlock_in_a_write_is_retried() {
+        use calstore_core::{FixedClock, SqlConnection, Store, Value};
+        use calstore_tests::concurrency::Recording;
+        use calstore_tests::support::{RESOURCE, t0};
+        use std::time::{Duration, Instant};
+
+        const UID: &str = "x@example.com";
+        const NEW: &str = "BEGIN:VEVENT\r\nUID:x@example.com\r\nSUMMARY:new\r\nEND:VEVENT\r\n";
+        let db = TestPg::connect();
+        let connect = db.connector();
+        let clock = || Box::new(FixedClock::new(t0()));
+        let mut store = Store::open(connect(), clock()).unwrap();
+        store
+            .set_event(RESOURCE, UID, None, "BEGIN:VEVENT\r\nEND:VEVENT\r\n")
+            .unwrap();
+
+        let set_timeout = |c: &mut calstore_native::PgConnection, t: &str| {
+            c.execute_batch(&format!("SET deadlock_timeout = '{t}'"))
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "setting deadlock_timeout needs a superuser in {}: {e}",
+                        super::URL_VAR
+                    )
+                });
+        };
+        let mut t = connect();
+        set_timeout(&mut t, "60s");
+        t.execute_batch("BEGIN").unwrap();
+        t.execute(
+            "UPDATE objects SET object_text = object_text \
+             WHERE store_user = $1 AND object_uid = $2",
+            &[RESOURCE.into(), UID.into()],
+        )
+        .unwrap();
+        std::thread::scope(|s| {
+            let (pid_tx, pid) = std::sync::mpsc::channel();
+            let (connect, clock, set_timeout) = (&connect, &clock, &set_timeout);
+            let write = s.spawn(move || {
+                let mut conn = connect();
+                set_timeout(&mut conn, "2s");
+                let mut store = Store::open(Recording::new(conn), clock()).unwrap();
+                let rows = store
+                    .connection()
+                    .query("SELECT pg_backend_pid()", &[])
+                    .unwrap();
+                pid_tx.send(rows[0].get::<i64>(0).unwrap()).unwrap();
+                store.set_event(RESOURCE, UID, None, NEW).unwrap();
+                store.connection().log().clone()
+            });
+            let pid = pid.recv().unwrap();
+            // Wait until the write waits for T's row lock (it holds the revision row then).
+            let mut probe = connect();
+            let started = Instant::now();
+            loop {
+                let waiting: i64 = probe
+                    .query(
+                        "SELECT count(*) FROM pg_locks WHERE pid = $1 AND NOT granted",
+                        &[Value::Integer(pid)],
+                    )
+                    .unwrap()[0]
+                    .get(0)
+                    .unwrap();
+                if waiting > 0 {
+                    break;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "the write never waited"
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            t.execute(
+                "UPDATE calstore_revisions SET revision = revision \
+                 WHERE scope = 'store' AND owner = $1",
+                &[RESOURCE.into()],
+            )
+            .expect("T must get the revision row once the deadlocked write is rolled back");
+            t.execute_batch("COMMIT").unwrap();
+            let log = write.join().unwrap();
+            assert!(
+                log.retryable_errors >= 1,
+                "no deadlock was reported: {log:?}"
+            );
+            assert_eq!(log.committed.len(), 1, "{log:?}");
+            println!(
+                "[postgres] a deadlocked write was retried ({} retryable error(s), {} rollback(s)) \
+                 and committed",
+                log.retryable_errors, log.rollbacks
+            );
+        });
+        assert_eq!(
+            store
+                .get_event(RESOURCE, UID, None, calstore_core::Status::Active)
+                .unwrap()
+                .as_deref(),
+            Some(NEW)
+        );
+        assert_eq!(store.revision(RESOURCE).unwrap(), 2);
+    }
 }
 
 // ---- adapter checks (PostgreSQL-specific; the shared behaviour is in the suite) -----------

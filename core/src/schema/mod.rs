@@ -73,7 +73,18 @@ pub fn migrate<C: SqlConnection + ?Sized>(conn: &mut C) -> Result<i64> {
     }
     let dialect = conn.dialect();
     in_transaction(conn, |c| {
-        // Re-read inside the write transaction: another process may have migrated meanwhile.
+        // Connections migrating an empty database at once: SQLite's BEGIN IMMEDIATE lets one
+        // at a time in. PostgreSQL's READ COMMITTED does not, and both would run the DDL (the
+        // second failing on the catalog's unique index), so take a lock per schema that is
+        // released at commit; there is no table to lock yet.
+        if dialect == Dialect::Postgres {
+            c.execute_batch(
+                "SELECT pg_advisory_xact_lock(hashtext('calstore_schema'), \
+                 hashtext(current_schema()))",
+            )?;
+        }
+        // Re-read inside the write transaction (after the lock): another process may have
+        // migrated meanwhile.
         let now = version(c)?;
         for m in MIGRATIONS.iter().filter(|m| m.version > now) {
             let script = match dialect {

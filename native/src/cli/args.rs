@@ -153,9 +153,36 @@ fn store_message(e: calstore_core::StoreError) -> String {
     super::store_message(&e)
 }
 
-/// A database URL.
-pub fn parse_db(s: &str) -> Result<calstore_native::DbUrl, String> {
-    calstore_native::DbUrl::parse(s)
+/// The parser of database URLs (`--db`, `--from`, `--to`). A function parser would not do:
+/// clap prints the rejected value with its error, and a URL may hold a password. This one's
+/// error shows the URL masked ([`calstore_native::url::redact`]).
+#[derive(Clone, Copy, Debug)]
+pub struct DbUrlParser;
+
+impl clap::builder::TypedValueParser for DbUrlParser {
+    type Value = calstore_native::DbUrl;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        use clap::error::ErrorKind;
+        let name = arg
+            .and_then(clap::Arg::get_long)
+            .map_or_else(|| "the database URL".to_owned(), |l| format!("--{l}"));
+        let fail = |kind, message: String| clap::Error::raw(kind, message + "\n").with_cmd(cmd);
+        let text = value
+            .to_str()
+            .ok_or_else(|| fail(ErrorKind::InvalidUtf8, format!("{name} is not valid UTF-8")))?;
+        calstore_native::DbUrl::parse(text).map_err(|e| {
+            fail(
+                ErrorKind::ValueValidation,
+                format!("invalid value for {name}: {e}"),
+            )
+        })
+    }
 }
 
 /// A calendar user URI.

@@ -28,11 +28,11 @@ use super::{CliError, store_message};
 #[derive(Debug, clap::Args)]
 pub struct CopyArgs {
     /// The database to copy from: sqlite:PATH or postgres://… (it is only read)
-    #[arg(long, value_name = "URL", value_parser = args::parse_db)]
+    #[arg(long, value_name = "URL", value_parser = args::DbUrlParser)]
     pub from: DbUrl,
     /// The database to copy into (schema created or migrated): sqlite:PATH, sqlite::memory:
     /// or postgres://…
-    #[arg(long, value_name = "URL", value_parser = args::parse_db)]
+    #[arg(long, value_name = "URL", value_parser = args::DbUrlParser)]
     pub to: DbUrl,
 }
 
