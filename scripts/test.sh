@@ -50,3 +50,6 @@ scripts/test-wasm.sh
 
 step "benchmark (quick run: 5 000 events; the full run is cargo bench -p calstore-tests --bench store)"
 cargo bench -p calstore-tests --bench store -- --quick
+
+step "PostgreSQL benchmark (quick run on the test cluster; the full run is cargo bench -p calstore-tests --features postgres --bench postgres)"
+cargo bench -p calstore-tests --features postgres --bench postgres -- --quick
