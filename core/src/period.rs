@@ -301,21 +301,21 @@ fn owners_params(owners: &[&str]) -> Vec<Value> {
         .collect()
 }
 
-pub(crate) fn decode(row: &Row) -> Result<PeriodRow> {
-    let start: String = row.get(0)?;
-    let end: String = row.get(1)?;
+pub(crate) fn decode(mut row: Row) -> Result<PeriodRow> {
+    let start: String = row.take(0)?;
+    let end: String = row.take(1)?;
     let bad = |e: crate::ical::IcalError| StoreError::invalid(format!("stored period: {e}"));
     Ok(PeriodRow {
         period: Period {
             start: parse_utc(&start).map_err(bad)?,
             end: parse_utc(&end).map_err(bad)?,
-            uid: row.get(2)?,
-            transp: row.get(3)?,
-            recurrenceid: row.get(4)?,
-            summary: row.get(5)?,
-            organiser: row.get(6)?,
+            uid: row.take(2)?,
+            transp: row.take(3)?,
+            recurrenceid: row.take(4)?,
+            summary: row.take(5)?,
+            organiser: row.take(6)?,
         },
-        extra: if row.len() > 7 { row.get(7)? } else { None },
+        extra: if row.len() > 7 { row.take(7)? } else { None },
     })
 }
 
@@ -428,7 +428,7 @@ impl PeriodTable {
         owners: &[&str],
     ) -> Result<Vec<PeriodRow>> {
         c.query(&self.sql().select_all, &owners_params(owners))?
-            .iter()
+            .into_iter()
             .map(decode)
             .collect()
     }
@@ -450,7 +450,7 @@ impl PeriodTable {
             params.push(Value::Text(format_utc(lo)));
         }
         c.query(&self.sql().select_overlap, &params)?
-            .iter()
+            .into_iter()
             .map(decode)
             .collect()
     }

@@ -217,6 +217,23 @@ impl Row {
         &self.values
     }
 
+    /// Moves column `index` out of the row (leaving NULL) and converts it, without copying
+    /// text or bytes; for decoding a row once.
+    pub fn take<T: FromValue>(&mut self, index: usize) -> Result<T, DbError> {
+        let len = self.values.len();
+        let slot = self.values.get_mut(index).ok_or_else(|| {
+            DbError::new(
+                DbErrorKind::Decode {
+                    index,
+                    expected: "a column",
+                    found: "nothing",
+                },
+                format!("column {index} does not exist (row has {len})"),
+            )
+        })?;
+        T::from_value(std::mem::replace(slot, Value::Null), index)
+    }
+
     /// Column `index` converted to `T`, with a typed error if it is missing or of another class.
     pub fn get<T: FromValue>(&self, index: usize) -> Result<T, DbError> {
         let value = self.values.get(index).cloned().ok_or_else(|| {
