@@ -238,25 +238,41 @@ fn load_providers<C: SqlConnection + ?Sized>(
 /// Computes the free/busy of one UID from its active parent (if any) and its recurrences:
 /// parent occurrences, minus those a recurrence (active or cancelled) replaces, plus the
 /// active recurrences' own periods.
+///
+/// A recurrence with `RANGE=THISANDFUTURE` also governs every later parent occurrence (RFC 5545
+/// §3.8.4.4): those are rescheduled by its time difference and take its length, TRANSP, STATUS,
+/// SUMMARY and participation ([`EventComponent::shift_instance`]); the latest such recurrence
+/// before an occurrence wins, and a later plain recurrence still replaces its own occurrence.
+/// A cancelled one (or one with `STATUS:CANCELLED`) cancels the rest of the series. Since the
+/// rescheduled occurrences may move into the window from past it, the parent is expanded
+/// correspondingly further and the result cut at the window again.
 fn derive(
     user: &str,
     parent: Option<&EventComponent>,
     recurrences: &[(&str, bool, Option<&EventComponent>)],
     opts: &RecordOptions,
 ) -> Result<Derived> {
-    let ctx = ExpandContext {
+    let mut ctx = ExpandContext {
         tz: opts.tz,
         window_end: opts.window_end,
         max_instances: opts.max_instances,
     };
     let mut derived = Derived::default();
     let mut replaced: HashSet<DateTime<Utc>> = HashSet::new();
+    // RANGE=THISANDFUTURE recurrences by the instant they take effect at: the component that
+    // governs later occurrences, or None where the rest of the series is cancelled.
+    let mut ranges: Vec<(DateTime<Utc>, Option<&EventComponent>)> = Vec::new();
+    let counts = |e: &EventComponent| !is_cancelled(e) && participates(e, user);
     for (rid, active, event) in recurrences {
-        replaced.insert(ical::recurrence_id_point(rid, opts.tz).map_err(ical_err)?);
+        let point = ical::recurrence_id_point(rid, opts.tz).map_err(ical_err)?;
+        replaced.insert(point);
+        if let Some(e) = event.filter(|e| e.this_and_future) {
+            ranges.push((point, Some(e).filter(|e| *active && counts(e))));
+        }
         let Some(event) = event.filter(|_| *active) else {
             continue;
         };
-        if is_cancelled(event) || !participates(event, user) {
+        if !counts(event) {
             continue;
         }
         for inst in &event.instances(&ctx).map_err(ical_err)?.instances {
@@ -265,19 +281,49 @@ fn derive(
                 .push(period_for(event, user, inst, Some(rid)));
         }
     }
+    ranges.sort_by_key(|(point, _)| *point);
+    let governs_later = ranges.iter().any(|(_, e)| e.is_some());
     if let Some(event) = parent
-        && !is_cancelled(event)
-        && participates(event, user)
+        && (counts(event) || governs_later)
     {
+        let advance = recurrences
+            .iter()
+            .filter_map(|(_, active, e)| e.filter(|_| *active))
+            .map(|e| e.this_and_future_advance(opts.tz))
+            .max()
+            .unwrap_or_default();
+        ctx.window_end = opts
+            .window_end
+            .checked_add_signed(advance)
+            .unwrap_or(opts.window_end);
         let exp = event.instances(&ctx).map_err(ical_err)?;
+        let mut cut = false;
         for inst in exp
             .instances
             .iter()
             .filter(|i| !replaced.contains(&i.recurrence_point))
         {
-            derived.periods.push(period_for(event, user, inst, None));
+            let governing = ranges
+                .iter()
+                .rev()
+                .find(|(point, _)| *point < inst.recurrence_point);
+            let (component, inst) = match governing {
+                None if counts(event) => (event, *inst),
+                None | Some((_, None)) => continue,
+                Some((_, Some(by))) => (
+                    *by,
+                    by.shift_instance(event, inst, opts.tz).map_err(ical_err)?,
+                ),
+            };
+            if inst.start >= opts.window_end {
+                cut = true;
+                continue;
+            }
+            derived
+                .periods
+                .push(period_for(component, user, &inst, None));
         }
-        derived.provider = exp.truncated || event.is_open_ended();
+        derived.provider = exp.truncated || cut || event.is_open_ended();
     }
     derived
         .periods
@@ -297,6 +343,9 @@ fn derive(
 /// the same transaction, which already tells a syncing client to re-read that UID's periods
 /// (see [`crate::changes`]); only free/busy changes without an object change need their own
 /// `freebusy` entry.
+///
+/// With `delete_old` false the caller has already deleted the UIDs' periods in this
+/// transaction (see [`Store::import_events`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn refresh_uids<C: SqlConnection + ?Sized>(
     c: &mut C,
@@ -304,6 +353,7 @@ pub(crate) fn refresh_uids<C: SqlConnection + ?Sized>(
     user: &str,
     uids: &[&str],
     journal_periods: bool,
+    delete_old: bool,
     opts: &RecordOptions,
     known: &ByUid<'_>,
 ) -> Result<Vec<Derived>> {
@@ -340,10 +390,17 @@ pub(crate) fn refresh_uids<C: SqlConnection + ?Sized>(
         };
         let recs = stored_recs.remove(*uid).unwrap_or_default();
         let mut parsed = Vec::new();
+        // Cancelled recurrences are parsed too: one with RANGE=THISANDFUTURE cancels the rest
+        // of the series (one that no longer parses cancels just its own occurrence).
         for (rid, active, text) in &recs {
             let is_known = objs.is_some_and(|o| o.contains_key(&Some(rid.clone())));
-            if *active && !is_known {
+            if is_known {
+                continue;
+            }
+            if *active {
                 parsed.push((rid.as_str(), parse_stored(text)?));
+            } else if let Ok(e) = parse_stored(text) {
+                parsed.push((rid.as_str(), e));
             }
         }
         let rec_refs: Vec<(&str, bool, Option<&EventComponent>)> = recs
@@ -357,7 +414,9 @@ pub(crate) fn refresh_uids<C: SqlConnection + ?Sized>(
             .collect();
         all.push(derive(user, parent, &rec_refs, opts)?);
     }
-    FREEBUSY.delete_uids(c, &[user], uids)?;
+    if delete_old {
+        FREEBUSY.delete_uids(c, &[user], uids)?;
+    }
     let rows: Vec<(&Period, Option<&str>)> = all
         .iter()
         .flat_map(|d| d.periods.iter().map(|p| (p, None)))
@@ -418,6 +477,7 @@ fn record_objects<C: SqlConnection + ?Sized>(
     tx: &mut WriteTx,
     user: &str,
     by_uid: &ByUid<'_>,
+    delete_old: bool,
     opts: &RecordOptions,
 ) -> Result<Vec<Derived>> {
     if opts.replace_recurrences {
@@ -440,7 +500,7 @@ fn record_objects<C: SqlConnection + ?Sized>(
     store::put_objects(c, tx, user, &parents)?;
     store::put_recurrences(c, tx, user, &recurrences)?;
     let uids: Vec<&str> = by_uid.keys().copied().collect();
-    refresh_uids(c, tx, user, &uids, false, opts, by_uid)
+    refresh_uids(c, tx, user, &uids, false, delete_old, opts, by_uid)
 }
 
 /// Groups components by UID; when the same (uid, rid) appears twice, the copy with the
@@ -479,7 +539,7 @@ impl<C: SqlConnection> Store<C> {
         validate::object_text(&event.text)?;
         let by_uid = group_by_uid(std::slice::from_ref(event))?;
         self.write(user, |c, tx| {
-            let derived = record_objects(c, tx, user, &by_uid, opts)?;
+            let derived = record_objects(c, tx, user, &by_uid, true, opts)?;
             Ok(derived.into_iter().flat_map(|d| d.periods).collect())
         })
     }
@@ -536,6 +596,13 @@ impl<C: SqlConnection> Store<C> {
                 uids: total,
                 ..ImportReport::default()
             };
+            // Every UID's periods are replaced: delete the old ones of all UIDs before any
+            // slice inserts, so that the deletes see only what was there before the import.
+            // (Deleting per slice made a large import into a PostgreSQL table that has not
+            // been analysed yet, as in a new database, quadratic: such a delete is planned as
+            // a scan of all the user's rows, those inserted by the earlier slices included.)
+            let all_uids: Vec<&str> = slices.iter().flat_map(|s| s.keys().copied()).collect();
+            FREEBUSY.delete_uids(c, &[user], &all_uids)?;
             let mut done = 0;
             for slice in &slices {
                 for objs in slice.values() {
@@ -543,7 +610,7 @@ impl<C: SqlConnection> Store<C> {
                     report.parents += parents;
                     report.recurrences += objs.len() - parents;
                 }
-                for d in record_objects(c, tx, user, slice, opts)? {
+                for d in record_objects(c, tx, user, slice, false, opts)? {
                     report.periods += d.periods.len();
                     report.providers += usize::from(d.provider);
                 }
@@ -562,7 +629,7 @@ impl<C: SqlConnection> Store<C> {
         opts: &RecordOptions,
     ) -> Result<Vec<Period>> {
         self.write(user, |c, tx| {
-            let derived = refresh_uids(c, tx, user, &[uid], true, opts, &ByUid::new())?;
+            let derived = refresh_uids(c, tx, user, &[uid], true, true, opts, &ByUid::new())?;
             Ok(derived.into_iter().flat_map(|d| d.periods).collect())
         })
     }
@@ -580,7 +647,7 @@ impl<C: SqlConnection> Store<C> {
         self.write(user, |c, tx| {
             let changed =
                 store::set_status(c, tx, user, uid, rid, Status::Active, Status::Cancelled)?;
-            refresh_uids(c, tx, user, &[uid], false, opts, &ByUid::new())?;
+            refresh_uids(c, tx, user, &[uid], false, true, opts, &ByUid::new())?;
             Ok(changed)
         })
     }
@@ -596,7 +663,7 @@ impl<C: SqlConnection> Store<C> {
         self.write(user, |c, tx| {
             let changed =
                 store::set_status(c, tx, user, uid, rid, Status::Cancelled, Status::Active)?;
-            refresh_uids(c, tx, user, &[uid], false, opts, &ByUid::new())?;
+            refresh_uids(c, tx, user, &[uid], false, true, opts, &ByUid::new())?;
             Ok(changed)
         })
     }
@@ -612,7 +679,7 @@ impl<C: SqlConnection> Store<C> {
     ) -> Result<bool> {
         self.write(user, |c, tx| {
             let removed = store::delete_objects(c, tx, user, uid, rid)?;
-            refresh_uids(c, tx, user, &[uid], false, opts, &ByUid::new())?;
+            refresh_uids(c, tx, user, &[uid], false, true, opts, &ByUid::new())?;
             Ok(removed)
         })
     }
@@ -653,14 +720,25 @@ impl<C: SqlConnection> Store<C> {
     }
 
     /// Extends the free/busy of every provider of `user` up to `until` (what imip-agent's
-    /// daily cron job does). Idempotent: periods are recomputed, not appended. Returns how
-    /// many providers were extended.
+    /// daily cron job does), in one transaction. Idempotent: periods are recomputed from the
+    /// stored objects, not appended, so running it twice (or after a crash) gives the same
+    /// rows. Never shrinks: when the providers have already been generated past `until`, they
+    /// are recomputed up to that instant instead. Providers whose rule now ends inside the
+    /// window leave the list. Returns how many providers were extended.
+    ///
+    /// Fails (changing nothing) if an event would need more than
+    /// [`ical::DEFAULT_MAX_INSTANCES`] instances up to `until`; the error names the event.
     pub fn extend_freebusy(&mut self, user: &str, until: DateTime<Utc>, tz: Tz) -> Result<usize> {
         let now = self.now();
         self.write(user, |c, tx| {
             let Some(providers) = store::get_providers(c, user)? else {
                 return Ok(0);
             };
+            let generated = providers
+                .datetime
+                .as_deref()
+                .and_then(|d| parse_utc(d).ok());
+            let until = generated.map_or(until, |g| g.max(until));
             let opts = RecordOptions {
                 tz,
                 window_end: until,
@@ -672,9 +750,151 @@ impl<C: SqlConnection> Store<C> {
                 .map(|(u, _)| u.as_str())
                 .collect();
             uids.dedup();
-            refresh_uids(c, tx, user, &uids, true, &opts, &ByUid::new())?;
+            refresh_uids(c, tx, user, &uids, true, true, &opts, &ByUid::new())?;
             store::set_provider_datetime(c, user, Some(&format_utc(until)))?;
             Ok(uids.len())
         })
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    //! Overrides through [`derive`] over random recurring events: a plain override replaces
+    //! exactly the one occurrence its RECURRENCE-ID names; a THISANDFUTURE one reschedules
+    //! that occurrence and every later one by its difference and leaves earlier ones alone.
+
+    use chrono::{DateTime, TimeDelta, Utc};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::ical::proptests::{Random, random_event};
+
+    const USER: &str = "mailto:user@example.com";
+
+    fn opts() -> RecordOptions {
+        RecordOptions {
+            tz: chrono_tz::Europe::Berlin,
+            max_instances: 5_000,
+            window_end: parse_utc("20280101T000000Z").unwrap_or_default(),
+            ..RecordOptions::new(DateTime::<Utc>::MIN_UTC)
+        }
+    }
+
+    fn parse(r: &Random, extra: &[Vec<String>]) -> Vec<EventComponent> {
+        let mut all = vec![r.lines("p@example.com", &[])];
+        all.extend(extra.iter().cloned());
+        ical::parse_events(Random::calendar(&all).as_bytes()).unwrap_or_default()
+    }
+
+    /// An override of the instance starting at `point`, moved by `minutes`.
+    fn override_lines(point: DateTime<Utc>, minutes: i64, range: bool) -> Vec<String> {
+        let start = point + TimeDelta::minutes(minutes);
+        vec![
+            "UID:p@example.com".to_owned(),
+            format!(
+                "RECURRENCE-ID{}:{}",
+                if range { ";RANGE=THISANDFUTURE" } else { "" },
+                format_utc(point)
+            ),
+            format!("DTSTART:{}", format_utc(start)),
+            format!("DTEND:{}", format_utc(start + TimeDelta::minutes(7))),
+            "SUMMARY:moved".to_owned(),
+        ]
+    }
+
+    fn starts(periods: &[Period]) -> Vec<DateTime<Utc>> {
+        periods.iter().map(|p| p.start).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn an_override_replaces_exactly_one_occurrence(
+            r in random_event(),
+            pick in any::<prop::sample::Index>(),
+            minutes in 1i64..600,
+        ) {
+            let opts = opts();
+            let parent = parse(&r, &[]);
+            let Ok(base) = derive(USER, parent.first(), &[], &opts) else {
+                return Ok(());
+            };
+            prop_assume!(!base.periods.is_empty());
+            let chosen = base.periods[pick.index(base.periods.len())].start;
+            let events = parse(&r, &[override_lines(chosen, minutes, false)]);
+            let (Some(p), Some(o)) = (events.first(), events.get(1)) else {
+                return Err(TestCaseError::fail("no override"));
+            };
+            let rid = o.recurrence_id().unwrap_or_default();
+            let got = derive(USER, Some(p), &[(rid.as_str(), true, Some(o))], &opts)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            // Every other occurrence is unchanged, the chosen one is gone, the override added.
+            let mut want: Vec<(DateTime<Utc>, Option<String>)> = base
+                .periods
+                .iter()
+                .filter(|q| q.start != chosen)
+                .map(|q| (q.start, None))
+                .collect();
+            want.push((chosen + TimeDelta::minutes(minutes), Some(rid.clone())));
+            want.sort();
+            want.dedup_by(|a, b| a.0 == b.0 && a.1.is_none() && b.1.is_none());
+            let mut have: Vec<(DateTime<Utc>, Option<String>)> = got
+                .periods
+                .iter()
+                .map(|q| (q.start, q.recurrenceid.clone()))
+                .collect();
+            have.sort();
+            prop_assert_eq!(have, want);
+            prop_assert_eq!(got.periods.len(), base.periods.len());
+            // Cancelled as an object, it removes that occurrence only.
+            let got = derive(USER, Some(p), &[(rid.as_str(), false, Some(o))], &opts)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(got.periods.len() + 1, base.periods.len());
+            prop_assert!(!starts(&got.periods).contains(&chosen));
+        }
+
+        #[test]
+        fn this_and_future_shifts_the_rest(
+            r in random_event(),
+            pick in any::<prop::sample::Index>(),
+            minutes in 1i64..600,
+        ) {
+            let opts = opts();
+            let parent = parse(&r, &[]);
+            let Ok(base) = derive(USER, parent.first(), &[], &opts) else {
+                return Ok(());
+            };
+            prop_assume!(!base.periods.is_empty());
+            let chosen = base.periods[pick.index(base.periods.len())].start;
+            let events = parse(&r, &[override_lines(chosen, minutes, true)]);
+            let (Some(p), Some(o)) = (events.first(), events.get(1)) else {
+                return Err(TestCaseError::fail("no override"));
+            };
+            let rid = o.recurrence_id().unwrap_or_default();
+            let got = derive(USER, Some(p), &[(rid.as_str(), true, Some(o))], &opts)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let before: Vec<DateTime<Utc>> =
+                starts(&base.periods).into_iter().filter(|s| *s < chosen).collect();
+            let got_before: Vec<DateTime<Utc>> = starts(&got.periods)
+                .into_iter()
+                .filter(|s| *s < chosen)
+                .collect();
+            prop_assert_eq!(got_before, before);
+            // Later occurrences keep their number (unless moved past the window) and all have
+            // the override's 7-minute length and summary.
+            let later: Vec<&Period> = got.periods.iter().filter(|q| q.start >= chosen).collect();
+            let base_later = base.periods.iter().filter(|q| q.start >= chosen).count();
+            let surely_kept = base
+                .periods
+                .iter()
+                .filter(|q| q.start >= chosen && q.start + TimeDelta::minutes(minutes) < opts.window_end)
+                .count();
+            prop_assert!(surely_kept <= later.len() && later.len() <= base_later);
+            for q in &later {
+                prop_assert_eq!(q.end - q.start, TimeDelta::minutes(7));
+                prop_assert_eq!(q.summary.as_deref(), Some("moved"));
+            }
+        }
     }
 }

@@ -804,6 +804,62 @@ impl<C: SqlConnection> Store<C> {
         })
     }
 
+    /// Received VFREEBUSY components about `other`, in **one** transaction: for each, what is
+    /// held about `other` overlapping its range is removed and its busy periods (every FBTYPE
+    /// but FREE, recorded as OPAQUE periods without uid) are stored instead. The range is the
+    /// component's DTSTART..DTEND, or, without them, the span of its periods (an empty
+    /// component without a range changes nothing). Returns how many periods were stored.
+    pub fn import_freebusy_for_other(
+        &mut self,
+        user: &str,
+        other: &str,
+        components: &[crate::ical::FreeBusyComponent],
+    ) -> Result<usize> {
+        validate::user(other)?;
+        let mut replacements = Vec::new();
+        for comp in components {
+            let periods: Vec<Period> = comp
+                .periods
+                .iter()
+                .filter(|p| p.is_busy())
+                .map(|p| Period {
+                    transp: Some("OPAQUE".to_owned()),
+                    ..Period::new(p.start, p.end)
+                })
+                .collect();
+            validate_periods(&periods)?;
+            let from = comp
+                .start
+                .or_else(|| comp.periods.iter().map(|p| p.start).min());
+            let to = comp
+                .end
+                .or_else(|| comp.periods.iter().map(|p| p.end).max());
+            let (Some(from), Some(to)) = (from, to) else {
+                continue;
+            };
+            if to < from {
+                return Err(StoreError::invalid("free/busy range ends before it starts"));
+            }
+            replacements.push((from, to, periods));
+        }
+        self.write(user, |c, tx| {
+            let mut stored = 0;
+            for (from, to, periods) in &replacements {
+                FREEBUSY_OTHER.delete_overlap(c, &[user, other], *from, *to, None)?;
+                for p in periods {
+                    stored += usize::from(FREEBUSY_OTHER.insert(c, &[user, other], p, None)?);
+                }
+            }
+            tx.changed(
+                c,
+                "freebusy_other",
+                changes::key(&[Some(other)]),
+                Operation::Upsert,
+            )?;
+            Ok(stored)
+        })
+    }
+
     /// Replaces the periods of (uid, rid) held about `other` (free/busy deduced from an
     /// event the other party takes part in).
     pub fn update_freebusy_for_other_event(
@@ -925,6 +981,14 @@ impl<C: SqlConnection> Store<C> {
     }
 
     // ---- providers ----------------------------------------------------------------------
+
+    /// The users that have free/busy providers (events to extend as time passes), sorted.
+    pub fn freebusy_provider_users(&mut self) -> Result<Vec<String>> {
+        strings(self.conn.query(
+            "SELECT DISTINCT store_user FROM freebusy_providers ORDER BY store_user",
+            &[],
+        )?)
+    }
 
     /// The user's providers record, or None if there is none.
     pub fn get_freebusy_providers(&mut self, user: &str) -> Result<Option<Providers>> {

@@ -43,6 +43,7 @@ pub mod support;
 
 pub use cases::bad_input::*;
 pub use cases::changes::*;
+pub use cases::corpus::*;
 pub use cases::freebusy::*;
 pub use cases::journal::*;
 pub use cases::record::*;
@@ -172,6 +173,10 @@ macro_rules! all_cases {
             scenario_p2_counter_received,
             scenario_f1_received_vfreebusy,
             scenario_w1_publish,
+            // the calendar corpus and time-zone/recurrence edge cases through the store
+            corpus_matches_independent_expectations,
+            this_and_future_through_the_store,
+            instance_cap_and_extension_bounds,
             // bad input
             bad_malformed_icalendar,
             bad_missing_uid,
@@ -203,6 +208,7 @@ mod tests {
             include_str!("cases/record.rs"),
             include_str!("cases/scenarios.rs"),
             include_str!("cases/bad_input.rs"),
+            include_str!("cases/corpus.rs"),
         ];
         let mut defined: Vec<&str> = sources
             .iter()

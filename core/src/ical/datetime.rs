@@ -10,6 +10,7 @@ use chrono::{
 };
 use chrono_tz::Tz;
 
+use super::zone::{self, Zone};
 use super::{IcalError, show};
 
 /// Formats an instant as `YYYYMMDDTHHMMSSZ`.
@@ -90,44 +91,35 @@ pub fn resolve_local(naive: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
     }
 }
 
-/// Parses a time-zone name: an IANA name known to chrono-tz (exact spelling first, then a
-/// case-insensitive match), or `UTC`, `Z` and `GMT`.
+/// Parses a time-zone name given by a user (`--tz`): an IANA name known to chrono-tz (exact
+/// spelling first, then a case-insensitive match), `UTC`, `Z` and `GMT`, or a Windows zone name
+/// (`W. Europe Standard Time`), which is mapped to its IANA zone by CLDR's table.
 pub fn parse_tz(name: &str) -> Result<Tz, IcalError> {
-    if name.eq_ignore_ascii_case("UTC") || name.eq_ignore_ascii_case("Z") {
-        return Ok(Tz::UTC);
-    }
-    if let Ok(tz) = name.parse::<Tz>() {
-        return Ok(tz);
-    }
-    if let Some(tz) = chrono_tz::TZ_VARIANTS
-        .iter()
-        .find(|tz| tz.name().eq_ignore_ascii_case(name))
-    {
-        return Ok(*tz);
-    }
-    Err(IcalError(format!("unknown time zone {}", show(name))))
+    zone::iana(name)
+        .or_else(|| zone::windows(name))
+        .ok_or_else(|| IcalError(format!("unknown time zone {}", show(name))))
 }
 
 /// A DATE or DATE-TIME value as written in a property, with the zone it refers to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum IcalTime {
     /// A DATE (`YYYYMMDD`). The zone is set only if the property carried a TZID; otherwise the
     /// date is resolved in the caller's zone.
-    Date(NaiveDate, Option<Tz>),
+    Date(NaiveDate, Option<Zone>),
     /// A floating DATE-TIME (no `Z`, no TZID), resolved in the caller's zone.
     Floating(NaiveDateTime),
     /// A UTC DATE-TIME (`...Z`).
     Utc(NaiveDateTime),
     /// A DATE-TIME with a TZID.
-    Zoned(NaiveDateTime, Tz),
+    Zoned(NaiveDateTime, Zone),
 }
 
 impl IcalTime {
     /// The wall-clock value (midnight for a DATE).
     pub(crate) fn naive(&self) -> NaiveDateTime {
-        match *self {
+        match self {
             Self::Date(d, _) => d.and_time(NaiveTime::MIN),
-            Self::Floating(n) | Self::Utc(n) | Self::Zoned(n, _) => n,
+            Self::Floating(n) | Self::Utc(n) | Self::Zoned(n, _) => *n,
         }
     }
 
@@ -148,60 +140,63 @@ impl IcalTime {
 
     /// The frame in which wall-clock arithmetic on this value happens.
     pub(crate) fn frame(&self) -> Frame {
-        match *self {
-            Self::Date(_, zone) => Frame::Local(zone),
+        match self {
+            Self::Date(_, zone) => Frame::Local(zone.clone()),
             Self::Floating(_) => Frame::Local(None),
             Self::Utc(_) => Frame::Utc,
-            Self::Zoned(_, zone) => Frame::Local(Some(zone)),
+            Self::Zoned(_, zone) => Frame::Local(Some(zone.clone())),
+        }
+    }
+
+    /// The zone of a TZID, if the value has one (and is not UTC).
+    pub(crate) fn zone(&self) -> Option<&Zone> {
+        match self {
+            Self::Date(_, zone) => zone.as_ref(),
+            Self::Zoned(_, zone) => Some(zone),
+            Self::Floating(_) | Self::Utc(_) => None,
         }
     }
 
     /// The value in the normalised form of imip-agent §4.3: converted to UTC if it has a TZID
     /// (a DATE with TZID meaning midnight in that zone), otherwise kept as written.
     pub(crate) fn normalised(&self) -> String {
-        match *self {
-            Self::Date(d, None) => format_date(d),
-            Self::Floating(n) => format_naive(n),
+        match self {
+            Self::Date(d, None) => format_date(*d),
+            Self::Floating(n) => format_naive(*n),
             Self::Utc(n) => format_utc(n.and_utc()),
             Self::Date(_, Some(zone)) | Self::Zoned(_, zone) => {
-                format_utc(resolve_local(self.naive(), zone))
+                format_utc(zone.resolve(self.naive()))
             }
         }
     }
 }
 
 /// Where wall-clock times of a value live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Frame {
     /// In a named zone, or (None) in the caller's zone.
-    Local(Option<Tz>),
+    Local(Option<Zone>),
     /// In UTC.
     Utc,
 }
 
 impl Frame {
-    /// The zone wall-clock times are read in, given the caller's zone.
-    pub(crate) fn zone(self, default: Tz) -> Tz {
-        match self {
-            Self::Local(zone) => zone.unwrap_or(default),
-            Self::Utc => Tz::UTC,
-        }
-    }
-
     /// Resolves a wall-clock time of this frame to an instant.
-    pub(crate) fn resolve(self, naive: NaiveDateTime, default: Tz) -> DateTime<Utc> {
+    pub(crate) fn resolve(&self, naive: NaiveDateTime, default: Tz) -> DateTime<Utc> {
         match self {
             Self::Utc => naive.and_utc(),
-            Self::Local(_) => resolve_local(naive, self.zone(default)),
+            Self::Local(Some(zone)) => zone.resolve(naive),
+            Self::Local(None) => resolve_local(naive, default),
         }
     }
 
     /// The wall-clock time of an instant in this frame (saturating at the ends of the
     /// representable range).
-    pub(crate) fn local(self, instant: DateTime<Utc>, default: Tz) -> NaiveDateTime {
+    pub(crate) fn local(&self, instant: DateTime<Utc>, default: Tz) -> NaiveDateTime {
         match self {
             Self::Utc => instant.naive_utc(),
-            Self::Local(_) => local_naive(instant, self.zone(default)),
+            Self::Local(Some(zone)) => zone.local(instant),
+            Self::Local(None) => local_naive(instant, default),
         }
     }
 }
@@ -247,7 +242,7 @@ pub(crate) enum ValueKind {
 pub(crate) fn parse_ical_time(
     value: &str,
     expected: Option<ValueKind>,
-    tz: Option<Tz>,
+    tz: Option<Zone>,
 ) -> Result<IcalTime, IcalError> {
     let bytes = value.as_bytes();
     match bytes.len() {
@@ -425,6 +420,10 @@ mod tests {
         assert_eq!(parse_tz("GMT").unwrap().name(), "GMT");
         assert_eq!(parse_tz("Europe/Oslo").unwrap().name(), "Europe/Oslo");
         assert_eq!(parse_tz("europe/oslo").unwrap().name(), "Europe/Oslo");
+        assert_eq!(
+            parse_tz("W. Europe Standard Time").unwrap().name(),
+            "Europe/Berlin"
+        );
         let err = parse_tz("Mars/Olympus").unwrap_err().0;
         assert!(err.contains("Mars/Olympus"), "{err}");
     }
@@ -437,11 +436,11 @@ mod tests {
             IcalTime::Date(_, None)
         ));
         assert!(matches!(
-            parse_ical_time("20141114T000000Z", None, Some(oslo)).unwrap(),
+            parse_ical_time("20141114T000000Z", None, Some(Zone::Iana(oslo))).unwrap(),
             IcalTime::Utc(_)
         ));
         assert!(matches!(
-            parse_ical_time("20141114T000000", None, Some(oslo)).unwrap(),
+            parse_ical_time("20141114T000000", None, Some(Zone::Iana(oslo))).unwrap(),
             IcalTime::Zoned(_, _)
         ));
         assert!(parse_ical_time("20141114", Some(ValueKind::DateTime), None).is_err());

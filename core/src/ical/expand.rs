@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
-use super::datetime::{Frame, IcalTime, format_utc, local_naive};
+use super::datetime::{Frame, IcalTime, format_utc};
 use super::duration::Dur;
 use super::rrule::{Rule, RuleIter};
 use super::{
@@ -32,7 +32,7 @@ impl Span {
     fn end(
         self,
         naive: NaiveDateTime,
-        frame: Frame,
+        frame: &Frame,
         start: DateTime<Utc>,
         tz: Tz,
     ) -> Option<DateTime<Utc>> {
@@ -79,16 +79,20 @@ impl EventComponent {
         let err = |why: String| IcalError(format!("event {}: {why}", show(&self.uid)));
         let span = self.span(tz);
         let frame = self.dtstart.frame();
+        let frame = &frame;
         let dtstart_naive = self.dtstart.naive();
         let dtstart = self.dtstart.instant(tz);
-        let end_of = |naive: NaiveDateTime, frame: Frame, start: DateTime<Utc>| {
+        let end_of = |naive: NaiveDateTime, frame: &Frame, start: DateTime<Utc>| {
             span.end(naive, frame, start, tz)
                 .ok_or_else(|| err("instance end is out of range".to_owned()))
         };
 
         if self.recurrence_id.is_some() || !self.is_recurring() {
             let end = end_of(dtstart_naive, frame, dtstart)?;
-            let recurrence_point = self.recurrence_id.map_or(dtstart, |r| r.instant(tz));
+            let recurrence_point = self
+                .recurrence_id
+                .as_ref()
+                .map_or(dtstart, |r| r.instant(tz));
             return Ok(Expansion {
                 instances: vec![Instance {
                     start: dtstart,
@@ -100,10 +104,7 @@ impl EventComponent {
         }
 
         // EXDATEs: instants, and local dates for DATE values.
-        let date_zone = match self.dtstart {
-            IcalTime::Zoned(_, zone) | IcalTime::Date(_, Some(zone)) => zone,
-            _ => tz,
-        };
+        let date_frame = Frame::Local(self.dtstart.zone().cloned());
         let mut excluded_instants = BTreeSet::new();
         let mut excluded_dates = BTreeSet::new();
         for ex in &self.exdates {
@@ -119,7 +120,7 @@ impl EventComponent {
         let is_excluded = |start: DateTime<Utc>| {
             excluded_instants.contains(&start)
                 || (!excluded_dates.is_empty()
-                    && excluded_dates.contains(&local_naive(start, date_zone).date()))
+                    && excluded_dates.contains(&date_frame.local(start, tz).date()))
         };
 
         let mut out = Collector {
@@ -130,7 +131,9 @@ impl EventComponent {
         };
         let too_many = || {
             err(format!(
-                "more than {} instances before {}",
+                "more than {} instances before {} (the cap on instances per object; \
+                 instances are generated from DTSTART, so an old or frequent rule reaches it \
+                 sooner: use an earlier window end or a higher cap)",
                 ctx.max_instances,
                 format_utc(ctx.window_end)
             ))
@@ -156,7 +159,7 @@ impl EventComponent {
                 .expand_rule(
                     rule,
                     RuleContext {
-                        frame,
+                        frame: frame.clone(),
                         tz,
                         dtstart_naive,
                         window_limit,
@@ -197,10 +200,10 @@ impl EventComponent {
             }
             let rframe = rdate.start.frame();
             let naive = rdate.start.naive();
-            let end = match rdate.end {
+            let end = match &rdate.end {
                 Some(PeriodEnd::Time(t)) => Some(t.instant(tz).max(start)),
-                Some(PeriodEnd::Duration(d)) => Span::Nominal(d).end(naive, rframe, start, tz),
-                None => span.end(naive, rframe, start, tz),
+                Some(PeriodEnd::Duration(d)) => Span::Nominal(*d).end(naive, &rframe, start, tz),
+                None => span.end(naive, &rframe, start, tz),
             }
             .ok_or_else(|| err("instance end is out of range".to_owned()))?;
             if !out.add(start, end) {
@@ -216,18 +219,18 @@ impl EventComponent {
 
     /// The length rule of this event's instances.
     fn span(&self, tz: Tz) -> Span {
-        match self.end {
+        match &self.end {
             EndSpec::DtEnd(end) => {
-                if let (IcalTime::Date(s, _), IcalTime::Date(e, _)) = (self.dtstart, end) {
+                if let (IcalTime::Date(s, _), IcalTime::Date(e, _)) = (&self.dtstart, end) {
                     Span::Nominal(Dur {
-                        days: e.signed_duration_since(s).num_days(),
+                        days: e.signed_duration_since(*s).num_days(),
                         seconds: 0,
                     })
                 } else {
                     Span::Exact(end.instant(tz) - self.dtstart.instant(tz))
                 }
             }
-            EndSpec::Duration(d) => Span::Nominal(d),
+            EndSpec::Duration(d) => Span::Nominal(*d),
             EndSpec::None if self.dtstart.is_date() => Span::Nominal(Dur {
                 days: 1,
                 seconds: 0,
@@ -252,26 +255,27 @@ impl EventComponent {
             dtstart_naive,
             window_limit,
         } = rc;
+        let frame = &frame;
         // DTSTART counted as the first occurrence.
         let mut emitted: u64 = 1;
         if rule.count.is_some_and(|c| emitted >= c) {
             return Ok(false);
         }
         // The wall-clock time past which UNTIL certainly excludes everything.
-        let until_limit = rule.until.map(|u| match u {
-            IcalTime::Date(d, _) => date_end(d),
+        let until_limit = rule.until.as_ref().map(|u| match u {
+            IcalTime::Date(d, _) => date_end(*d),
             IcalTime::Utc(n) => frame
                 .local(n.and_utc(), tz)
                 .checked_add_days(GAP_SLACK)
                 .unwrap_or(NaiveDateTime::MAX),
-            IcalTime::Floating(n) | IcalTime::Zoned(n, _) => n,
+            IcalTime::Floating(n) | IcalTime::Zoned(n, _) => *n,
         });
         let limit = until_limit.map_or(window_limit, |u| u.min(window_limit));
-        let past_until = |naive: NaiveDateTime, start: DateTime<Utc>| match rule.until {
+        let past_until = |naive: NaiveDateTime, start: DateTime<Utc>| match &rule.until {
             None => false,
-            Some(IcalTime::Date(d, _)) => naive.date() > d,
+            Some(IcalTime::Date(d, _)) => naive.date() > *d,
             Some(IcalTime::Utc(n)) => start > n.and_utc(),
-            Some(IcalTime::Floating(n) | IcalTime::Zoned(n, _)) => naive > n,
+            Some(IcalTime::Floating(n) | IcalTime::Zoned(n, _)) => naive > *n,
         };
 
         let mut it = RuleIter::new(rule, dtstart_naive, limit);
@@ -302,7 +306,7 @@ fn date_end(d: NaiveDate) -> NaiveDateTime {
 }
 
 /// Frame and limits shared by the rules of one expansion.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct RuleContext {
     frame: Frame,
     tz: Tz,
@@ -332,5 +336,71 @@ impl Collector {
             recurrence_point: start,
         });
         self.map.len() <= self.max
+    }
+}
+
+impl EventComponent {
+    /// For an override with `RANGE=THISANDFUTURE` (`self`): where a later instance `original`
+    /// of `parent` goes (RFC 5545 §3.8.4.4: "all subsequent instances are also rescheduled by
+    /// the same time difference", and take the override's duration). The start moves by the
+    /// difference between the override's DTSTART and its RECURRENCE-ID: on the wall clock when
+    /// both are written in the parent's frame (same zone, or both floating, dates or UTC), so
+    /// that a meeting moved from 10:00 to 11:00 stays at 11:00 across a daylight-saving change;
+    /// as an exact duration otherwise. The end is the new start plus the override's length.
+    /// The result keeps `original.recurrence_point`.
+    ///
+    /// Errors: `self` has no RECURRENCE-ID, or a time out of range.
+    pub fn shift_instance(
+        &self,
+        parent: &EventComponent,
+        original: &Instance,
+        tz: Tz,
+    ) -> Result<Instance, IcalError> {
+        let err = |why: &str| IcalError(format!("event {}: {why}", show(&self.uid)));
+        let Some(rid) = &self.recurrence_id else {
+            return Err(err("not a recurrence override"));
+        };
+        let parent_frame = parent.dtstart.frame();
+        let own_frame = self.dtstart.frame();
+        let out_of_range = || err("a rescheduled instance is out of range");
+        let (start, naive, frame) = if own_frame == parent_frame && rid.frame() == parent_frame {
+            let delta = self.dtstart.naive() - rid.naive();
+            let naive = parent_frame
+                .local(original.recurrence_point, tz)
+                .checked_add_signed(delta)
+                .ok_or_else(out_of_range)?;
+            (parent_frame.resolve(naive, tz), naive, parent_frame)
+        } else {
+            let delta = self.dtstart.instant(tz) - rid.instant(tz);
+            let start = original
+                .recurrence_point
+                .checked_add_signed(delta)
+                .ok_or_else(out_of_range)?;
+            (start, own_frame.local(start, tz), own_frame)
+        };
+        let end = self
+            .span(tz)
+            .end(naive, &frame, start, tz)
+            .ok_or_else(out_of_range)?;
+        Ok(Instance {
+            start,
+            end,
+            recurrence_point: original.recurrence_point,
+        })
+    }
+
+    /// How far (at most, as an exact duration) this override moves later instances earlier:
+    /// the parent must be expanded that much past a window so that instances moved into the
+    /// window are not missed. Zero for anything but a `RANGE=THISANDFUTURE` override that moves
+    /// instances earlier.
+    pub fn this_and_future_advance(&self, tz: Tz) -> TimeDelta {
+        match &self.recurrence_id {
+            Some(rid) if self.this_and_future => {
+                let delta = self.dtstart.instant(tz) - rid.instant(tz);
+                // A day of slack for wall-clock shifts across daylight-saving changes.
+                (-delta).max(TimeDelta::zero()) + TimeDelta::days(1)
+            }
+            _ => TimeDelta::zero(),
+        }
     }
 }

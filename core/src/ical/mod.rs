@@ -10,21 +10,31 @@
 //! times in the zone of DTSTART, so that every RRULE part behaves as RFC 5545 says across
 //! daylight-saving changes and with floating and DATE values.
 //!
-//! Time zones are IANA names known to chrono-tz (plus `UTC`, `Z`, `GMT`); embedded VTIMEZONE
-//! components are skipped, so a TZID that names a custom VTIMEZONE is rejected as unknown.
+//! A TZID names an IANA zone known to chrono-tz (plus `UTC`, `Z`, `GMT`), a zone defined by a
+//! VTIMEZONE of the same VCALENDAR (custom names), a Windows zone name mapped to IANA by CLDR's
+//! table, or a "globally unique" `/vendor/Area/City` name, in that order; the VTIMEZONEs an
+//! event uses are kept in its text so that the stored object parses on its own (see `zone`).
 
 pub mod datetime;
 pub mod duration;
 mod expand;
+mod freebusy;
 mod parse;
+#[cfg(test)]
+pub(crate) mod proptests;
 mod rrule;
 #[cfg(test)]
 mod tests;
+mod windows;
+mod zone;
+#[cfg(test)]
+mod zone_tests;
 
 use chrono::{DateTime, Utc};
 
 pub use datetime::{format_utc, parse_tz, parse_utc, resolve_local};
 pub use duration::{format_duration, parse_duration};
+pub use freebusy::{FreeBusyComponent, FreeBusyPeriod, parse_freebusy};
 pub use parse::parse_events;
 
 use datetime::IcalTime;
@@ -77,7 +87,8 @@ pub struct EventComponent {
     pub this_and_future: bool,
     /// The VEVENT re-serialised: `BEGIN:VEVENT\r\n...END:VEVENT\r\n`, content lines as in the
     /// input (nested components such as VALARM kept), CRLF line endings, folded at 75 octets on
-    /// UTF-8 character boundaries.
+    /// UTF-8 character boundaries. Every VTIMEZONE the event uses (a custom TZID) is added as
+    /// an `X-CALSTORE-VTIMEZONE` property, so that this text parses on its own.
     pub text: String,
     /// DTSTART.
     dtstart: IcalTime,
@@ -94,7 +105,7 @@ pub struct EventComponent {
 }
 
 /// How an event's end is given.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum EndSpec {
     /// Neither DTEND nor DURATION.
     None,
@@ -105,7 +116,7 @@ enum EndSpec {
 }
 
 /// One RDATE value.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 struct RDate {
     start: IcalTime,
     /// For a PERIOD value, its end.
@@ -113,7 +124,7 @@ struct RDate {
 }
 
 /// The second half of a PERIOD value.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum PeriodEnd {
     /// An explicit end.
     Time(IcalTime),

@@ -1,14 +1,22 @@
 //! Content lines, components and VEVENT validation.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono_tz::Tz;
 
-use super::datetime::{IcalTime, ValueKind, parse_ical_time, parse_tz};
+use super::datetime::{IcalTime, ValueKind, parse_ical_time};
 use super::duration::parse_dur;
 use super::rrule::Rule;
+use super::zone::{self, CustomZone, ObservanceDef, Zone, ZoneProp};
 use super::{
     Attendee, EndSpec, EventComponent, IcalError, MAX_COMPONENT_LEN, MAX_PROPERTY_VALUE_LEN,
     MAX_UID_LEN, PeriodEnd, RDate, show,
 };
+
+/// The property that carries, inside a stored VEVENT, a VTIMEZONE the event uses (see
+/// [`super::zone`]).
+pub(crate) const ZONE_PROPERTY: &str = "X-CALSTORE-VTIMEZONE";
 
 /// Longest content line accepted (name and parameters included), in bytes.
 const MAX_LINE_LEN: usize = MAX_PROPERTY_VALUE_LEN + 8 * 1024;
@@ -17,26 +25,26 @@ const MAX_DEPTH: usize = 32;
 
 /// An unfolded content line.
 #[derive(Debug)]
-struct Line {
+pub(super) struct Line {
     /// 1-based number of the physical line it starts on.
-    number: usize,
-    text: String,
+    pub(super) number: usize,
+    pub(super) text: String,
 }
 
 /// A parsed content line.
 #[derive(Debug)]
-struct Property {
+pub(super) struct Property {
     /// Upper-cased name.
-    name: String,
+    pub(super) name: String,
     /// Parameters: upper-cased names, values without quotes.
     params: Vec<(String, Vec<String>)>,
-    value: String,
-    line: usize,
+    pub(super) value: String,
+    pub(super) line: usize,
 }
 
 impl Property {
     /// The first value of a parameter.
-    fn param(&self, name: &str) -> Option<&str> {
+    pub(super) fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(n, _)| n == name)
@@ -45,13 +53,13 @@ impl Property {
     }
 
     /// An error about this property.
-    fn error(&self, why: impl std::fmt::Display) -> IcalError {
+    pub(super) fn error(&self, why: impl std::fmt::Display) -> IcalError {
         IcalError(format!("line {}: {}: {why}", self.line, self.name))
     }
 }
 
 /// Splits input into unfolded logical lines, checking UTF-8.
-fn logical_lines(input: &[u8]) -> Result<Vec<Line>, IcalError> {
+pub(super) fn logical_lines(input: &[u8]) -> Result<Vec<Line>, IcalError> {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let mut lines = Vec::new();
     // The logical line being built: its bytes and, per physical line, (offset, line number).
@@ -125,7 +133,7 @@ fn logical_lines(input: &[u8]) -> Result<Vec<Line>, IcalError> {
 }
 
 /// Parses `NAME *(;PARAM=VALUE[,VALUE]) : VALUE`.
-fn parse_content_line(line: &Line) -> Result<Property, IcalError> {
+pub(super) fn parse_content_line(line: &Line) -> Result<Property, IcalError> {
     let text = line.text.as_str();
     let bytes = text.as_bytes();
     let err = |why: String| {
@@ -211,6 +219,242 @@ fn parse_content_line(line: &Line) -> Result<Property, IcalError> {
     })
 }
 
+/// A VTIMEZONE component as read, not yet built into a zone (most are never used: a TZID that
+/// is an IANA name does not look at them).
+#[derive(Debug, Clone)]
+struct ZoneDef {
+    tzid: String,
+    /// Content lines (unfolded), BEGIN:VTIMEZONE to END:VTIMEZONE, joined by `\n`.
+    text: String,
+    /// Line of BEGIN:VTIMEZONE.
+    line: usize,
+    observances: Vec<ObservanceDef>,
+    /// A content line of the component could not be parsed.
+    broken: Option<String>,
+}
+
+/// The VTIMEZONEs of each scope: index 0 holds those outside any VCALENDAR, index `n` those of
+/// the `n`th VCALENDAR. The first definition of a TZID in a scope wins.
+type ZoneScopes = Vec<HashMap<String, ZoneDef>>;
+
+/// A VTIMEZONE being collected.
+#[derive(Debug)]
+struct ZoneCollector {
+    def: ZoneDef,
+    lines: Vec<String>,
+    /// Nesting depth inside the VTIMEZONE (1 for its own properties).
+    depth: usize,
+}
+
+impl ZoneCollector {
+    fn new(line: &Line) -> Self {
+        ZoneCollector {
+            def: ZoneDef {
+                tzid: String::new(),
+                text: String::new(),
+                line: line.number,
+                observances: Vec::new(),
+                broken: None,
+            },
+            lines: vec![line.text.clone()],
+            depth: 1,
+        }
+    }
+
+    /// Takes the next line; returns the definition once END:VTIMEZONE is reached.
+    fn push(&mut self, line: &Line) -> Option<ZoneDef> {
+        self.lines.push(line.text.clone());
+        let prop = match parse_content_line(line) {
+            Ok(p) => p,
+            Err(e) => {
+                self.def.broken.get_or_insert(e.0);
+                return None;
+            }
+        };
+        match prop.name.as_str() {
+            "BEGIN" => {
+                let name = prop.value.trim().to_ascii_uppercase();
+                if self.depth == 1 && (name == "STANDARD" || name == "DAYLIGHT") {
+                    self.def.observances.push(ObservanceDef {
+                        kind: name,
+                        line: line.number,
+                        props: Vec::new(),
+                    });
+                }
+                self.depth += 1;
+            }
+            "END" => {
+                self.depth -= 1;
+                if self.depth == 0 {
+                    let mut def = self.def.clone();
+                    def.text = self.lines.join("\n");
+                    return Some(def);
+                }
+            }
+            "TZID" if self.depth == 1 && self.def.tzid.is_empty() => {
+                self.def.tzid = prop.value.clone();
+            }
+            _ if self.depth == 2 => {
+                if let Some(o) = self.def.observances.last_mut() {
+                    o.props.push(ZoneProp {
+                        value_type: prop.param("VALUE").map(str::to_ascii_uppercase),
+                        name: prop.name,
+                        value: prop.value,
+                        line: line.number,
+                    });
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+}
+
+/// True if `text` starts with `prefix`, ignoring ASCII case.
+fn starts_with_ci(text: &str, prefix: &str) -> bool {
+    text.get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+}
+
+/// The component name of a `BEGIN:`/`END:` line, upper-cased (cheaply, without a full parse).
+fn begin_end(text: &str) -> Option<(bool, String)> {
+    if starts_with_ci(text, "BEGIN:") {
+        text.get(6..).map(|n| (true, n.trim().to_ascii_uppercase()))
+    } else if starts_with_ci(text, "END:") {
+        text.get(4..)
+            .map(|n| (false, n.trim().to_ascii_uppercase()))
+    } else {
+        None
+    }
+}
+
+/// First pass over the input: the VTIMEZONE components of each scope. Lenient: structural
+/// errors are reported by the second pass; a VTIMEZONE that cannot be read is an error only
+/// when an event uses it.
+fn collect_zones(lines: &[Line]) -> ZoneScopes {
+    let mut scopes: ZoneScopes = vec![HashMap::new()];
+    let mut scope = 0;
+    let mut current: Option<ZoneCollector> = None;
+    for line in lines {
+        if let Some(c) = current.as_mut() {
+            if let Some(def) = c.push(line) {
+                current = None;
+                if let Some(map) = scopes.get_mut(scope) {
+                    map.entry(def.tzid.clone()).or_insert(def);
+                }
+            }
+            continue;
+        }
+        match begin_end(&line.text) {
+            Some((true, name)) if name == "VCALENDAR" => {
+                scopes.push(HashMap::new());
+                scope = scopes.len() - 1;
+            }
+            Some((false, name)) if name == "VCALENDAR" => scope = 0,
+            Some((true, name)) if name == "VTIMEZONE" => current = Some(ZoneCollector::new(line)),
+            _ => {}
+        }
+    }
+    scopes
+}
+
+/// Custom zones built so far, by definition text (the same VTIMEZONE repeated in every
+/// VCALENDAR of a large import is built once).
+#[derive(Debug, Default)]
+struct ZoneCache {
+    built: HashMap<String, Result<Arc<CustomZone>, IcalError>>,
+}
+
+impl ZoneCache {
+    fn build(&mut self, def: &ZoneDef) -> Result<Arc<CustomZone>, IcalError> {
+        if let Some(hit) = self.built.get(&def.text) {
+            return hit.clone();
+        }
+        let result = match &def.broken {
+            Some(why) => Err(IcalError(format!(
+                "VTIMEZONE {} at line {}: {why}",
+                show(&def.tzid),
+                def.line
+            ))),
+            None => CustomZone::build(&def.tzid, def.text.clone(), &def.observances, def.line)
+                .map(Arc::new),
+        };
+        self.built.insert(def.text.clone(), result.clone());
+        result
+    }
+}
+
+/// Resolves the TZIDs of one VEVENT and remembers which custom zones it used.
+struct TzidResolver<'a> {
+    cache: &'a mut ZoneCache,
+    /// VTIMEZONEs carried by the VEVENT itself ([`ZONE_PROPERTY`]).
+    own: HashMap<String, ZoneDef>,
+    /// VTIMEZONEs of the VEVENT's scope.
+    scope: Option<&'a HashMap<String, ZoneDef>>,
+    /// Custom zones used, and whether the VEVENT carries them already.
+    used: Vec<(Arc<CustomZone>, bool)>,
+    resolved: HashMap<String, Zone>,
+}
+
+impl TzidResolver<'_> {
+    fn zone(&mut self, name: &str) -> Result<Zone, IcalError> {
+        if let Some(z) = self.resolved.get(name) {
+            return Ok(z.clone());
+        }
+        let mut used = None;
+        let zone = zone::lookup(name, &mut |tzid| {
+            let (def, own) = match self.own.get(tzid) {
+                Some(def) => (def, true),
+                None => (self.scope?.get(tzid)?, false),
+            };
+            Some(self.cache.build(def).map(|z| {
+                used = Some((Arc::clone(&z), own));
+                Zone::Custom(z)
+            }))
+        })?;
+        if let Some((z, own)) = used
+            && !self.used.iter().any(|(u, _)| u.text == z.text)
+        {
+            self.used.push((z, own));
+        }
+        self.resolved.insert(name.to_owned(), zone.clone());
+        Ok(zone)
+    }
+}
+
+/// Reads the VTIMEZONE held in a [`ZONE_PROPERTY`] value.
+fn zone_from_property(p: &Property) -> Result<ZoneDef, IcalError> {
+    let text = unescape_text(&p.value);
+    let lines: Vec<Line> = text
+        .split('\n')
+        .map(|l| Line {
+            number: p.line,
+            text: l.trim_end_matches('\r').to_owned(),
+        })
+        .filter(|l| !l.text.is_empty())
+        .collect();
+    collect_zones(&lines)
+        .into_iter()
+        .flat_map(HashMap::into_values)
+        .next()
+        .ok_or_else(|| p.error("holds no VTIMEZONE component"))
+}
+
+/// Escapes a TEXT value.
+fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A VEVENT being read.
 #[derive(Debug)]
 struct EventBuilder {
@@ -233,8 +477,10 @@ struct EventBuilder {
 ///   are ignored. Property and parameter names must be well formed, parameters may be quoted.
 /// * BEGIN/END must nest and match; VCALENDAR only at the top, VEVENT only at the top or
 ///   directly in a VCALENDAR; properties outside any component are errors. Components other
-///   than VEVENT (VTODO, VTIMEZONE, VALARM inside a VEVENT, X- components) are skipped, but
-///   must nest correctly; nothing is taken from VTIMEZONEs.
+///   than VEVENT and VTIMEZONE (VTODO, VALARM inside a VEVENT, X- components) are skipped, but
+///   must nest correctly. A VTIMEZONE defines a zone for the TZIDs of its VCALENDAR (or, outside
+///   any VCALENDAR, of the VEVENTs outside any); it is read only when an event uses it, and
+///   is then an error if malformed.
 /// * Each VEVENT needs exactly one UID (non-empty, at most [`MAX_UID_LEN`] bytes, no control
 ///   characters) and one valid DTSTART. Dates must exist and times be times of day (leap
 ///   seconds are rejected). DTEND must be of DTSTART's kind (DATE or DATE-TIME, floating or
@@ -246,12 +492,21 @@ struct EventBuilder {
 ///   with another BYxxx part; with a DATE DTSTART no sub-daily FREQ and no
 ///   BYHOUR/BYMINUTE/BYSECOND). EXRULE and RANGE values other than THISANDFUTURE are
 ///   rejected. RDATE (DATE, DATE-TIME, PERIOD) and EXDATE values are validated.
-/// * TZIDs must be IANA names known to chrono-tz, or `UTC`/`Z`/`GMT` (a leading `/` is
-///   ignored, case is not significant); a UTC value (`...Z`) ignores its TZID.
+/// * A TZID names an IANA zone, an embedded VTIMEZONE, a Windows zone or a globally unique
+///   `/vendor/Area/City` name, looked up as the `zone` module describes (an IANA name wins over
+///   a VTIMEZONE of the same name); anything else is an error. A UTC value (`...Z`) ignores
+///   its TZID. Every VTIMEZONE an event uses is copied into its [`EventComponent::text`] as an
+///   `X-CALSTORE-VTIMEZONE` property, so that the stored VEVENT parses on its own.
 /// * A value longer than [`MAX_PROPERTY_VALUE_LEN`] or a VEVENT longer than
 ///   [`MAX_COMPONENT_LEN`] is rejected.
 pub fn parse_events(input: &[u8]) -> Result<Vec<EventComponent>, IcalError> {
     let lines = logical_lines(input)?;
+    let scopes = collect_zones(&lines);
+    let mut cache = ZoneCache::default();
+    // The scope of the components being read: 0 outside any VCALENDAR, else the VCALENDAR's
+    // number (as in `collect_zones`).
+    let mut scope = 0;
+    let mut calendars = 0;
     let mut stack: Vec<(String, usize)> = Vec::new();
     let mut events = Vec::new();
     let mut current: Option<EventBuilder> = None;
@@ -281,6 +536,10 @@ pub fn parse_events(input: &[u8]) -> Result<Vec<EventComponent>, IcalError> {
                     _ => {}
                 }
                 stack.push((comp.clone(), line.number));
+                if comp == "VCALENDAR" {
+                    calendars += 1;
+                    scope = calendars;
+                }
                 if comp == "VEVENT" {
                     current = Some(EventBuilder {
                         line: line.number,
@@ -303,10 +562,13 @@ pub fn parse_events(input: &[u8]) -> Result<Vec<EventComponent>, IcalError> {
                         "END:{comp} does not match BEGIN:{open} at line {open_line}"
                     )));
                 }
+                if comp == "VCALENDAR" {
+                    scope = 0;
+                }
                 if comp == "VEVENT" && current.as_ref().is_some_and(|b| b.depth == stack.len() + 1)
                 {
                     if let Some(b) = current.take() {
-                        events.push(b.finish()?);
+                        events.push(b.finish(&mut cache, scopes.get(scope))?);
                     }
                 } else if let Some(b) = current.as_mut() {
                     b.push_line(line.text)?;
@@ -357,9 +619,27 @@ impl EventBuilder {
         Ok(())
     }
 
-    /// Validates the collected properties and builds the component.
-    fn finish(self) -> Result<EventComponent, IcalError> {
+    /// Validates the collected properties and builds the component. TZIDs are looked up as
+    /// [`super::zone`] describes, `scope` holding the VTIMEZONEs of the VEVENT's VCALENDAR.
+    fn finish(
+        mut self,
+        cache: &mut ZoneCache,
+        scope: Option<&HashMap<String, ZoneDef>>,
+    ) -> Result<EventComponent, IcalError> {
         let at = self.line;
+        let mut own = HashMap::new();
+        for p in self.props.iter().filter(|p| p.name == ZONE_PROPERTY) {
+            let def = zone_from_property(p)?;
+            own.entry(def.tzid.clone()).or_insert(def);
+        }
+        let mut zones = TzidResolver {
+            cache,
+            own,
+            scope,
+            used: Vec::new(),
+            resolved: HashMap::new(),
+        };
+        let zones = &mut zones;
         let mut uid: Option<String> = None;
         let mut sequence: Option<i64> = None;
         let mut summary: Option<String> = None;
@@ -412,11 +692,11 @@ impl EventBuilder {
                 }
                 "DTSTART" => {
                     once(&dtstart, p)?;
-                    dtstart = Some((time_property(p)?, p.line));
+                    dtstart = Some((time_property(p, zones)?, p.line));
                 }
                 "DTEND" => {
                     once(&dtend, p)?;
-                    dtend = Some((time_property(p)?, p.line));
+                    dtend = Some((time_property(p, zones)?, p.line));
                 }
                 "DURATION" => {
                     once(&duration, p)?;
@@ -431,7 +711,7 @@ impl EventBuilder {
                 }
                 "RECURRENCE-ID" => {
                     once(&recurrence_id, p)?;
-                    recurrence_id = Some(time_property(p)?);
+                    recurrence_id = Some(time_property(p, zones)?);
                     match p.param("RANGE") {
                         None => {}
                         Some(r) if r.eq_ignore_ascii_case("THISANDFUTURE") => {
@@ -449,8 +729,8 @@ impl EventBuilder {
                 "EXRULE" => {
                     return Err(p.error("EXRULE is not supported (RFC 5545 removed it)"));
                 }
-                "RDATE" => rdates.extend(rdate_values(p)?),
-                "EXDATE" => exdates.extend(exdate_values(p)?),
+                "RDATE" => rdates.extend(rdate_values(p, zones)?),
+                "EXDATE" => exdates.extend(exdate_values(p, zones)?),
                 _ => {}
             }
         }
@@ -477,6 +757,30 @@ impl EventBuilder {
             (None, Some((d, _))) => EndSpec::Duration(d),
             (None, None) => EndSpec::None,
         };
+        // The VTIMEZONEs the event uses and does not carry yet go into its text, before any
+        // nested component (properties come first in a VEVENT).
+        let carried: Vec<String> = zones
+            .used
+            .iter()
+            .filter(|(_, own)| !own)
+            .map(|(z, _)| format!("{ZONE_PROPERTY}:{}", escape_text(&z.text)))
+            .collect();
+        for line in &carried {
+            if line.len() > MAX_LINE_LEN {
+                return Err(ctx(format!(
+                    "the VTIMEZONE it uses is longer than {MAX_LINE_LEN} bytes"
+                )));
+            }
+        }
+        if !carried.is_empty() {
+            let at = self
+                .lines
+                .iter()
+                .position(|l| starts_with_ci(l, "BEGIN:"))
+                .unwrap_or(self.lines.len());
+            self.len += carried.iter().map(|l| l.len() + 2).sum::<usize>();
+            self.lines.splice(at..at, carried);
+        }
         if dtstart.is_date() {
             for r in &rrules {
                 if r.freq.is_sub_daily() || r.has_time_parts() {
@@ -548,13 +852,12 @@ fn check_uid(p: &Property) -> Result<String, IcalError> {
 }
 
 /// The zone of a TZID parameter, if any.
-fn tzid(p: &Property) -> Result<Option<Tz>, IcalError> {
+fn tzid(p: &Property, zones: &mut TzidResolver<'_>) -> Result<Option<Zone>, IcalError> {
     let Some(name) = p.param("TZID") else {
         return Ok(None);
     };
-    // A leading '/' marks a globally unique TZID; chrono-tz names have none.
-    let name = name.strip_prefix('/').unwrap_or(name);
-    parse_tz(name)
+    zones
+        .zone(name)
         .map(Some)
         .map_err(|e| p.error(format!("{} (TZID)", e.0)))
 }
@@ -565,14 +868,14 @@ fn value_type(p: &Property) -> Option<String> {
 }
 
 /// DTSTART, DTEND and RECURRENCE-ID: one DATE or DATE-TIME.
-fn time_property(p: &Property) -> Result<IcalTime, IcalError> {
+fn time_property(p: &Property, zones: &mut TzidResolver<'_>) -> Result<IcalTime, IcalError> {
     let expected = match value_type(p).as_deref() {
         None => None,
         Some("DATE") => Some(ValueKind::Date),
         Some("DATE-TIME") => Some(ValueKind::DateTime),
         Some(other) => return Err(p.error(format!("VALUE={other} is not allowed here"))),
     };
-    let tz = tzid(p)?;
+    let tz = tzid(p, zones)?;
     parse_ical_time(p.value.trim(), expected, tz).map_err(|e| p.error(e.0))
 }
 
@@ -604,8 +907,8 @@ fn check_end(start: &IcalTime, end: &IcalTime) -> Result<(), String> {
 }
 
 /// The comma-separated values of RDATE.
-fn rdate_values(p: &Property) -> Result<Vec<RDate>, IcalError> {
-    let tz = tzid(p)?;
+fn rdate_values(p: &Property, zones: &mut TzidResolver<'_>) -> Result<Vec<RDate>, IcalError> {
+    let tz = tzid(p, zones)?;
     let kind = value_type(p);
     let mut out = Vec::new();
     for item in p.value.split(',') {
@@ -615,7 +918,7 @@ fn rdate_values(p: &Property) -> Result<Vec<RDate>, IcalError> {
                 let Some((start, end)) = item.split_once('/') else {
                     return Err(p.error(format!("PERIOD {} has no '/'", show(item))));
                 };
-                let start = parse_ical_time(start, Some(ValueKind::DateTime), tz)
+                let start = parse_ical_time(start, Some(ValueKind::DateTime), tz.clone())
                     .map_err(|e| p.error(format!("PERIOD start: {}", e.0)))?;
                 let end = if end.starts_with(['P', 'p', '+', '-']) {
                     let d = parse_dur(end).map_err(|e| p.error(e.0))?;
@@ -626,7 +929,7 @@ fn rdate_values(p: &Property) -> Result<Vec<RDate>, IcalError> {
                     }
                     PeriodEnd::Duration(d)
                 } else {
-                    let end = parse_ical_time(end, Some(ValueKind::DateTime), tz)
+                    let end = parse_ical_time(end, Some(ValueKind::DateTime), tz.clone())
                         .map_err(|e| p.error(format!("PERIOD end: {}", e.0)))?;
                     if start.is_floating() != end.is_floating()
                         || end.instant(Tz::UTC) < start.instant(Tz::UTC)
@@ -641,12 +944,12 @@ fn rdate_values(p: &Property) -> Result<Vec<RDate>, IcalError> {
                 }
             }
             Some("DATE") => RDate {
-                start: parse_ical_time(item, Some(ValueKind::Date), tz)
+                start: parse_ical_time(item, Some(ValueKind::Date), tz.clone())
                     .map_err(|e| p.error(e.0))?,
                 end: None,
             },
             None | Some("DATE-TIME") => RDate {
-                start: parse_ical_time(item, Some(ValueKind::DateTime), tz)
+                start: parse_ical_time(item, Some(ValueKind::DateTime), tz.clone())
                     .map_err(|e| p.error(e.0))?,
                 end: None,
             },
@@ -658,8 +961,8 @@ fn rdate_values(p: &Property) -> Result<Vec<RDate>, IcalError> {
 }
 
 /// The comma-separated values of EXDATE.
-fn exdate_values(p: &Property) -> Result<Vec<IcalTime>, IcalError> {
-    let tz = tzid(p)?;
+fn exdate_values(p: &Property, zones: &mut TzidResolver<'_>) -> Result<Vec<IcalTime>, IcalError> {
+    let tz = tzid(p, zones)?;
     let kind = match value_type(p).as_deref() {
         Some("DATE") => ValueKind::Date,
         None | Some("DATE-TIME") => ValueKind::DateTime,
@@ -667,7 +970,7 @@ fn exdate_values(p: &Property) -> Result<Vec<IcalTime>, IcalError> {
     };
     p.value
         .split(',')
-        .map(|item| parse_ical_time(item.trim(), Some(kind), tz).map_err(|e| p.error(e.0)))
+        .map(|item| parse_ical_time(item.trim(), Some(kind), tz.clone()).map_err(|e| p.error(e.0)))
         .collect()
 }
 

@@ -468,6 +468,50 @@ impl<'a> RuleIter<'a> {
         }
     }
 
+    /// Like [`RuleIter::new`], but starting at the period that holds `from` (or the first
+    /// period, if `from` is before DTSTART): the matches from there on are the same as those
+    /// of [`RuleIter::new`], since a period's matches do not depend on earlier periods. Only
+    /// COUNT needs the earlier matches, so a caller must not seek a rule with COUNT.
+    pub(crate) fn seeking(
+        rule: &'a Rule,
+        start: NaiveDateTime,
+        from: NaiveDate,
+        limit: NaiveDateTime,
+    ) -> Self {
+        let mut it = Self::new(rule, start, limit);
+        it.period = it.period_of(from);
+        it
+    }
+
+    /// The index of the period (for sub-daily rules: the day) that holds `from`.
+    fn period_of(&self, from: NaiveDate) -> u64 {
+        let s = self.start.date();
+        if from <= s {
+            return 0;
+        }
+        let units = match self.rule.freq {
+            Freq::Yearly => i64::from(from.year()) - i64::from(s.year()),
+            Freq::Monthly => {
+                (i64::from(from.year()) * 12 + i64::from(from.month0()))
+                    - (i64::from(s.year()) * 12 + i64::from(s.month0()))
+            }
+            Freq::Weekly => match (
+                week_start(from, self.rule.wkst),
+                week_start(s, self.rule.wkst),
+            ) {
+                (Some(a), Some(b)) => a.signed_duration_since(b).num_days() / 7,
+                _ => 0,
+            },
+            _ => from.signed_duration_since(s).num_days(),
+        };
+        let units = u64::try_from(units).unwrap_or(0);
+        if self.rule.freq.is_sub_daily() {
+            units
+        } else {
+            units / u64::from(self.rule.interval)
+        }
+    }
+
     /// The next match, `Ok(None)` once periods pass the limit (or the calendar's end), or an
     /// error once `work` exceeds [`MAX_WORK`].
     pub(crate) fn next(&mut self, work: &mut u64) -> Result<Option<NaiveDateTime>, IcalError> {

@@ -73,6 +73,10 @@ pub struct ExpandArgs {
     /// Generate free/busy for N days from now [default: 100]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=36_600))]
     pub window_days: Option<u32>,
+    /// Refuse an object with more occurrences than this inside the window
+    #[arg(long, value_name = "N", value_parser = parse_max_instances,
+          default_value_t = calstore_core::ical::DEFAULT_MAX_INSTANCES)]
+    pub max_instances: usize,
 }
 
 impl ExpandArgs {
@@ -90,6 +94,7 @@ impl ExpandArgs {
         RecordOptions {
             tz: self.tz,
             window_end: self.window_end(now),
+            max_instances: self.max_instances,
             ..RecordOptions::new(now)
         }
     }
@@ -212,6 +217,14 @@ pub fn parse_name(s: &str) -> Result<String, String> {
 /// A time zone name (IANA, or UTC).
 pub fn parse_zone(s: &str) -> Result<Tz, String> {
     parse_tz(s).map_err(|e| e.0)
+}
+
+/// An instance cap: 1 to 10 000 000.
+pub fn parse_max_instances(s: &str) -> Result<usize, String> {
+    s.parse::<usize>()
+        .ok()
+        .filter(|n| (1..=10_000_000).contains(n))
+        .ok_or_else(|| format!("{s:?} is not a number from 1 to 10000000"))
 }
 
 /// `YYYYMMDDTHHMMSSZ`, or `YYYYMMDD` meaning midnight UTC.

@@ -12,8 +12,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::args::{Format, ObjectArgs};
 use super::output::{self, PeriodLine, PeriodListing};
 use super::{
-    CliError, CliStore, CountersArgs, EventCommand, EventsArgs, FreebusyArgs, FreebusyOtherArgs,
-    ImportArgs, OffersArgs, ProvidersArgs, RequestsCommand, require_user,
+    CliError, CliStore, CountersArgs, EventCommand, EventsArgs, FreebusyArgs, FreebusyExtendArgs,
+    FreebusyOtherArgs, FreebusyOtherCommand, ImportArgs, OffersArgs, ProvidersArgs,
+    RequestsCommand, require_user,
 };
 
 /// Reads a file, or standard input for `-`.
@@ -361,13 +362,18 @@ pub fn counters(
     Ok(())
 }
 
-/// `freebusy-other`.
+/// `freebusy-other`: the listing, or `import`.
 pub fn freebusy_other(
     store: &mut CliStore,
     args: &FreebusyOtherArgs,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let user = &args.user.user;
+    if let Some(FreebusyOtherCommand::Import { user, other, file }) = &args.command {
+        return freebusy_other_import(store, &user.user, other, file, out);
+    }
+    let Some(user) = &args.user else {
+        return Err(CliError::Usage("--user is required".to_owned()));
+    };
     let range = args.range.range()?;
     require_user(store, user)?;
     let Some(other) = &args.other else {
@@ -387,6 +393,79 @@ pub fn freebusy_other(
         tz: args.tz,
     };
     print_periods(out, args.format, &periods, &listing)
+}
+
+/// `freebusy-other import`: a received VFREEBUSY replaces what is held within its range.
+fn freebusy_other_import(
+    store: &mut CliStore,
+    user: &str,
+    other: &str,
+    file: &Path,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let data = read_input(file)?;
+    let name = input_name(file);
+    let components =
+        ical::parse_freebusy(&data).map_err(|e| CliError::Failed(format!("{name}: {}", e.0)))?;
+    if components.is_empty() {
+        return Err(CliError::Failed(format!("{name}: no VFREEBUSY found")));
+    }
+    let stored = store.import_freebusy_for_other(user, other, &components)?;
+    let ranges: Vec<String> = components
+        .iter()
+        .filter_map(|c| {
+            let from = c
+                .start
+                .or_else(|| c.periods.iter().map(|p| p.start).min())?;
+            let to = c.end.or_else(|| c.periods.iter().map(|p| p.end).max())?;
+            Some(format!("{}..{}", format_utc(from), format_utc(to)))
+        })
+        .collect();
+    writeln!(
+        out,
+        "stored {} about {other} for {user} (replacing {})",
+        plural(stored, "busy period", "busy periods"),
+        if ranges.is_empty() {
+            "nothing".to_owned()
+        } else {
+            ranges.join(", ")
+        }
+    )?;
+    Ok(())
+}
+
+/// `freebusy-extend`: extends the providers of one user or of every user that has some.
+pub fn freebusy_extend(
+    store: &mut CliStore,
+    args: &FreebusyExtendArgs,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let until = args
+        .until
+        .unwrap_or_else(|| calstore_core::RecordOptions::new(store.now()).window_end);
+    let users = match &args.user {
+        Some(user) => {
+            require_user(store, user)?;
+            vec![user.clone()]
+        }
+        None => store.freebusy_provider_users()?,
+    };
+    if users.is_empty() {
+        writeln!(out, "no providers to extend")?;
+    }
+    for user in &users {
+        let n = store.extend_freebusy(user, until, args.tz)?;
+        let reached = store
+            .get_freebusy_providers(user)?
+            .and_then(|p| p.datetime)
+            .unwrap_or_else(|| format_utc(until));
+        writeln!(
+            out,
+            "{user}: extended {} up to {reached}",
+            plural(n, "provider", "providers")
+        )?;
+    }
+    Ok(())
 }
 
 /// `offers`.

@@ -55,8 +55,12 @@ pub enum Command {
     Requests(RequestsCommand),
     /// List the attendees who countered an event, or show one counter-proposal
     Counters(CountersArgs),
-    /// List the others a user holds free/busy about, or show one's periods
+    /// List the others a user holds free/busy about, show one's periods, or import a received
+    /// VFREEBUSY (`freebusy-other import`)
     FreebusyOther(FreebusyOtherArgs),
+    /// Extend the free/busy of every provider (open-ended or window-cut events) up to an
+    /// instant, for one user or all (what a daily job runs; idempotent)
+    FreebusyExtend(FreebusyExtendArgs),
     /// Show a user's live offers (tentative periods of counter-proposals)
     Offers(OffersArgs),
     /// Show a user's free/busy providers (events recurring past the window), or extend them
@@ -178,11 +182,15 @@ pub struct CountersArgs {
     pub other: Option<String>,
 }
 
-/// `freebusy-other`.
+/// `freebusy-other`: without a subcommand, the listing.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct FreebusyOtherArgs {
-    #[command(flatten)]
-    pub user: UserArg,
+    #[command(subcommand)]
+    pub command: Option<FreebusyOtherCommand>,
+    /// The calendar user, e.g. mailto:room@example.com
+    #[arg(long, value_name = "URI", value_parser = args::parse_user, required = true)]
+    pub user: Option<String>,
     /// Show the periods held about this party (without it: list the parties)
     #[arg(long, value_name = "URI", value_parser = args::parse_user)]
     pub other: Option<String>,
@@ -192,6 +200,39 @@ pub struct FreebusyOtherArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Zone the table shows times in
+    #[arg(long, value_name = "ZONE", value_parser = args::parse_zone, default_value = "UTC")]
+    pub tz: chrono_tz::Tz,
+}
+
+/// `freebusy-other …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum FreebusyOtherCommand {
+    /// Store a received VFREEBUSY (a file with VCALENDARs holding VFREEBUSY components): what
+    /// is held about the other party within each one's DTSTART..DTEND is replaced by its busy
+    /// periods, all in one transaction
+    Import {
+        #[command(flatten)]
+        user: UserArg,
+        /// The party the free/busy describes
+        #[arg(long, value_name = "URI", value_parser = args::parse_user)]
+        other: String,
+        /// The iCalendar file ('-' for standard input)
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+/// `freebusy-extend`.
+#[derive(Debug, clap::Args)]
+pub struct FreebusyExtendArgs {
+    /// Only this user [default: every user that has providers]
+    #[arg(long, value_name = "URI", value_parser = args::parse_user)]
+    pub user: Option<String>,
+    /// Generate free/busy up to this instant (YYYYMMDDTHHMMSSZ or YYYYMMDD) [default: 100 days
+    /// from now]
+    #[arg(long, value_name = "T", value_parser = args::parse_time)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Zone for floating times and dates (the users' zone)
     #[arg(long, value_name = "ZONE", value_parser = args::parse_zone, default_value = "UTC")]
     pub tz: chrono_tz::Tz,
 }
@@ -442,6 +483,7 @@ fn dispatch(store: &mut CliStore, command: Command, out: &mut dyn Write) -> Resu
         Command::Requests(c) => commands::requests(store, &c, out),
         Command::Counters(a) => commands::counters(store, &a, out),
         Command::FreebusyOther(a) => commands::freebusy_other(store, &a, out),
+        Command::FreebusyExtend(a) => commands::freebusy_extend(store, &a, out),
         Command::Offers(a) => commands::offers(store, &a, out),
         Command::Providers(a) => commands::providers(store, &a, out),
         Command::Quota(c) => quota::run(store, &c, out),

@@ -3,6 +3,7 @@
 
 pub mod bad_input;
 pub mod changes;
+pub mod corpus;
 pub mod freebusy;
 pub mod journal;
 pub mod record;
