@@ -134,6 +134,43 @@ pub struct Booking<'a> {
     pub open_ended: bool,
 }
 
+/// A booking read from an iCalendar event, owning its data ([`Booking`] borrows from it):
+/// made by [`crate::record::booking_from_events`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BookingRequest {
+    /// The organiser (given, else the event's ORGANIZER).
+    pub organiser: String,
+    /// The event's UID.
+    pub uid: String,
+    /// The recurrence id when the booking is exactly one override.
+    pub rid: Option<String>,
+    /// The periods inside the window, sorted.
+    pub periods: Vec<Period>,
+    /// True if the event recurs without end.
+    pub open_ended: bool,
+}
+
+impl BookingRequest {
+    /// The total requested, in seconds.
+    pub fn requested(&self) -> i64 {
+        self.periods
+            .iter()
+            .fold(0i64, |acc, p| acc.saturating_add(p.duration_secs()))
+    }
+
+    /// The booking as the journal takes it, for the resource `attendee`.
+    pub fn booking<'a>(&'a self, attendee: &'a str) -> Booking<'a> {
+        Booking {
+            organiser: &self.organiser,
+            attendee,
+            uid: &self.uid,
+            rid: self.rid.as_deref(),
+            periods: &self.periods,
+            open_ended: self.open_ended,
+        }
+    }
+}
+
 /// The journal over a borrowed connection.
 pub struct Journal<'a, C: ?Sized> {
     conn: &'a mut C,

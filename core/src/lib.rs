@@ -53,7 +53,7 @@ pub use clock::{Clock, FixedClock};
 pub use conn::{SqlConnection, SqlConnectionExt};
 pub use dialect::Dialect;
 pub use error::{DbError, DbErrorKind, Result, StoreError};
-pub use journal::{Booking, DeclineReason, Entry, Journal, Limit, QuotaDecision};
+pub use journal::{Booking, BookingRequest, DeclineReason, Entry, Journal, Limit, QuotaDecision};
 pub use period::Period;
 pub use record::{ImportReport, RecordOptions};
 pub use store::{Offer, Providers, Request, Status, Store};

@@ -1,11 +1,10 @@
 //! The journal commands: limits, groups, delegates, the quota check and reservation, entries.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use calstore_core::ical::{self, EventComponent, ExpandContext};
-use calstore_core::{Booking, Period};
+use calstore_core::Period;
 use chrono::{DateTime, Utc};
 
 use super::args::{self, ExpandArgs};
@@ -52,57 +51,8 @@ pub struct ReserveArgs {
     pub attendee: Option<String>,
 }
 
-/// A booking read from the arguments.
-#[derive(Debug)]
-pub struct BookingData {
-    /// The organiser.
-    pub organiser: String,
-    /// The event's UID.
-    pub uid: String,
-    /// The recurrence id when the booking is one recurrence.
-    pub rid: Option<String>,
-    /// The periods inside the window.
-    pub periods: Vec<Period>,
-    /// True if the event recurs without end.
-    pub open_ended: bool,
-}
-
-impl BookingData {
-    /// The booking as the journal takes it.
-    pub fn booking<'a>(&'a self, attendee: &'a str) -> Booking<'a> {
-        Booking {
-            organiser: &self.organiser,
-            attendee,
-            uid: &self.uid,
-            rid: self.rid.as_deref(),
-            periods: &self.periods,
-            open_ended: self.open_ended,
-        }
-    }
-
-    /// The total requested, in seconds.
-    pub fn requested(&self) -> i64 {
-        self.periods
-            .iter()
-            .fold(0i64, |acc, p| acc.saturating_add(p.duration_secs()))
-    }
-}
-
-fn event_period(e: &EventComponent, inst: &ical::Instance, rid: Option<&str>) -> Period {
-    Period {
-        start: inst.start,
-        end: inst.end,
-        uid: Some(e.uid.clone()),
-        transp: None,
-        recurrenceid: rid.map(str::to_owned),
-        summary: e.summary.clone(),
-        organiser: e.organizer.clone(),
-    }
-}
-
-fn is_cancelled(e: &EventComponent) -> bool {
-    e.status.as_deref() == Some("CANCELLED")
-}
+/// A booking read from the arguments (the core's type).
+pub type BookingData = calstore_core::BookingRequest;
 
 /// Reads the booking: the periods of one event (its parent occurrences minus those its
 /// overrides replace, plus the overrides'), or the single period given.
@@ -135,71 +85,20 @@ fn booking_data(a: &BookingArgs, now: DateTime<Utc>) -> Result<BookingData, CliE
     };
     let name = input_name(path);
     let events = parse_input(path)?;
-    let bad = |e: ical::IcalError| CliError::Failed(format!("{name}: {}", e.0));
-    let uid = events.first().map(|e| e.uid.clone()).unwrap_or_default();
-    if let Some(other) = events.iter().find(|e| e.uid != uid) {
-        return Err(CliError::Failed(format!(
-            "{name}: holds several events ({uid}, {}); a booking is one event",
-            other.uid
+    if a.organiser.is_none() && !events.iter().any(|e| e.organizer.is_some()) {
+        return Err(CliError::Usage(format!(
+            "{name} has no ORGANIZER: give --organiser"
         )));
     }
-    let tz = a.expand.tz;
-    let ctx = ExpandContext::new(tz, a.expand.window_end(now));
-    // The copy with the highest SEQUENCE of each object wins (the later one on a tie).
-    let mut parent: Option<&EventComponent> = None;
-    let mut overrides: BTreeMap<String, &EventComponent> = BTreeMap::new();
-    for e in &events {
-        match e.recurrence_id() {
-            None => {
-                if parent.is_none_or(|old| e.sequence >= old.sequence) {
-                    parent = Some(e);
-                }
-            }
-            Some(rid) => {
-                let slot = overrides.entry(rid).or_insert(e);
-                if e.sequence >= slot.sequence {
-                    *slot = e;
-                }
-            }
-        }
-    }
-    let mut periods = Vec::new();
-    let mut replaced = HashSet::new();
-    for (rid, e) in &overrides {
-        replaced.insert(ical::recurrence_id_point(rid, tz).map_err(bad)?);
-        if !is_cancelled(e) {
-            for inst in &e.instances(&ctx).map_err(bad)?.instances {
-                periods.push(event_period(e, inst, Some(rid)));
-            }
-        }
-    }
-    let mut open_ended = false;
-    if let Some(p) = parent.filter(|p| !is_cancelled(p)) {
-        for inst in &p.instances(&ctx).map_err(bad)?.instances {
-            if !replaced.contains(&inst.recurrence_point) {
-                periods.push(event_period(p, inst, None));
-            }
-        }
-        open_ended = p.is_open_ended();
-    }
-    periods.sort_by(|x, y| x.sort_key().cmp(&y.sort_key()));
-    let rid = match (parent, overrides.len()) {
-        (None, 1) => overrides.keys().next().cloned(),
-        _ => None,
-    };
-    let organiser = match &a.organiser {
-        Some(o) => o.clone(),
-        None => parent
-            .or_else(|| overrides.values().next().copied())
-            .and_then(|e| e.organizer.clone())
-            .ok_or_else(|| CliError::Usage(format!("{name} has no ORGANIZER: give --organiser")))?,
-    };
-    Ok(BookingData {
-        organiser,
-        uid,
-        rid,
-        periods,
-        open_ended,
+    calstore_core::record::booking_from_events(
+        &events,
+        a.organiser.as_deref(),
+        a.expand.tz,
+        a.expand.window_end(now),
+    )
+    .map_err(|e| match e {
+        calstore_core::StoreError::InvalidData(m) => CliError::Failed(format!("{name}: {m}")),
+        other => other.into(),
     })
 }
 
