@@ -4,12 +4,18 @@
 #
 #   scripts/build-wasm-pkg.sh        # CARGO_TARGET_DIR is honoured (default: target/)
 #
+# The package has two entry points, one per browser backend:
+#   "calstore-wasm"         calstore.js over calstore_wasm_bg.wasm (+ sql.js, a peer dependency)
+#   "calstore-wasm/sqlite"  calstore-sqlite.js over calstore_sqlite_bg.wasm (SQLite inside)
+#
 # 1. cargo build -p calstore-wasm for wasm32 with the size-optimised profile `wasm-release`
-#    (Cargo.toml: opt-level "z", lto, one codegen unit, panic = abort);
+#    (Cargo.toml: opt-level "z", lto, one codegen unit, panic = abort), then again with the
+#    feature sqlite-wasm and the profile `wasm-release-sqlite` (the same, but SQLite's C at -O2);
 # 2. wasm-bindgen --target web (ES module + .wasm, loaded with fetch or given bytes), without
-#    the name and producers sections;
-# 3. the persistence layer and the TypeScript types (wasm/js/), and a package.json;
-# 4. the shipped sizes (raw, gzip -9, brotli -q 11) into wasm/pkg/sizes.json.
+#    the name and producers sections, for each;
+# 3. the JavaScript entries and the TypeScript types (wasm/js/), and a package.json;
+# 4. the shipped sizes (raw, gzip -9, brotli -q 11) into wasm/pkg/sizes.json (sql.js backend)
+#    and wasm/pkg/sizes-sqlite.json (in-module backend).
 #
 # wasm-opt is not run: measured on this module, `wasm-opt -Oz` makes the raw file 7 % smaller
 # but the brotli'd file 13 % larger (192 KB -> 217 KB), and what ships is compressed.
@@ -46,12 +52,22 @@ rm -rf "$PKG"
 mkdir -p "$PKG"
 wasm-bindgen --target web --remove-name-section --remove-producers-section \
     --out-dir "$PKG" --out-name calstore_wasm "$WASM"
-cp wasm/js/calstore.js wasm/js/calstore.d.ts "$PKG/"
+
+# The same crate with SQLite compiled in (CC/AR_wasm32_unknown_unknown come from wasm-env.sh).
+echo "==> cargo build -p calstore-wasm --features sqlite-wasm --profile wasm-release-sqlite ($WASM_CARGO)"
+$WASM_CARGO build -p calstore-wasm --target "$TARGET" --profile wasm-release-sqlite --features sqlite-wasm
+WASM_SQLITE=$TARGET_DIR/$TARGET/wasm-release-sqlite/calstore_wasm.wasm
+[ -f "$WASM_SQLITE" ] || die "no $WASM_SQLITE after the build"
+echo "==> wasm-bindgen --target web -> wasm/pkg/calstore_sqlite*"
+wasm-bindgen --target web --remove-name-section --remove-producers-section \
+    --out-dir "$PKG" --out-name calstore_sqlite "$WASM_SQLITE"
+
+cp wasm/js/calstore.js wasm/js/calstore.d.ts wasm/js/calstore-sqlite.js wasm/js/calstore-sqlite.d.ts "$PKG/"
 cat >"$PKG/package.json" <<JSON
 {
   "name": "calstore-wasm",
   "version": "$VERSION",
-  "description": "calstore (imip-agent's calendar store and quota journal) over sql.js, with durable persistence in the browser",
+  "description": "calstore (imip-agent's calendar store and quota journal) in the browser: over sql.js with durable persistence in IndexedDB, or over SQLite compiled into the module (calstore-wasm/sqlite), durable on OPFS",
   "license": "GPL-3.0-or-later",
   "type": "module",
   "main": "./calstore.js",
@@ -62,7 +78,12 @@ cat >"$PKG/package.json" <<JSON
       "types": "./calstore.d.ts",
       "default": "./calstore.js"
     },
-    "./calstore_wasm_bg.wasm": "./calstore_wasm_bg.wasm"
+    "./sqlite": {
+      "types": "./calstore-sqlite.d.ts",
+      "default": "./calstore-sqlite.js"
+    },
+    "./calstore_wasm_bg.wasm": "./calstore_wasm_bg.wasm",
+    "./calstore_sqlite_bg.wasm": "./calstore_sqlite_bg.wasm"
   },
   "files": [
     "calstore.js",
@@ -70,16 +91,33 @@ cat >"$PKG/package.json" <<JSON
     "calstore_wasm.js",
     "calstore_wasm.d.ts",
     "calstore_wasm_bg.wasm",
-    "calstore_wasm_bg.wasm.d.ts"
+    "calstore_wasm_bg.wasm.d.ts",
+    "calstore-sqlite.js",
+    "calstore-sqlite.d.ts",
+    "calstore_sqlite.js",
+    "calstore_sqlite.d.ts",
+    "calstore_sqlite_bg.wasm",
+    "calstore_sqlite_bg.wasm.d.ts",
+    "snippets/"
   ],
   "sideEffects": false,
   "peerDependencies": {
     "sql.js": "1.16.0"
+  },
+  "peerDependenciesMeta": {
+    "sql.js": {
+      "optional": true
+    }
   }
 }
 JSON
 
-echo "==> shipped sizes (wasm + JavaScript)"
+# wasm-bindgen's snippets/ (inline JavaScript of the crate, imported by both glue files).
+mapfile -t SNIPPETS < <(find "$PKG/snippets" -name '*.js' 2>/dev/null | sort)
+echo "==> shipped sizes, sql.js backend (wasm + JavaScript; sql.js itself comes on top)"
 node wasm/tools/sizes.mjs --json "$PKG/sizes.json" \
-    "$PKG/calstore_wasm_bg.wasm" "$PKG/calstore_wasm.js" "$PKG/calstore.js"
+    "$PKG/calstore_wasm_bg.wasm" "$PKG/calstore_wasm.js" "$PKG/calstore.js" "${SNIPPETS[@]}"
+echo "==> shipped sizes, in-module backend (wasm + JavaScript; SQLite included)"
+node wasm/tools/sizes.mjs --json "$PKG/sizes-sqlite.json" \
+    "$PKG/calstore_sqlite_bg.wasm" "$PKG/calstore_sqlite.js" "$PKG/calstore-sqlite.js" "${SNIPPETS[@]}"
 echo "build-wasm-pkg: wrote $PKG"

@@ -8,14 +8,17 @@
 #      (or CALSTORE_FORCE_WASM_FALLBACK=1),
 #    - Debian's rustc-web with a wasm32 std built once with -Zbuild-std into Debian's sysroot,
 #      linked as the rustup toolchain `web` (rebuilt when rustc-web changes version);
-# 2. wasm-bindgen-cli at exactly the version the wasm-bindgen crate is pinned to
+# 2. clang (22, else 19; Debian's default 14 cannot) and llvm-ar from Debian, which compile
+#    SQLite's C into the module for the in-module backend (calstore-wasm feature sqlite-wasm);
+# 3. wasm-bindgen-cli at exactly the version the wasm-bindgen crate is pinned to
 #    (it provides wasm-bindgen-test-runner, the cargo runner for wasm32);
-# 3. from the npm registry into wasm/node_modules (`npm ci`, pinned by package-lock.json): sql.js,
+# 4. from the npm registry into wasm/node_modules (`npm ci`, pinned by package-lock.json): sql.js,
 #    playwright-core (drives the system Chromium; it downloads no browser) and typescript;
-# 4. Chromium and chromedriver from Debian (same version, one apt command).
+# 5. Chromium and chromedriver from Debian (same version, one apt command).
 #
 # Then it writes $CARGO_TARGET_DIR/wasm-env.sh (default target/wasm-env.sh) for scripts/test-wasm.sh
-# to source: WASM_CARGO (the cargo command to use), the runner, chromedriver and test timeouts.
+# to source: WASM_CARGO (the cargo command to use), the runner, chromedriver, test timeouts and
+# CC/AR for wasm32 (CC_wasm32_unknown_unknown, AR_wasm32_unknown_unknown).
 # Every step says whether it installed something or skipped; anything missing is an error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -148,6 +151,60 @@ if [ -z "$WASM_CARGO" ]; then
 fi
 $WASM_CARGO --version >/dev/null || die "'$WASM_CARGO' does not run"
 
+# --- 2b. a C compiler for wasm32 (SQLite inside the module) -------------------------------
+# The in-module backend (cargo feature `sqlite-wasm`) links rusqlite over sqlite-wasm-rs, whose
+# build script compiles SQLite's C to wasm32 with cc. Debian 12's default clang (14) cannot;
+# clang 19 and 22 can. cc reads CC_/AR_wasm32_unknown_unknown (written to wasm-env.sh below).
+# CALSTORE_WASM_CLANG_VERSIONS overrides the versions tried, in order of preference.
+step "clang for $TARGET (SQLite compiled into the module)"
+CLANG_VERSIONS=${CALSTORE_WASM_CLANG_VERSIONS:-"22 19"}
+clang_works() { # version: clang-N and llvm-ar-N compile and archive a C file for wasm32
+    local v=$1 dir ok=1
+    command -v "clang-$v" >/dev/null 2>&1 && command -v "llvm-ar-$v" >/dev/null 2>&1 || return 1
+    dir=$(mktemp -d)
+    printf '#include <stdint.h>\nint64_t twice(int64_t x) { return x * 2; }\n' >"$dir/t.c"
+    "clang-$v" --target="$TARGET" -O2 -ffreestanding -c "$dir/t.c" -o "$dir/t.o" 2>"$dir/err" &&
+        "llvm-ar-$v" rcs "$dir/t.a" "$dir/t.o" 2>>"$dir/err" || ok=0
+    [ "$ok" = 1 ] || sed 's/^/    /' "$dir/err" >&2
+    rm -rf "$dir"
+    [ "$ok" = 1 ]
+}
+WASM_CLANG_V=
+for v in $CLANG_VERSIONS; do
+    if clang_works "$v"; then
+        WASM_CLANG_V=$v
+        break
+    fi
+done
+if [ -n "$WASM_CLANG_V" ]; then
+    done_step "skipped: clang-$WASM_CLANG_V and llvm-ar-$WASM_CLANG_V already installed and build for $TARGET"
+else
+    command -v apt-get >/dev/null 2>&1 || die "no clang-{${CLANG_VERSIONS// /,}} and no apt-get: install one by hand"
+    # The newest version the archive offers (apt-get update first: candidates come from the lists).
+    if [ -z "$APT_UPDATED" ]; then
+        $SUDO apt-get update -q
+        APT_UPDATED=1
+    fi
+    for v in $CLANG_VERSIONS; do
+        # (not `| grep -q`: with pipefail, grep quitting early fails the pipeline)
+        policy=$(apt-cache policy "clang-$v" 2>/dev/null || true)
+        if grep -q 'Candidate: [0-9]' <<<"$policy"; then
+            # llvm-N provides llvm-ar-N; no lld is needed (Rust links with its own rust-lld).
+            apt_install "clang-$v" "llvm-$v"
+            clang_works "$v" || die "clang-$v installed but does not build for $TARGET"
+            WASM_CLANG_V=$v
+            break
+        fi
+    done
+    [ -n "$WASM_CLANG_V" ] || die "apt offers none of clang-{${CLANG_VERSIONS// /,}} (apt-cache policy clang-22 clang-19)"
+    done_step "installed clang-$WASM_CLANG_V $(deb_version "clang-$WASM_CLANG_V")"
+fi
+WASM_CC=$(command -v "clang-$WASM_CLANG_V")
+WASM_AR=$(command -v "llvm-ar-$WASM_CLANG_V")
+SQLITE_WASM_RS_FLAGS="-USQLITE_ENABLE_FTS5 -USQLITE_ENABLE_RTREE -USQLITE_ENABLE_SESSION \
+-USQLITE_ENABLE_PREUPDATE_HOOK -USQLITE_ENABLE_DBSTAT_VTAB -USQLITE_ENABLE_DBPAGE_VTAB \
+-USQLITE_ENABLE_BYTECODE_VTAB -USQLITE_ENABLE_STMTVTAB"
+
 # --- 3. wasm-bindgen-cli -----------------------------------------------------------------
 step "wasm-bindgen-cli $WBG_VERSION"
 wbg_ok() {
@@ -211,6 +268,14 @@ export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="$RUNNER"
 export CHROMEDRIVER="$CHROMEDRIVER_BIN"
 CHROMIUM="$CHROMIUM_BIN"
 export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$ROOT/wasm/webdriver.json"
+# The C compiler and archiver cc uses for $TARGET: SQLite's C in the in-module backend
+# (calstore-wasm's feature sqlite-wasm, through rusqlite and sqlite-wasm-rs).
+export CC_wasm32_unknown_unknown="$WASM_CC"
+export AR_wasm32_unknown_unknown="$WASM_AR"
+# SQLite features calstore does not use, left out of the in-module build (about 90 KB of
+# brotli'd wasm): FTS5, R*Tree, the session extension and the introspection virtual tables.
+# Only SQL-level features and an unused C API; the conformance suite runs on this build.
+export SQLITE_WASM_RS_FLAGS="$SQLITE_WASM_RS_FLAGS"
 # A shared 2-core machine needs more than the default 20 s per test / 5 s for the driver.
 export WASM_BINDGEN_TEST_TIMEOUT=\${WASM_BINDGEN_TEST_TIMEOUT:-120}
 export WASM_BINDGEN_TEST_DRIVER_TIMEOUT=\${WASM_BINDGEN_TEST_DRIVER_TIMEOUT:-30}

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # The WebAssembly checks: installs what they need (scripts/setup-wasm.sh), lints the wasm crate
-# for wasm32, then
+# for wasm32 (with and without the feature sqlite-wasm), then
 #   1. runs calstore-wasm's Rust tests (the conformance suite, the suite again through the
 #      write-ahead log with a replay check, and the adapter's own cases) on sql.js in Node and
 #      in headless Chromium;
-#   2. builds the npm package (scripts/build-wasm-pkg.sh, which prints the shipped sizes),
-#      type-checks calstore.d.ts, and runs the JavaScript API tests in Node;
-#   3. runs the browser-only persistence tests (reload, large import, second-tab lock) and
-#      prints the durable-commit measurement (wasm/browser-tests/run.mjs);
-#   4. builds the web demo (scripts/build-web-demo.sh) and checks it in Chromium as a person
-#      would, with screenshots in $CARGO_TARGET_DIR/web-demo-screenshots/.
+#   2. runs the conformance suite on the in-module backend (feature sqlite-wasm: SQLite in the
+#      module, calstore-native's SqliteConnection): in memory in Node and in a Chromium page,
+#      and on OPFS files (sahpool VFS, WAL) in a Chromium dedicated Worker;
+#   3. builds the npm package (scripts/build-wasm-pkg.sh, which prints the shipped sizes of
+#      both backends), type-checks the .d.ts files, and runs the JavaScript API tests in Node
+#      (including the two backends against each other);
+#   4. runs the browser-only persistence tests (reload, large import, second-tab lock; for the
+#      in-module backend on OPFS: reload in a Worker, second tab) and prints the durable-commit
+#      measurement (wasm/browser-tests/run.mjs);
+#   5. builds the web demo (scripts/build-web-demo.sh) and checks it in Chromium as a person
+#      would, with screenshots in $CARGO_TARGET_DIR/web-demo-screenshots/;
+#   6. a smoke run of the browser benchmark's harness (scripts/bench-wasm.sh --smoke, about
+#      20 s; the figures come from scripts/bench-wasm.sh).
 #
 #   scripts/test-wasm.sh            # CARGO_TARGET_DIR is honoured (default: target/)
 #   CALSTORE_BENCH_SIZES=1,10 scripts/test-wasm.sh     # database sizes (MB) measured in 3.
@@ -42,6 +49,7 @@ export CALSTORE_WASM_SETUP_DONE=1
 step "clippy for $TARGET ($WASM_CARGO)"
 if $WASM_CARGO clippy --version >/dev/null 2>&1; then
     $WASM_CARGO clippy -p calstore-wasm --target "$TARGET" --all-targets -- -D warnings
+    $WASM_CARGO clippy -p calstore-wasm --target "$TARGET" --all-targets --features sqlite-wasm -- -D warnings
 else
     # Debian's rustc-web ships no clippy; the native clippy step still lints everything that is
     # not wasm32-only, and the builds below fail on errors.
@@ -49,12 +57,15 @@ else
 fi
 
 # Runs one test target and checks that it passed a non-zero number of tests.
+# FEATURES: extra cargo arguments (the in-module backend's tests need --features sqlite-wasm).
 PASSED=
+FEATURES=
 run_tests() { # name, extra env...
     local name=$1 log
     shift
     log=$(mktemp)
-    if ! (cd wasm && env "$@" $WASM_CARGO test -p calstore-wasm --target "$TARGET" --test "$name") 2>&1 | tee "$log"; then
+    # shellcheck disable=SC2086 # FEATURES is a word list
+    if ! (cd wasm && env "$@" $WASM_CARGO test -p calstore-wasm --target "$TARGET" $FEATURES --test "$name") 2>&1 | tee "$log"; then
         rm -f "$log"
         die "the $name tests failed"
     fi
@@ -78,6 +89,29 @@ WEB_SECS=$(($(date +%s) - T0))
 [ "$NODE_PASSED" = "$WEB_PASSED" ] ||
     die "Node passed $NODE_PASSED tests but Chromium $WEB_PASSED: both run the same list"
 
+FEATURES="--features sqlite-wasm"
+step "tests on the in-module backend (SQLite in the module), in memory, in Node (wasm/tests/sqlite_node.rs)"
+T0=$(date +%s)
+run_tests sqlite_node WASM_BINDGEN_TEST_ONLY_NODE=1
+SQLITE_NODE_PASSED=$PASSED
+SQLITE_NODE_SECS=$(($(date +%s) - T0))
+
+step "tests on the in-module backend, in memory, in a headless Chromium page (wasm/tests/sqlite_web.rs)"
+T0=$(date +%s)
+run_tests sqlite_web WASM_BINDGEN_USE_BROWSER=1 WASM_BINDGEN_TEST_ONLY_WEB=1
+SQLITE_WEB_PASSED=$PASSED
+SQLITE_WEB_SECS=$(($(date +%s) - T0))
+
+step "tests on the in-module backend on OPFS, in a headless Chromium dedicated Worker (wasm/tests/sqlite_worker.rs)"
+T0=$(date +%s)
+run_tests sqlite_worker WASM_BINDGEN_USE_BROWSER=1
+SQLITE_WORKER_PASSED=$PASSED
+SQLITE_WORKER_SECS=$(($(date +%s) - T0))
+FEATURES=
+
+[ "$SQLITE_NODE_PASSED" = "$SQLITE_WEB_PASSED" ] ||
+    die "in-module: Node passed $SQLITE_NODE_PASSED tests but the Chromium page $SQLITE_WEB_PASSED: both run the same list"
+
 # Runs a command whose last line must read "<word>: N passed, 0 failed" with N > 0.
 JS_PASSED=
 run_counted() { # label, command...
@@ -96,7 +130,7 @@ run_counted() { # label, command...
 step "npm package calstore-wasm (scripts/build-wasm-pkg.sh)"
 scripts/build-wasm-pkg.sh
 
-step "TypeScript: calstore.d.ts against typical use (tsc -p wasm/js)"
+step "TypeScript: calstore.d.ts and calstore-sqlite.d.ts against typical use (tsc -p wasm/js)"
 wasm/node_modules/.bin/tsc -p wasm/js
 
 step "JavaScript API in Node (node --test wasm/tests/js/)"
@@ -121,5 +155,10 @@ scripts/build-web-demo.sh
 run_counted "the web demo check" node wasm/browser-tests/demo.mjs --screenshots "$TARGET_DIR/web-demo-screenshots"
 DEMO_PASSED=$JS_PASSED
 
-printf '\nwasm: Rust tests: Node %s passed (%s s), Chromium %s passed (%s s); JavaScript API %s passed; browser %s passed; web demo %s passed\n' \
-    "$NODE_PASSED" "$NODE_SECS" "$WEB_PASSED" "$WEB_SECS" "$API_PASSED" "$BROWSER_PASSED" "$DEMO_PASSED"
+step "browser benchmark harness, smoke run (scripts/bench-wasm.sh --smoke)"
+scripts/bench-wasm.sh --smoke
+
+printf '\nwasm: Rust tests on sql.js: Node %s passed (%s s), Chromium %s passed (%s s); on the in-module backend: Node %s passed (%s s), Chromium page %s passed (%s s), Chromium worker on OPFS %s passed (%s s); JavaScript API %s passed; browser %s passed; web demo %s passed\n' \
+    "$NODE_PASSED" "$NODE_SECS" "$WEB_PASSED" "$WEB_SECS" \
+    "$SQLITE_NODE_PASSED" "$SQLITE_NODE_SECS" "$SQLITE_WEB_PASSED" "$SQLITE_WEB_SECS" "$SQLITE_WORKER_PASSED" "$SQLITE_WORKER_SECS" \
+    "$API_PASSED" "$BROWSER_PASSED" "$DEMO_PASSED"

@@ -33,15 +33,22 @@ pub mod postgres;
 #[cfg(feature = "postgres")]
 pub use self::postgres::PgConnection;
 #[cfg(feature = "sqlite")]
-pub use sqlite::SqliteConnection;
+pub use sqlite::{SqliteConnection, SqliteOpenOptions};
 pub use url::{AnyConnection, DbUrl, connect};
 
 /// A clock reading the system time.
+///
+/// Not on `wasm32-unknown-unknown`, which has no system clock (`std::time::SystemTime::now`
+/// panics there); in a browser the clock reads `Date.now()` (calstore-wasm).
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 impl calstore_core::Clock for SystemClock {
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        chrono::Utc::now()
+        // chrono's `std` conversion, so the library needs no `clock` feature (and no
+        // time-zone database lookup).
+        std::time::SystemTime::now().into()
     }
 }

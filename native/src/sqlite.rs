@@ -3,6 +3,10 @@
 //! Opened connections use WAL, `synchronous=FULL`, foreign keys on and a busy timeout; write
 //! transactions start with `BEGIN IMMEDIATE` (see [`calstore_core::Dialect::begin_write`]).
 //! Prepared statements are cached per connection.
+//!
+//! The same code runs in a browser: on `wasm32-unknown-unknown` rusqlite binds SQLite compiled
+//! into the module (sqlite-wasm-rs), and calstore-wasm's in-module backend is this
+//! [`SqliteConnection`] (on its memory VFS, or on OPFS through [`SqliteOpenOptions`]).
 
 use std::path::Path;
 use std::time::Duration;
@@ -25,6 +29,39 @@ pub const CONNECTION_PRAGMAS: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_
 #[derive(Debug)]
 pub struct SqliteConnection {
     conn: rusqlite::Connection,
+}
+
+/// How [`SqliteConnection::open_with`] opens a database file; the default is what
+/// [`SqliteConnection::open`] does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SqliteOpenOptions {
+    vfs: Option<String>,
+    exclusive: bool,
+}
+
+impl SqliteOpenOptions {
+    /// The defaults: SQLite's default VFS, normal locking.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Opens the file through the named SQLite VFS (which must be registered), e.g.
+    /// `opfs-sahpool` in a browser worker.
+    #[must_use]
+    pub fn vfs(mut self, name: impl Into<String>) -> Self {
+        self.vfs = Some(name.into());
+        self
+    }
+
+    /// `PRAGMA locking_mode = EXCLUSIVE` before switching to WAL: the connection holds its
+    /// lock until it closes, so no other connection can use the file meanwhile, and SQLite
+    /// keeps the WAL index in heap memory rather than shared memory. That is what makes WAL
+    /// work on a VFS without shared memory (the OPFS VFS in a browser).
+    #[must_use]
+    pub fn exclusive_locking(mut self, on: bool) -> Self {
+        self.exclusive = on;
+        self
+    }
 }
 
 struct Param<'a>(&'a Value);
@@ -82,26 +119,69 @@ pub fn classify(e: rusqlite::Error) -> DbError {
     DbError::with_source(kind, e.to_string(), e)
 }
 
+/// Sets WAL mode and returns the journal mode the database is in afterwards.
+///
+/// Switching a new database to WAL takes an exclusive lock, and SQLite does not call the busy
+/// handler for it (waiting there could deadlock): connections opening a new database at the
+/// same moment get `SQLITE_BUSY` at once. So a busy answer is retried here, after short
+/// pauses adding up to [`BUSY_TIMEOUT`] at most (not in WebAssembly, which cannot sleep and
+/// has one connection per file). A database already in WAL mode answers without that lock.
+fn switch_to_wal(conn: &rusqlite::Connection) -> Result<String, DbError> {
+    let mut waited = Duration::ZERO;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        // journal_mode returns a row; read it rather than execute.
+        let e = match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(mode) => return Ok(mode),
+            Err(e) => classify(e),
+        };
+        if cfg!(target_family = "wasm") || *e.kind() != DbErrorKind::Busy || waited >= BUSY_TIMEOUT
+        {
+            return Err(e);
+        }
+        std::thread::sleep(pause);
+        waited += pause;
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
 impl SqliteConnection {
     /// Opens (creating if needed) a database file and applies the connection settings.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, DbError> {
-        let conn = rusqlite::Connection::open(path).map_err(classify)?;
-        Self::configure(conn, true)
+        Self::open_with(path, &SqliteOpenOptions::default())
+    }
+
+    /// Opens (creating if needed) a database file with a VFS or locking mode of choice, then
+    /// applies the connection settings as [`SqliteConnection::open`] does.
+    pub fn open_with(path: impl AsRef<Path>, options: &SqliteOpenOptions) -> Result<Self, DbError> {
+        let conn = match &options.vfs {
+            None => rusqlite::Connection::open(path),
+            Some(vfs) => rusqlite::Connection::open_with_flags_and_vfs(
+                path,
+                rusqlite::OpenFlags::default(),
+                vfs.as_str(),
+            ),
+        }
+        .map_err(classify)?;
+        Self::configure(conn, true, options.exclusive)
     }
 
     /// Opens a private in-memory database.
     pub fn open_in_memory() -> Result<Self, DbError> {
         let conn = rusqlite::Connection::open_in_memory().map_err(classify)?;
-        Self::configure(conn, false)
+        Self::configure(conn, false, false)
     }
 
-    fn configure(conn: rusqlite::Connection, file: bool) -> Result<Self, DbError> {
+    fn configure(conn: rusqlite::Connection, file: bool, exclusive: bool) -> Result<Self, DbError> {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(classify)?;
-        if file {
-            // journal_mode returns a row; read it rather than execute.
-            let mode: String = conn
-                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        if exclusive {
+            // Returns the new mode as a row.
+            let _: String = conn
+                .query_row("PRAGMA locking_mode = EXCLUSIVE", [], |r| r.get(0))
                 .map_err(classify)?;
+        }
+        if file {
+            let mode = switch_to_wal(&conn)?;
             if !mode.eq_ignore_ascii_case("wal") {
                 return Err(DbError::new(
                     DbErrorKind::Other,
@@ -159,5 +239,47 @@ impl SqlConnection for SqliteConnection {
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
         self.conn.execute_batch(sql).map_err(classify)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// Exclusive locking keeps WAL (the browser's OPFS VFS needs it: it has no shared
+    /// memory), and holds the lock: a second connection cannot read the file.
+    #[test]
+    fn exclusive_locking_with_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.sqlite");
+        let mut conn =
+            SqliteConnection::open_with(&path, &SqliteOpenOptions::new().exclusive_locking(true))
+                .unwrap();
+        let mode = conn.query("PRAGMA journal_mode", &[]).unwrap();
+        assert_eq!(mode[0].get::<String>(0).unwrap(), "wal");
+        let locking = conn.query("PRAGMA locking_mode", &[]).unwrap();
+        assert_eq!(locking[0].get::<String>(0).unwrap(), "exclusive");
+        conn.execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1)")
+            .unwrap();
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.busy_timeout(Duration::ZERO).unwrap();
+        let err = other
+            .query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))
+            .unwrap_err();
+        assert_eq!(classify(err).kind(), &DbErrorKind::Busy);
+    }
+
+    /// An unknown VFS is an error, not a silent fallback to the default one.
+    #[test]
+    fn unknown_vfs_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = SqliteConnection::open_with(
+            dir.path().join("x.sqlite"),
+            &SqliteOpenOptions::new().vfs("no-such-vfs"),
+        )
+        .unwrap_err();
+        assert!(err.message().contains("no-such-vfs"), "{err}");
     }
 }

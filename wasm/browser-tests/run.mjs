@@ -6,7 +6,8 @@
 //
 // Tests (each bounded by a timeout): persistence across a reload (with writes after the last
 // snapshot replayed from the log, and with no snapshot at all), a 5 000-event import, and the
-// second-tab lock. Then the durable-commit measurement, printed, not asserted. Needs wasm/pkg
+// second-tab lock; and for the in-module backend (calstore-wasm/sqlite) on OPFS, in a
+// dedicated Worker: persistence across a reload, and a second tab getting Busy. Then the durable-commit measurement, printed, not asserted. Needs wasm/pkg
 // (scripts/build-wasm-pkg.sh). Exits non-zero on any failure.
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -74,6 +75,40 @@ function call(page, fn, args = [], ms = 60_000) {
 async function reload(page) {
   await page.reload();
   await page.waitForFunction(() => window.calstoreReady === true, null, { timeout: 30_000 });
+}
+
+// The in-module backend (calstore-wasm/sqlite) on OPFS: a page whose dedicated Worker holds
+// the database (in-module-page.js, in-module-worker.js).
+const IN_MODULE_PAGE = `${server.url}/tests/in-module.html`;
+
+async function newWorkerPage(label) {
+  const page = await browser.context.newPage();
+  watchPage(page, label);
+  await page.goto(IN_MODULE_PAGE);
+  await page.waitForFunction(() => window.inModuleReady === true, null, { timeout: 30_000 });
+  return page;
+}
+
+/** Runs `inModule(op, ...args)` (a step in the page's worker), bounded by `ms`. */
+function inWorker(page, op, args = [], ms = 60_000) {
+  return withTimeout(
+    page.evaluate(([o, a]) => window.inModule(o, ...a), [op, args]),
+    ms,
+    `worker ${op}()`,
+  );
+}
+
+function inWorkerError(page, op, args = [], ms = 60_000) {
+  return withTimeout(
+    page.evaluate(([o, a]) => window.inModuleError(o, ...a), [op, args]),
+    ms,
+    `worker ${op}()`,
+  );
+}
+
+async function reloadWorkerPage(page) {
+  await page.reload();
+  await page.waitForFunction(() => window.inModuleReady === true, null, { timeout: 30_000 });
 }
 
 const tests = [
@@ -195,6 +230,49 @@ const tests = [
       await call(a, "open", ["locked"]);
       await call(a, "close");
       await a.close();
+      return `"${err.message}"`;
+    },
+  ],
+  [
+    "in-module on OPFS: written in a dedicated Worker, the page reloaded, read back",
+    async () => {
+      const page = await newWorkerPage("in-module reload");
+      await inWorker(page, "reset", ["reload.sqlite3"]);
+      assert.equal(await inWorker(page, "open", ["reload.sqlite3"]), "in-module");
+      const before = await inWorker(page, "write");
+      assert.ok(before.state.events.length > 0 && before.state.cancelled.length === 1, JSON.stringify(before.state));
+      assert.deepEqual(before.state.requests.map((q) => q.uid), ["durable@example.com"]);
+      // No close: the page (and with it the worker) goes away with the database open, as a
+      // crash or reload would. What each call committed must be on disk.
+      await reloadWorkerPage(page);
+      const t0 = Date.now();
+      await inWorker(page, "open", ["reload.sqlite3"]);
+      const reopenMs = Date.now() - t0;
+      const after = await inWorker(page, "state");
+      assert.deepEqual(after, before.state);
+      await inWorker(page, "close");
+      assert.equal(await inWorker(page, "reset", ["reload.sqlite3"]), true);
+      await page.close();
+      return `${after.events.length} events, ${after.freebusy.length} periods, revision ${after.revision} back after the reload; reopen ${reopenMs} ms`;
+    },
+  ],
+  [
+    "in-module on OPFS: a second tab's worker gets Busy until the first tab lets go",
+    async () => {
+      const a = await newWorkerPage("in-module tab A");
+      const b = await newWorkerPage("in-module tab B");
+      await inWorker(a, "reset", ["busy.sqlite3"]);
+      await inWorker(a, "open", ["busy.sqlite3"]);
+      await inWorker(a, "write");
+      const err = await inWorkerError(b, "open", ["busy.sqlite3", { lockTimeoutMs: 300 }]);
+      assert.deepEqual({ name: err?.name, code: err?.code }, { name: "Busy", code: "BUSY" }, JSON.stringify(err));
+      // Closing the tab ends its worker, which releases the files.
+      const seenByA = await inWorker(a, "state");
+      await a.close();
+      await inWorker(b, "open", ["busy.sqlite3", { lockTimeoutMs: 10_000 }]);
+      assert.deepEqual(await inWorker(b, "state"), seenByA);
+      await inWorker(b, "reset", ["busy.sqlite3"]);
+      await b.close();
       return `"${err.message}"`;
     },
   ],

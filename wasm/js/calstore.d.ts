@@ -348,6 +348,8 @@ export class CalStore {
   readonly pendingCommits: number;
   /** How many log entries were replayed on open. */
   readonly replayed: number;
+  /** `"sql.js"` here; `"in-module"` for a store opened by calstore-wasm/sqlite. */
+  readonly backend: "sql.js" | "in-module";
   /** The whole database image. */
   exportImage(): Uint8Array;
 }

@@ -15,6 +15,8 @@ import {
   storeMethodNames,
 } from "./calstore.js";
 
+import * as inModule from "./calstore-sqlite.js";
+
 declare const SQL: SqlJsStatic;
 const user = "mailto:resource-room-confroom@example.com";
 
@@ -66,4 +68,21 @@ export async function durable(): Promise<void> {
   await deleteCalStore({ name: "calendar" });
   const names: string[] = storeMethodNames();
   void [report, periods, cancelled, sync, n, names];
+}
+
+export async function fast(): Promise<void> {
+  const memory = await inModule.openInModule();
+  const durable = await inModule.CalStore.openInModule({ storage: "opfs", path: "cal.sqlite3" });
+  const report: ImportReport = durable.importIcs(user, "BEGIN:VCALENDAR...", { tz: "Europe/Oslo" });
+  const week: Period[] = memory.getFreebusy(user, { from: "20261123", to: "20261130" });
+  const backend: "sql.js" | "in-module" = memory.backend;
+  const image: Uint8Array = durable.exportImage();
+  durable.free();
+  const existed: boolean = await inModule.deleteInModule({ path: "cal.sqlite3" });
+  const names: string[] = inModule.storeMethodNames();
+  // @ts-expect-error: storage is "memory" or "opfs".
+  await inModule.openInModule({ storage: "indexeddb" });
+  // @ts-expect-error: the in-module store is opened with openInModule, not over sql.js.
+  new inModule.CalStore(new SQL.Database());
+  void [report, week, backend, image, existed, names];
 }

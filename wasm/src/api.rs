@@ -18,6 +18,10 @@
 //! [`crate::wal`]), [`CalStore::take_commits`] (hands the entries over) and the `log` option
 //! (replays entries on a restored image before the store opens), plus
 //! [`CalStore::export_image`] for snapshots.
+//!
+//! With the feature `sqlite-wasm`, `CalStore.openInModule(options)` opens the same class on
+//! the in-module backend instead (SQLite compiled into this module, see
+//! `crate::in_module`); every method behaves the same ([`crate::backend`]).
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -28,7 +32,7 @@ use chrono::{DateTime, Utc};
 use wasm_bindgen::prelude::*;
 
 use crate::SqlJsConnection;
-use crate::booking;
+use crate::backend::BrowserConnection;
 use crate::convert::{self as cv, prop};
 use crate::error::{js_error, to_js};
 
@@ -66,13 +70,13 @@ fn same_uri(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-/// calstore over one sql.js `Database`: imip-agent's store (events, cancellations,
-/// counters, requests, free/busy, offers, providers) and journal (quotas), and the change
-/// journal for sync.
+/// calstore over one sql.js `Database` (or, with the feature `sqlite-wasm`, over SQLite in
+/// this module): imip-agent's store (events, cancellations, counters, requests, free/busy,
+/// offers, providers) and journal (quotas), and the change journal for sync.
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct CalStore {
-    store: Store<SqlJsConnection>,
+    store: Store<BrowserConnection>,
     clock: Rc<JsClock>,
     replayed: usize,
 }
@@ -109,15 +113,13 @@ impl CalStore {
         if record.unwrap_or(false) {
             conn.start_recording();
         }
-        let clock = Rc::new(JsClock {
-            fixed: Cell::new(now),
-        });
-        let store = js(Store::open(conn, Box::new(Rc::clone(&clock))))?;
-        Ok(CalStore {
-            store,
-            clock,
-            replayed: log.len(),
-        })
+        CalStore::open(BrowserConnection::SqlJs(conn), now, log.len())
+    }
+
+    /// Which backend the store runs on: `"sql.js"` or `"in-module"`.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&mut self) -> String {
+        self.store.connection().backend_name().to_owned()
     }
 
     // ---- clock and persistence --------------------------------------------------------------
@@ -153,7 +155,8 @@ impl CalStore {
         u32::try_from(self.replayed).unwrap_or(u32::MAX)
     }
 
-    /// The whole database image (for a snapshot). Throws `Busy` inside a transaction.
+    /// The whole database image, a SQLite file (for a snapshot). On sql.js it throws `Busy`
+    /// inside a transaction.
     #[wasm_bindgen(js_name = exportImage)]
     pub fn export_image(&mut self) -> JsResult<js_sys::Uint8Array> {
         js(self.store.connection().export().map_err(StoreError::from))
@@ -899,9 +902,63 @@ impl CalStore {
     }
 }
 
+#[cfg(feature = "sqlite-wasm")]
+#[wasm_bindgen]
 impl CalStore {
+    /// Opens calstore on the in-module backend: SQLite compiled into this module (see
+    /// `crate::in_module`), creating or migrating the schema. Resolves to a `CalStore`
+    /// whose methods are the same, synchronous ones.
+    ///
+    /// `options`: `storage`: `"memory"` (the default; any context) or `"opfs"` (durable; a
+    /// dedicated Worker only); `path`: the database's name in the OPFS pool (default
+    /// `calstore.sqlite3`); `directory`: the pool's OPFS directory (default
+    /// `.calstore-sahpool`); `now` as for the constructor. Another worker or tab holding the
+    /// OPFS files makes it throw `Busy`.
+    #[wasm_bindgen(js_name = openInModule)]
+    pub async fn open_in_module(options: JsValue) -> JsResult<CalStore> {
+        let (storage, now) = js(cv::in_module_options(&options))?;
+        let conn = js(crate::in_module::open(&storage)
+            .await
+            .map_err(StoreError::from))?;
+        CalStore::open(BrowserConnection::InModule(conn), now, 0)
+    }
+
+    /// Deletes an in-module database from OPFS (`options`: `path`, `directory` as for
+    /// [`CalStore::open_in_module`]); it must not be open (else `Busy`). Resolves to whether
+    /// it existed. A dedicated Worker only.
+    #[wasm_bindgen(js_name = deleteInModule)]
+    pub async fn delete_in_module(options: JsValue) -> JsResult<bool> {
+        let (directory, path) = js(cv::in_module_location(&options))?;
+        js(crate::in_module::delete(&directory, &path)
+            .await
+            .map_err(StoreError::from))
+    }
+}
+
+impl CalStore {
+    /// Opens the store on a connection: migrates the schema, sets up the clock.
+    fn open(
+        conn: BrowserConnection,
+        now: Option<DateTime<Utc>>,
+        replayed: usize,
+    ) -> JsResult<CalStore> {
+        let clock = Rc::new(JsClock {
+            fixed: Cell::new(now),
+        });
+        let store = js(Store::open(conn, Box::new(Rc::clone(&clock))))?;
+        Ok(CalStore {
+            store,
+            clock,
+            replayed,
+        })
+    }
+
     /// Reads a booking argument; returns it with the resource it is for.
-    fn booking(&mut self, quota: &str, v: &JsValue) -> JsResult<(booking::BookingData, String)> {
+    fn booking(
+        &mut self,
+        quota: &str,
+        v: &JsValue,
+    ) -> JsResult<(calstore_core::BookingRequest, String)> {
         if !v.is_object() {
             return js(Err(StoreError::invalid("booking: expected an object")));
         }
@@ -912,8 +969,11 @@ impl CalStore {
         if !cv::is_none(&ics) {
             let bytes = js(cv::ical_bytes(&ics, "booking.ics"))?;
             let opts = js(cv::record_options(v, self.store.now()))?;
-            let data = js(booking::from_ics(
-                &bytes,
+            let events =
+                js(calstore_core::ical::parse_events(&bytes)
+                    .map_err(|e| StoreError::InvalidData(e.0)))?;
+            let data = js(calstore_core::record::booking_from_events(
+                &events,
                 organiser.as_deref(),
                 opts.tz,
                 opts.window_end,
@@ -938,7 +998,7 @@ impl CalStore {
         let open_ended =
             js(cv::opt_bool(&prop(v, "openEnded"), "booking.openEnded"))?.unwrap_or(false);
         Ok((
-            booking::BookingData {
+            calstore_core::BookingRequest {
                 organiser,
                 uid,
                 rid,

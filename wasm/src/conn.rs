@@ -6,9 +6,9 @@ use std::fmt;
 use calstore_core::{DbError, Dialect, Row, SqlConnection, Value};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::convert::{get_config, row_from_js, to_js_params};
+use crate::convert::{get_config, rows_from_packed, to_js_params};
 use crate::error::classify;
-use crate::sqljs::{SqlJsDatabase, SqlJsStatement};
+use crate::sqljs::{SqlJsDatabase, SqlJsStatement, collect_rows};
 use crate::wal::{self, Recorder, RecorderStats};
 
 /// How many prepared statements a connection keeps. calstore issues a fixed set of statement
@@ -312,16 +312,16 @@ impl SqlConnection for SqlJsConnection {
         Ok(u64::from(changed))
     }
 
+    /// Reads all rows in one call into JavaScript ([`crate::sqljs::collect_rows`]).
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
-        let mut rows = Vec::new();
-        let config = self.get_config.clone();
-        self.run_statement(sql, params, |stmt| {
-            let values = stmt
-                .get(&JsValue::NULL, &config)
-                .map_err(|e| classify(&e))?;
-            rows.push(Row::new(row_from_js(&values)?));
-            Ok(())
-        })?;
+        let guard = self.statement(sql)?;
+        let stmt = guard.stmt()?;
+        if !params.is_empty() {
+            stmt.bind(&to_js_params(params)).map_err(|e| classify(&e))?;
+        }
+        let packed = collect_rows(stmt, &self.get_config).map_err(|e| classify(&e))?;
+        let rows = rows_from_packed(&packed)?;
+        self.recycle(guard);
         if let Some(r) = &mut self.recorder {
             r.on_statement(sql, params);
         }

@@ -16,8 +16,8 @@
 //! - sql.js binds a number that is an integer in `i32` range with `sqlite3_bind_int`, so
 //!   `Real(2.0)` arrives as INTEGER 2. Columns with REAL affinity store it as 2.0 again.
 
-use calstore_core::{DbError, DbErrorKind, Value};
-use js_sys::{Array, BigInt, Uint8Array};
+use calstore_core::{DbError, DbErrorKind, Row, Value};
+use js_sys::{Array, BigInt, BigInt64Array, Float64Array, Uint8Array, Uint32Array};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// Converts one parameter.
@@ -83,6 +83,112 @@ pub fn row_from_js(row: &Array) -> Result<Vec<Value>, DbError> {
         .collect()
 }
 
+/// The rows [`crate::sqljs::collect_rows`] packed: `[[rows, columns], kinds, ints, reals,
+/// text, lengths, blobs]`, unpacked into `Row`s (one copy per typed array, one string for all the
+/// text).
+pub fn rows_from_packed(packed: &Array) -> Result<Vec<Row>, DbError> {
+    let malformed = |what: &str| {
+        DbError::new(
+            DbErrorKind::Other,
+            format!("sql.js rows: {what} missing from the packed result"),
+        )
+    };
+    let shape = packed
+        .get(0)
+        .dyn_into::<Uint32Array>()
+        .map_err(|_| malformed("the row and column counts"))?
+        .to_vec();
+    let (rows, columns) = match shape[..] {
+        [rows, columns] => (
+            usize::try_from(rows).map_err(|_| malformed("the row count"))?,
+            usize::try_from(columns).map_err(|_| malformed("the column count"))?,
+        ),
+        _ => return Err(malformed("the row and column counts")),
+    };
+    let kinds = packed
+        .get(1)
+        .dyn_into::<Uint8Array>()
+        .map_err(|_| malformed("kinds"))?
+        .to_vec();
+    let ints = packed
+        .get(2)
+        .dyn_into::<BigInt64Array>()
+        .map_err(|_| malformed("integers"))?
+        .to_vec();
+    let reals = packed
+        .get(3)
+        .dyn_into::<Float64Array>()
+        .map_err(|_| malformed("reals"))?
+        .to_vec();
+    let text = packed.get(4).as_string().ok_or_else(|| malformed("text"))?;
+    let lengths = packed
+        .get(5)
+        .dyn_into::<Uint32Array>()
+        .map_err(|_| malformed("text lengths"))?
+        .to_vec();
+    let blobs: Array = packed.get(6).dyn_into().map_err(|_| malformed("blobs"))?;
+    if kinds.len() != rows.saturating_mul(columns) {
+        return Err(malformed("a value"));
+    }
+    if columns == 0 {
+        return Ok((0..rows).map(|_| Row::new(Vec::new())).collect());
+    }
+    let (mut int, mut real, mut blob) = (ints.into_iter(), reals.into_iter(), 0);
+    let mut texts = lengths.into_iter();
+    let mut rest = text.as_str();
+    let mut out = Vec::with_capacity(rows);
+    let mut values = Vec::with_capacity(columns);
+    for (i, kind) in kinds.into_iter().enumerate() {
+        let index = i % columns;
+        values.push(match kind {
+            0 => Value::Null,
+            1 => Value::Integer(int.next().ok_or_else(|| malformed("an integer"))?),
+            2 => Value::Real(real.next().ok_or_else(|| malformed("a real"))?),
+            3 => {
+                let units = texts.next().ok_or_else(|| malformed("a text length"))?;
+                let (head, tail) = split_utf16(rest, units).ok_or_else(|| malformed("a text"))?;
+                rest = tail;
+                Value::Text(head.to_owned())
+            }
+            4 => {
+                let bytes: Uint8Array = blobs
+                    .get(blob)
+                    .dyn_into()
+                    .map_err(|_| malformed("a blob"))?;
+                blob += 1;
+                Value::Blob(bytes.to_vec())
+            }
+            _ => {
+                return Err(decode_error(
+                    index,
+                    "unknown JavaScript value",
+                    "a value that is not null, BigInt, number, string or Uint8Array",
+                ));
+            }
+        });
+        if values.len() == columns {
+            out.push(Row::new(std::mem::replace(
+                &mut values,
+                Vec::with_capacity(columns),
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// Splits `s` after its first `units` UTF-16 code units (JavaScript's string length), or
+/// `None` if that is not a character boundary within `s`.
+fn split_utf16(s: &str, units: u32) -> Option<(&str, &str)> {
+    let mut seen = 0u32;
+    for (at, c) in s.char_indices() {
+        if seen == units {
+            return Some(s.split_at(at));
+        }
+        seen += u32::try_from(c.len_utf16()).ok()?;
+    }
+    (seen == units).then_some((s, ""))
+}
+
 /// `{useBigInt: true}`: the config for `Statement.get`.
 pub fn get_config() -> JsValue {
     let config = js_sys::Object::new();
@@ -109,6 +215,8 @@ use calstore_core::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use js_sys::{Function, Object, Reflect};
+
+use crate::json;
 
 /// Result of a conversion: bad input is [`StoreError::InvalidData`].
 pub type Conv<T> = Result<T, StoreError>;
@@ -482,13 +590,17 @@ pub fn time_out(t: DateTime<Utc>) -> JsValue {
     JsValue::from_str(&format_utc(t))
 }
 
+/// Parses JSON text written by [`crate::json`]: a whole list result in one call into
+/// JavaScript (see that module for why).
+fn from_json(text: &str) -> JsValue {
+    // The text is well-formed by construction; should JSON.parse ever throw, the caller gets
+    // null rather than a panic.
+    js_sys::JSON::parse(text).unwrap_or(JsValue::NULL)
+}
+
 /// An array of strings.
 pub fn string_array<S: AsRef<str>>(items: &[S]) -> JsValue {
-    items
-        .iter()
-        .map(|s| JsValue::from_str(s.as_ref()))
-        .collect::<Array>()
-        .into()
+    from_json(&json::array(items, |out, s| json::string(out, s.as_ref())))
 }
 
 /// A plain object of strings.
@@ -498,79 +610,60 @@ pub fn string_map_out(map: &BTreeMap<String, String>) -> JsValue {
         .build()
 }
 
-fn period_obj(p: &Period) -> Obj {
-    Obj::new()
-        .set("start", time_out(p.start))
-        .set("end", time_out(p.end))
-        .set("uid", opt_str(p.uid.as_deref()))
-        .set("recurrenceid", opt_str(p.recurrenceid.as_deref()))
-        .set("transp", opt_str(p.transp.as_deref()))
-        .set("summary", opt_str(p.summary.as_deref()))
-        .set("organiser", opt_str(p.organiser.as_deref()))
+/// A period's fields, in the CLI's `--format json` order.
+fn period_json<'a>(out: &'a mut String, p: &Period) -> json::Object<'a> {
+    json::Object::start(out)
+        .time("start", p.start)
+        .time("end", p.end)
+        .opt_str("uid", p.uid.as_deref())
+        .opt_str("recurrenceid", p.recurrenceid.as_deref())
+        .opt_str("transp", p.transp.as_deref())
+        .opt_str("summary", p.summary.as_deref())
+        .opt_str("organiser", p.organiser.as_deref())
 }
 
 /// Periods in the CLI's `--format json` shape.
 pub fn periods_out(periods: &[Period]) -> JsValue {
-    periods
-        .iter()
-        .map(|p| period_obj(p).build())
-        .collect::<Array>()
-        .into()
+    from_json(&json::array(periods, |out, p| period_json(out, p).end()))
 }
 
 /// Offers: periods with `expires`.
 pub fn offers_out(offers: &[Offer]) -> JsValue {
-    offers
-        .iter()
-        .map(|o| {
-            period_obj(&o.period)
-                .set("expires", o.expires.map_or(JsValue::NULL, time_out))
-                .build()
-        })
-        .collect::<Array>()
-        .into()
+    from_json(&json::array(offers, |out, o| {
+        period_json(out, &o.period)
+            .opt_time("expires", o.expires)
+            .end();
+    }))
 }
 
 /// Quota entries: periods with `attendee`.
 pub fn entries_out(entries: &[Entry]) -> JsValue {
-    entries
-        .iter()
-        .map(|e| {
-            period_obj(&e.period)
-                .set("attendee", opt_str(e.attendee.as_deref()))
-                .build()
-        })
-        .collect::<Array>()
-        .into()
+    from_json(&json::array(entries, |out, e| {
+        period_json(out, &e.period)
+            .opt_str("attendee", e.attendee.as_deref())
+            .end();
+    }))
 }
 
 /// `[{uid, rid}]`.
 pub fn objects_out(objects: &[(String, Option<String>)]) -> JsValue {
-    objects
-        .iter()
-        .map(|(uid, rid)| {
-            Obj::new()
-                .set("uid", uid.as_str())
-                .set("rid", opt_str(rid.as_deref()))
-                .build()
-        })
-        .collect::<Array>()
-        .into()
+    from_json(&json::array(objects, |out, (uid, rid)| {
+        json::Object::start(out)
+            .str("uid", uid)
+            .opt_str("rid", rid.as_deref())
+            .end();
+    }))
 }
 
 /// The request queue: `[{uid, rid, kind}]`.
 pub fn requests_out(requests: &[Request]) -> JsValue {
-    requests
-        .iter()
-        .map(|r| {
-            Obj::new()
-                .set("uid", r.uid.as_str())
-                .set("rid", opt_str(r.rid.as_deref()))
-                .set("kind", opt_str(r.kind.as_deref()))
-                .build()
-        })
-        .collect::<Array>()
-        .into()
+    from_json(&json::array(requests, |out, r| {
+        json::Object::start(out)
+            .str("uid", &r.uid)
+            .opt_str("rid", r.rid.as_deref())
+            .opt_str("kind", r.kind.as_deref())
+            .end();
+    }))
 }
 
 /// `{datetime, providers: [{uid, rid}]}` or `null`.
@@ -596,24 +689,20 @@ pub fn import_report_out(r: &ImportReport) -> JsValue {
 
 /// `[{table, key, revision, operation}]`; `key` is the JSON array text the journal keeps.
 pub fn changes_out(changes: &[Change]) -> JsValue {
-    changes
-        .iter()
-        .map(|c| {
-            Obj::new()
-                .set("table", c.table.as_str())
-                .set("key", c.key.as_str())
-                .set("revision", number(c.revision))
-                .set(
-                    "operation",
-                    match c.operation {
-                        Operation::Upsert => "upsert",
-                        Operation::Delete => "delete",
-                    },
-                )
-                .build()
-        })
-        .collect::<Array>()
-        .into()
+    from_json(&json::array(changes, |out, c| {
+        json::Object::start(out)
+            .str("table", &c.table)
+            .str("key", &c.key)
+            .int("revision", c.revision)
+            .str(
+                "operation",
+                match c.operation {
+                    Operation::Upsert => "upsert",
+                    Operation::Delete => "delete",
+                },
+            )
+            .end();
+    }))
 }
 
 /// `{decision, reason, message, group, requested, usage, limit}`: durations in seconds;
@@ -712,6 +801,48 @@ pub fn record_options(v: &JsValue, now: DateTime<Utc>) -> Conv<calstore_core::Re
         opts.replace_recurrences = replace;
     }
     Ok(opts)
+}
+
+/// The options of `CalStore.openInModule`: where the database lives (`storage`: `"memory"`,
+/// the default, or `"opfs"` with `path` and `directory`), and `now`.
+#[cfg(feature = "sqlite-wasm")]
+pub fn in_module_options(v: &JsValue) -> Conv<(crate::in_module::Storage, Option<DateTime<Utc>>)> {
+    use crate::in_module::Storage;
+    options(v, "options")?;
+    let now = opt_time(&prop(v, "now"), "options.now")?;
+    let path = opt_string(&prop(v, "path"), "options.path")?;
+    let directory = opt_string(&prop(v, "directory"), "options.directory")?;
+    let storage = match opt_string(&prop(v, "storage"), "options.storage")?.as_deref() {
+        None | Some("memory") => {
+            if path.is_some() || directory.is_some() {
+                return Err(StoreError::invalid(
+                    "options: `path` and `directory` need storage: \"opfs\"",
+                ));
+            }
+            Storage::Memory
+        }
+        Some("opfs") => {
+            let (directory, path) = in_module_location(v)?;
+            Storage::Opfs { directory, path }
+        }
+        Some(other) => {
+            return Err(StoreError::invalid(format!(
+                "options.storage: expected \"memory\" or \"opfs\", got {other:?}"
+            )));
+        }
+    };
+    Ok((storage, now))
+}
+
+/// An OPFS database's `{directory, path}`, with the defaults of `crate::in_module`.
+#[cfg(feature = "sqlite-wasm")]
+pub fn in_module_location(v: &JsValue) -> Conv<(String, String)> {
+    use crate::in_module::{DEFAULT_OPFS_DIRECTORY, DEFAULT_PATH};
+    options(v, "options")?;
+    let directory = opt_string(&prop(v, "directory"), "options.directory")?
+        .unwrap_or_else(|| DEFAULT_OPFS_DIRECTORY.into());
+    let path = opt_string(&prop(v, "path"), "options.path")?.unwrap_or_else(|| DEFAULT_PATH.into());
+    Ok((directory, path))
 }
 
 /// A time range `{from?, to?}` as given (either side may be open).

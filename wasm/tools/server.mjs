@@ -19,9 +19,10 @@ const TYPES = {
 
 /**
  * Starts serving `mounts` ({"/prefix/": "/abs/dir", ...}) on a free port of 127.0.0.1.
+ * `headers` are added to every file served (the benchmark sets COOP/COEP with them).
  * Resolves with {url, close()}.
  */
-export function serve(mounts) {
+export function serve(mounts, { headers = {} } = {}) {
   const entries = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length);
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, "http://127.0.0.1");
@@ -43,6 +44,7 @@ export function serve(mounts) {
         "content-type": TYPES[path.extname(file)] ?? "application/octet-stream",
         "content-length": st.size,
         "cache-control": "no-store",
+        ...headers,
       });
       if (req.method === "HEAD") return res.end();
       fs.createReadStream(file).pipe(res);

@@ -1,0 +1,106 @@
+//! [`BrowserConnection`]: the connection under a `CalStore`, one of the two browser backends.
+//!
+//! - **sql.js** ([`SqlJsConnection`], always there): SQLite in sql.js's own module, driven
+//!   through JavaScript. Every statement, parameter and row crosses the JS boundary twice.
+//!   The default: it needs no C toolchain to build, and its persistence is the IndexedDB log of
+//!   `wasm/js/calstore.js`.
+//! - **in-module** (feature `sqlite-wasm`): SQLite compiled into this module, behind the very
+//!   `SqliteConnection` the native build uses (calstore-native, whose rusqlite binds
+//!   sqlite-wasm-rs on wasm32). No JavaScript between the store and SQLite; durable on OPFS
+//!   (see `crate::in_module`).
+//!
+//! A match per statement is all the dispatch costs.
+
+use calstore_core::{DbError, Dialect, Row, SqlConnection, Value};
+
+use crate::SqlJsConnection;
+
+/// The connection behind a `CalStore`.
+#[derive(Debug)]
+pub enum BrowserConnection {
+    /// A sql.js `Database`.
+    SqlJs(SqlJsConnection),
+    /// SQLite inside this module (calstore-native's adapter).
+    #[cfg(feature = "sqlite-wasm")]
+    InModule(calstore_native::SqliteConnection),
+}
+
+impl BrowserConnection {
+    /// `"sql.js"` or `"in-module"`.
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            BrowserConnection::SqlJs(_) => "sql.js",
+            #[cfg(feature = "sqlite-wasm")]
+            BrowserConnection::InModule(_) => "in-module",
+        }
+    }
+
+    /// The sql.js connection's committed log entries (see [`SqlJsConnection::take_committed`]);
+    /// always empty in-module, where SQLite's own file is the durable state.
+    pub fn take_committed(&mut self) -> Vec<Vec<u8>> {
+        match self {
+            BrowserConnection::SqlJs(c) => c.take_committed(),
+            #[cfg(feature = "sqlite-wasm")]
+            BrowserConnection::InModule(_) => Vec::new(),
+        }
+    }
+
+    /// How many committed entries wait to be taken (0 in-module).
+    pub fn pending_committed(&self) -> usize {
+        match self {
+            BrowserConnection::SqlJs(c) => c.pending_committed(),
+            #[cfg(feature = "sqlite-wasm")]
+            BrowserConnection::InModule(_) => 0,
+        }
+    }
+
+    /// The whole database image, a plain SQLite file: sql.js's `export()`, or in-module
+    /// `sqlite3_serialize` of the main database.
+    pub fn export(&mut self) -> Result<js_sys::Uint8Array, DbError> {
+        match self {
+            BrowserConnection::SqlJs(c) => c.export(),
+            #[cfg(feature = "sqlite-wasm")]
+            BrowserConnection::InModule(c) => {
+                let data = c
+                    .inner()
+                    .serialize(rusqlite::MAIN_DB)
+                    .map_err(calstore_native::sqlite::classify)?;
+                Ok(js_sys::Uint8Array::from(&data[..]))
+            }
+        }
+    }
+}
+
+impl SqlConnection for BrowserConnection {
+    fn dialect(&self) -> Dialect {
+        match self {
+            BrowserConnection::SqlJs(c) => c.dialect(),
+            #[cfg(feature = "sqlite-wasm")]
+            BrowserConnection::InModule(c) => c.dialect(),
+        }
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        match self {
+            BrowserConnection::SqlJs(c) => c.execute(sql, params),
+            #[cfg(feature = "sqlite-wasm")]
+            BrowserConnection::InModule(c) => c.execute(sql, params),
+        }
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        match self {
+            BrowserConnection::SqlJs(c) => c.query(sql, params),
+            #[cfg(feature = "sqlite-wasm")]
+            BrowserConnection::InModule(c) => c.query(sql, params),
+        }
+    }
+
+    fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
+        match self {
+            BrowserConnection::SqlJs(c) => c.execute_batch(sql),
+            #[cfg(feature = "sqlite-wasm")]
+            BrowserConnection::InModule(c) => c.execute_batch(sql),
+        }
+    }
+}
