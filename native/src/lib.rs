@@ -34,7 +34,9 @@ pub mod postgres;
 pub use self::postgres::PgConnection;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteConnection, SqliteOpenOptions};
-pub use url::{AnyConnection, DbUrl, connect};
+pub use url::DbUrl;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use url::{AnyConnection, connect};
 
 /// A clock reading the system time.
 ///

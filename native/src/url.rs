@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use calstore_core::{DbError, DbErrorKind, Dialect, Row, SqlConnection, Value};
 
 /// A parsed database URL.
@@ -100,7 +101,8 @@ pub fn redact(url: &str) -> String {
     out
 }
 
-/// A connection to any backend compiled in.
+/// A connection to any backend compiled in (only with at least one backend feature).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum AnyConnection {
@@ -113,6 +115,7 @@ pub enum AnyConnection {
 }
 
 /// Opens a connection for `url`.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub fn connect(url: &DbUrl) -> Result<AnyConnection, DbError> {
     match url {
         #[cfg(feature = "sqlite")]
@@ -133,6 +136,7 @@ pub fn connect(url: &DbUrl) -> Result<AnyConnection, DbError> {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 macro_rules! dispatch {
     ($self:expr, $c:ident => $e:expr) => {
         match $self {
@@ -144,6 +148,7 @@ macro_rules! dispatch {
     };
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl SqlConnection for AnyConnection {
     fn dialect(&self) -> Dialect {
         dispatch!(self, c => c.dialect())
