@@ -27,22 +27,25 @@ impl Dialect {
                 if !sql.contains('$') {
                     return Cow::Borrowed(sql);
                 }
+                // Byte by byte: `'`, `$` and the digits are ASCII, so every position where a
+                // run is cut is a character boundary; runs between placeholders are copied
+                // whole (this runs for every statement, on native SQLite and in the browser).
+                let bytes = sql.as_bytes();
                 let mut out = String::with_capacity(sql.len());
                 let mut in_literal = false;
-                let mut chars = sql.chars().peekable();
-                while let Some(c) = chars.next() {
-                    if c == '\'' {
-                        in_literal = !in_literal;
-                        out.push(c);
-                    } else if c == '$'
-                        && !in_literal
-                        && chars.peek().is_some_and(char::is_ascii_digit)
-                    {
-                        out.push('?');
-                    } else {
-                        out.push(c);
+                let mut run = 0;
+                for (i, b) in bytes.iter().enumerate() {
+                    match b {
+                        b'\'' => in_literal = !in_literal,
+                        b'$' if !in_literal && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                            out.push_str(&sql[run..i]);
+                            out.push('?');
+                            run = i + 1;
+                        }
+                        _ => {}
                     }
                 }
+                out.push_str(&sql[run..]);
                 Cow::Owned(out)
             }
         }
@@ -83,5 +86,12 @@ mod tests {
             "SELECT '$1' WHERE x = ?2"
         );
         assert_eq!(Dialect::Postgres.render("x = $1"), "x = $1");
+        // Non-ASCII text around placeholders, `$` not followed by a digit, one at the end.
+        assert_eq!(
+            Dialect::Sqlite.render("SELECT 'é$1😀', \"ø$x\" FROM t WHERE a = $1 || 'å' AND b = $"),
+            "SELECT 'é$1😀', \"ø$x\" FROM t WHERE a = ?1 || 'å' AND b = $"
+        );
+        assert_eq!(Dialect::Sqlite.render("$3"), "?3");
+        assert_eq!(Dialect::Sqlite.render("x"), "x");
     }
 }

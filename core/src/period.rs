@@ -148,7 +148,11 @@ pub(crate) struct PeriodTable {
 pub(crate) struct PeriodSql {
     pub insert: String,
     pub select_all: String,
+    /// The overlap query without ORDER BY: [`PeriodTable::select_overlap`] sorts its rows.
     pub select_overlap: String,
+    /// The same query sorted by SQL (`ORDER BY start, end, uid, rid[, attendee]`, absent
+    /// values as ''): what [`sort_rows`] reproduces; for benchmarks and tests.
+    pub select_overlap_ordered: String,
     pub delete_all: String,
     pub delete_uid: String,
     pub delete_event: String,
@@ -234,10 +238,13 @@ impl PeriodTable {
             p(2),
             p(1)
         ));
-        let select_overlap = format!(
-            "SELECT {cols} FROM ({}) AS overlapping {order}",
-            parts.join(" UNION ALL ")
-        );
+        // No ORDER BY: the rows are sorted in Rust ([`sort_rows`]), in the order `order`
+        // gives. Sorting the union in SQL made SQLite copy every row into a sorter and back,
+        // most of what the query cost beyond the index lookups (and twice as much in the
+        // browser's WebAssembly SQLite, see docs/decisions/0006-week-query-in-the-browser.md).
+        let select_overlap = parts.join(" UNION ALL ");
+        let select_overlap_ordered =
+            format!("SELECT {cols} FROM ({select_overlap}) AS overlapping {order}");
         let delete_all = format!("DELETE FROM {t} WHERE {owner_cond}");
         let delete_uid = format!(
             "DELETE FROM {t} WHERE {owner_cond} AND object_uid = {}",
@@ -267,6 +274,7 @@ impl PeriodTable {
             insert,
             select_all,
             select_overlap,
+            select_overlap_ordered,
             delete_all,
             delete_uid,
             delete_event,
@@ -292,6 +300,28 @@ pub(crate) static USER_FREEBUSY: PeriodTable =
 pub(crate) struct PeriodRow {
     pub period: Period,
     pub extra: Option<String>,
+}
+
+/// Sorts period rows (columns as [`PeriodTable`]'s queries select them) as their SQL
+/// `ORDER BY "start", "end", coalesce(object_uid, ''), coalesce(object_recurrenceid, '')`
+/// (then `coalesce(attendee, '')` when `by_attendee`) sorts them: text compared byte by byte,
+/// as SQLite's BINARY and PostgreSQL's "C" collation (every text column of the PostgreSQL
+/// schema) compare it, a missing value as ''. The sort is stable: rows equal on those columns
+/// keep the database's order, which SQL leaves unspecified too.
+pub(crate) fn sort_rows(rows: &mut [Row], by_attendee: bool) {
+    fn text(row: &Row, i: usize) -> &str {
+        match row.values().get(i) {
+            Some(Value::Text(s)) => s,
+            _ => "",
+        }
+    }
+    rows.sort_by(|a, b| {
+        let key = |r| (text(r, 0), text(r, 1), text(r, 2), text(r, 4));
+        key(a).cmp(&key(b)).then_with(|| match by_attendee {
+            true => text(a, 7).cmp(text(b, 7)),
+            false => std::cmp::Ordering::Equal,
+        })
+    });
 }
 
 fn owners_params(owners: &[&str]) -> Vec<Value> {
@@ -449,10 +479,9 @@ impl PeriodTable {
                 .unwrap_or(DateTime::<Utc>::MIN_UTC);
             params.push(Value::Text(format_utc(lo)));
         }
-        c.query(&self.sql().select_overlap, &params)?
-            .into_iter()
-            .map(decode)
-            .collect()
+        let mut rows = c.query(&self.sql().select_overlap, &params)?;
+        sort_rows(&mut rows, self.extra == Extra::Attendee);
+        rows.into_iter().map(decode).collect()
     }
 
     pub(crate) fn delete_all<C: SqlConnection + ?Sized>(
@@ -522,7 +551,7 @@ impl PeriodTable {
 /// The overlap statement of the own free/busy table, for benchmarks that run the same SQL
 /// through a raw driver. Parameters: user, from, to, then one lower bound per span class.
 pub fn overlap_sql_for_benchmark() -> String {
-    FREEBUSY.sql().select_overlap.clone()
+    FREEBUSY.sql().select_overlap_ordered.clone()
 }
 
 #[cfg(test)]

@@ -230,7 +230,7 @@ impl CalStore {
         options: JsValue,
     ) -> JsResult<JsValue> {
         let opts = js(cv::record_options(&options, self.store.now()))?;
-        js(self.store.refresh_freebusy(user, uid, &opts)).map(|p| cv::periods_out(&p))
+        js(self.store.refresh_freebusy(user, uid, &opts)).and_then(|p| cv::periods_out(&p))
     }
 
     /// Extends every provider's free/busy up to `until` (the daily job); returns how many
@@ -279,7 +279,7 @@ impl CalStore {
     /// cancelled with `cancelled: true`, sorted.
     #[wasm_bindgen(js_name = getAllEvents)]
     pub fn get_all_events(&mut self, user: &str, cancelled: Option<bool>) -> JsResult<JsValue> {
-        js(self.store.get_all_events(user, status(cancelled))).map(|o| cv::objects_out(&o))
+        js(self.store.get_all_events(user, status(cancelled))).and_then(|o| cv::objects_out(&o))
     }
 
     /// The text of a parent (rid `null`) or recurrence, active (or cancelled), or `null`.
@@ -468,7 +468,7 @@ impl CalStore {
     /// The request queue, `[{uid, rid, kind}]`, in the order queued.
     #[wasm_bindgen(js_name = getRequests)]
     pub fn get_requests(&mut self, user: &str) -> JsResult<JsValue> {
-        js(self.store.get_requests(user)).map(|r| cv::requests_out(&r))
+        js(self.store.get_requests(user)).and_then(|r| cv::requests_out(&r))
     }
 
     /// Replaces the whole queue with `[{uid, rid?, kind?}]`.
@@ -548,7 +548,7 @@ impl CalStore {
             Some((from, to)) => js(self.store.get_freebusy_in(user, from, to))?,
             None => js(self.store.get_freebusy(user))?,
         };
-        Ok(cv::periods_out(&periods))
+        cv::periods_out(&periods)
     }
 
     /// The user's busy periods as the `METHOD:PUBLISH` VFREEBUSY imip-agent publishes
@@ -614,7 +614,7 @@ impl CalStore {
             Some((from, to)) => js(self.store.get_freebusy_for_other_in(user, other, from, to))?,
             None => js(self.store.get_freebusy_for_other(user, other))?,
         };
-        Ok(cv::periods_out(&periods))
+        cv::periods_out(&periods)
     }
 
     /// Replaces the free/busy held about `other`.
@@ -674,7 +674,7 @@ impl CalStore {
             Some((from, to)) => js(self.store.get_freebusy_offers_in(user, from, to))?,
             None => js(self.store.get_freebusy_offers(user))?,
         };
-        Ok(cv::offers_out(&offers))
+        cv::offers_out(&offers)
     }
 
     /// Replaces the offers.
@@ -704,7 +704,7 @@ impl CalStore {
     /// `{datetime, providers: [{uid, rid}]}`, or `null` if the user has no record.
     #[wasm_bindgen(js_name = getProviders)]
     pub fn get_providers(&mut self, user: &str) -> JsResult<JsValue> {
-        js(self.store.get_freebusy_providers(user)).map(|p| cv::providers_out(p.as_ref()))
+        js(self.store.get_freebusy_providers(user)).and_then(|p| cv::providers_out(p.as_ref()))
     }
 
     /// Replaces the providers record.
@@ -819,7 +819,7 @@ impl CalStore {
             Some((from, to)) => js(self.store.journal().get_entries_in(quota, group, from, to))?,
             None => js(self.store.journal().get_entries(quota, group))?,
         };
-        Ok(cv::entries_out(&entries))
+        cv::entries_out(&entries)
     }
 
     /// Removes the group's entries for `uid` booked on `attendee` (a cancelled booking);

@@ -136,6 +136,9 @@ pub fn rows_from_packed(packed: &Array) -> Result<Vec<Row>, DbError> {
     let (mut int, mut real, mut blob) = (ints.into_iter(), reals.into_iter(), 0);
     let mut texts = lengths.into_iter();
     let mut rest = text.as_str();
+    // In ASCII text (the usual case: times, uids, addresses) a UTF-16 code unit is a byte, so
+    // a value's length is its length in bytes and no character has to be walked.
+    let ascii = rest.is_ascii();
     let mut out = Vec::with_capacity(rows);
     let mut values = Vec::with_capacity(columns);
     for (i, kind) in kinds.into_iter().enumerate() {
@@ -146,7 +149,15 @@ pub fn rows_from_packed(packed: &Array) -> Result<Vec<Row>, DbError> {
             2 => Value::Real(real.next().ok_or_else(|| malformed("a real"))?),
             3 => {
                 let units = texts.next().ok_or_else(|| malformed("a text length"))?;
-                let (head, tail) = split_utf16(rest, units).ok_or_else(|| malformed("a text"))?;
+                let split = if ascii {
+                    usize::try_from(units)
+                        .ok()
+                        .filter(|n| *n <= rest.len())
+                        .map(|n| rest.split_at(n))
+                } else {
+                    split_utf16(rest, units)
+                };
+                let (head, tail) = split.ok_or_else(|| malformed("a text"))?;
                 rest = tail;
                 Value::Text(head.to_owned())
             }
@@ -216,7 +227,11 @@ use calstore_core::{
 use chrono::{DateTime, NaiveDate, Utc};
 use js_sys::{Function, Object, Reflect};
 
+use wasm_bindgen::prelude::wasm_bindgen;
+
+use crate::error::to_js as store_error_to_js;
 use crate::json;
+use crate::records::Records;
 
 /// Result of a conversion: bad input is [`StoreError::InvalidData`].
 pub type Conv<T> = Result<T, StoreError>;
@@ -610,70 +625,167 @@ pub fn string_map_out(map: &BTreeMap<String, String>) -> JsValue {
         .build()
 }
 
-/// A period's fields, in the CLI's `--format json` order.
-fn period_json<'a>(out: &'a mut String, p: &Period) -> json::Object<'a> {
-    json::Object::start(out)
-        .time("start", p.start)
-        .time("end", p.end)
-        .opt_str("uid", p.uid.as_deref())
-        .opt_str("recurrenceid", p.recurrenceid.as_deref())
-        .opt_str("transp", p.transp.as_deref())
-        .opt_str("summary", p.summary.as_deref())
-        .opt_str("organiser", p.organiser.as_deref())
+// Building list results from packed records (`crate::records`): the values' text, sliced at
+// the end offsets, into objects of a fixed shape. `calstore_periods` writes its seven fields
+// as one object literal, so every object gets the same hidden class from the start; `extra`
+// names an eighth field (offers' `expires`, quota entries' `attendee`). `calstore_records` is
+// the general form for other shapes (`keys` comma-separated).
+#[wasm_bindgen(inline_js = r#"
+export function calstore_periods(text, ends, extra) {
+  const n = extra ? 8 : 7;
+  const out = new Array(Math.floor(ends.length / n));
+  let at = 0;
+  const next = (i) => {
+    const e = ends[i];
+    if (e < 0) return null;
+    const v = text.slice(at, e);
+    at = e;
+    return v;
+  };
+  for (let r = 0, i = 0; r < out.length; r += 1, i += n) {
+    const o = {
+      start: next(i),
+      end: next(i + 1),
+      uid: next(i + 2),
+      recurrenceid: next(i + 3),
+      transp: next(i + 4),
+      summary: next(i + 5),
+      organiser: next(i + 6),
+    };
+    if (extra) o[extra] = next(i + 7);
+    out[r] = o;
+  }
+  return out;
+}
+
+const keyLists = new Map();
+export function calstore_records(keys, text, ends) {
+  let names = keyLists.get(keys);
+  if (names === undefined) {
+    names = keys.split(",");
+    keyLists.set(keys, names);
+  }
+  const n = names.length;
+  const out = new Array(Math.floor(ends.length / n));
+  let at = 0;
+  for (let r = 0, i = 0; r < out.length; r += 1) {
+    const o = {};
+    for (let k = 0; k < n; k += 1, i += 1) {
+      const e = ends[i];
+      if (e < 0) {
+        o[names[k]] = null;
+      } else {
+        o[names[k]] = text.slice(at, e);
+        at = e;
+      }
+    }
+    out[r] = o;
+  }
+  return out;
+}
+"#)]
+extern "C" {
+    /// Objects `{start, end, uid, recurrenceid, transp, summary, organiser}` (and `extra`, when
+    /// given, as an eighth field) from packed records.
+    fn calstore_periods(text: &str, ends: &[i32], extra: Option<&str>) -> JsValue;
+    /// Objects with the fields `keys` (comma-separated) from packed records.
+    fn calstore_records(keys: &str, text: &str, ends: &[i32]) -> JsValue;
+}
+
+fn too_long() -> JsValue {
+    store_error_to_js(&StoreError::invalid(
+        "a result too large to hand to JavaScript (over 2^31 UTF-16 code units)",
+    ))
+}
+
+/// A period's seven fields, in the CLI's `--format json` order.
+fn period_record(r: &mut Records, p: &Period) {
+    r.time(p.start);
+    r.time(p.end);
+    r.opt_str(p.uid.as_deref());
+    r.opt_str(p.recurrenceid.as_deref());
+    r.opt_str(p.transp.as_deref());
+    r.opt_str(p.summary.as_deref());
+    r.opt_str(p.organiser.as_deref());
+}
+
+/// Periods packed, then built in JavaScript with an optional eighth field.
+fn periods_with<T>(
+    items: &[T],
+    extra: Option<&str>,
+    mut write: impl FnMut(&mut Records, &T),
+) -> Result<JsValue, JsValue> {
+    let fields = 7 + usize::from(extra.is_some());
+    let mut r = Records::with_capacity(items.len().saturating_mul(fields), 20);
+    for item in items {
+        write(&mut r, item);
+    }
+    let (text, ends) = r.finish().map_err(|_| too_long())?;
+    Ok(calstore_periods(text, ends, extra))
 }
 
 /// Periods in the CLI's `--format json` shape.
-pub fn periods_out(periods: &[Period]) -> JsValue {
-    from_json(&json::array(periods, |out, p| period_json(out, p).end()))
+pub fn periods_out(periods: &[Period]) -> Result<JsValue, JsValue> {
+    periods_with(periods, None, period_record)
 }
 
 /// Offers: periods with `expires`.
-pub fn offers_out(offers: &[Offer]) -> JsValue {
-    from_json(&json::array(offers, |out, o| {
-        period_json(out, &o.period)
-            .opt_time("expires", o.expires)
-            .end();
-    }))
+pub fn offers_out(offers: &[Offer]) -> Result<JsValue, JsValue> {
+    periods_with(offers, Some("expires"), |r, o| {
+        period_record(r, &o.period);
+        r.opt_time(o.expires);
+    })
 }
 
 /// Quota entries: periods with `attendee`.
-pub fn entries_out(entries: &[Entry]) -> JsValue {
-    from_json(&json::array(entries, |out, e| {
-        period_json(out, &e.period)
-            .opt_str("attendee", e.attendee.as_deref())
-            .end();
-    }))
+pub fn entries_out(entries: &[Entry]) -> Result<JsValue, JsValue> {
+    periods_with(entries, Some("attendee"), |r, e| {
+        period_record(r, &e.period);
+        r.opt_str(e.attendee.as_deref());
+    })
+}
+
+/// Records with the fields `keys` (comma-separated, `fields` of them), built in JavaScript.
+fn records_out<T>(
+    items: &[T],
+    keys: &str,
+    fields: usize,
+    mut write: impl FnMut(&mut Records, &T),
+) -> Result<JsValue, JsValue> {
+    let mut r = Records::with_capacity(items.len().saturating_mul(fields), 24);
+    for item in items {
+        write(&mut r, item);
+    }
+    let (text, ends) = r.finish().map_err(|_| too_long())?;
+    Ok(calstore_records(keys, text, ends))
 }
 
 /// `[{uid, rid}]`.
-pub fn objects_out(objects: &[(String, Option<String>)]) -> JsValue {
-    from_json(&json::array(objects, |out, (uid, rid)| {
-        json::Object::start(out)
-            .str("uid", uid)
-            .opt_str("rid", rid.as_deref())
-            .end();
-    }))
+pub fn objects_out(objects: &[(String, Option<String>)]) -> Result<JsValue, JsValue> {
+    records_out(objects, "uid,rid", 2, |r, (uid, rid)| {
+        r.str(uid);
+        r.opt_str(rid.as_deref());
+    })
 }
 
 /// The request queue: `[{uid, rid, kind}]`.
-pub fn requests_out(requests: &[Request]) -> JsValue {
-    from_json(&json::array(requests, |out, r| {
-        json::Object::start(out)
-            .str("uid", &r.uid)
-            .opt_str("rid", r.rid.as_deref())
-            .opt_str("kind", r.kind.as_deref())
-            .end();
-    }))
+pub fn requests_out(requests: &[Request]) -> Result<JsValue, JsValue> {
+    records_out(requests, "uid,rid,kind", 3, |r, q| {
+        r.str(&q.uid);
+        r.opt_str(q.rid.as_deref());
+        r.opt_str(q.kind.as_deref());
+    })
 }
 
 /// `{datetime, providers: [{uid, rid}]}` or `null`.
-pub fn providers_out(p: Option<&Providers>) -> JsValue {
-    p.map_or(JsValue::NULL, |p| {
-        Obj::new()
-            .set("datetime", opt_str(p.datetime.as_deref()))
-            .set("providers", objects_out(&p.providers))
-            .build()
-    })
+pub fn providers_out(p: Option<&Providers>) -> Result<JsValue, JsValue> {
+    let Some(p) = p else {
+        return Ok(JsValue::NULL);
+    };
+    Ok(Obj::new()
+        .set("datetime", opt_str(p.datetime.as_deref()))
+        .set("providers", objects_out(&p.providers)?)
+        .build())
 }
 
 /// `{parents, recurrences, uids, periods, providers}`.

@@ -14,7 +14,7 @@
 use std::fmt::Write as _;
 
 use calstore_core::ical::datetime::format_utc;
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Utc};
 
 /// Appends `s` as a JSON string literal.
 pub fn string(out: &mut String, s: &str) {
@@ -49,33 +49,15 @@ pub fn string(out: &mut String, s: &str) {
 /// [`calstore_core::ical::datetime::format_utc`] writes it but without `core::fmt` (which
 /// was the largest single cost of handing a week of free/busy to JavaScript).
 pub fn utc(out: &mut String, t: DateTime<Utc>) {
-    let Ok(year) = u32::try_from(t.year()) else {
-        return string(out, &format_utc(t));
-    };
-    if year > 9999 {
-        return string(out, &format_utc(t));
-    }
-    let mut buf = [0u8; 18];
-    let mut put = |at: usize, value: u32, width: usize| {
-        let mut v = value;
-        for k in (0..width).rev() {
-            // A decimal digit: always below 10.
-            buf[at + k] = b'0' + u8::try_from(v % 10).unwrap_or(0);
-            v /= 10;
+    match crate::records::utc_digits(t) {
+        Some(buf) => {
+            out.push('"');
+            // Only ASCII digits, 'T' and 'Z' were written.
+            out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+            out.push('"');
         }
-    };
-    put(1, year, 4);
-    put(5, t.month(), 2);
-    put(7, t.day(), 2);
-    put(10, t.hour(), 2);
-    put(12, t.minute(), 2);
-    put(14, t.second(), 2);
-    buf[0] = b'"';
-    buf[9] = b'T';
-    buf[16] = b'Z';
-    buf[17] = b'"';
-    // Only ASCII was written.
-    out.push_str(std::str::from_utf8(&buf).unwrap_or("null"));
+        None => string(out, &format_utc(t)),
+    }
 }
 
 /// A JSON array of `items`, each written by `write`.

@@ -34,6 +34,7 @@ pub use calstore_core as core;
 
 pub mod error;
 pub mod json;
+pub mod records;
 pub mod wal;
 
 #[cfg(target_arch = "wasm32")]
