@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p calstore-wasm --example bench-native -- \
-//!     [--events 5000] [--runs 3] [--queries 200] [--write-dataset PATH]
+//!     [--events 5000] [--runs 3] [--queries 200] [--batch 1] [--write-dataset PATH]
 //! ```
 //!
 //! The dataset is `tests/benches/common`'s (the file is included here, not copied): one
@@ -15,7 +15,8 @@
 //! * **import**: what `CalStore.importIcs` does, parse and `Store::import_events` in one
 //!   transaction, on a fresh database, median of `--runs`; also the import alone (without the
 //!   parse), the figure `cargo bench -p calstore-tests --bench store` reports.
-//! * **week**: `Store::get_freebusy_in` for 2026-06-15..22, median (and p95) of `--queries`.
+//! * **week**: `Store::get_freebusy_in` for 2026-06-15..22, median (and p95) of `--queries`
+//!   samples, each the mean of `--batch` consecutive queries.
 //!
 //! Two databases: in memory (the baseline of the browser's in-memory backends) and a file in
 //! WAL mode with `synchronous=FULL` (the baseline of the durable OPFS backend). One JSON
@@ -52,6 +53,7 @@ mod native {
         events: usize,
         runs: usize,
         queries: usize,
+        batch: usize,
         write_dataset: Option<String>,
     }
 
@@ -60,6 +62,7 @@ mod native {
             events: 5000,
             runs: 3,
             queries: 200,
+            batch: 1,
             write_dataset: None,
         };
         let mut it = std::env::args().skip(1);
@@ -69,6 +72,7 @@ mod native {
                 "--events" => a.events = value().parse().expect("--events N"),
                 "--runs" => a.runs = value().parse().expect("--runs N"),
                 "--queries" => a.queries = value().parse().expect("--queries N"),
+                "--batch" => a.batch = value().parse().expect("--batch N"),
                 "--write-dataset" => a.write_dataset = Some(value()),
                 // `cargo bench`/`cargo test` pass these to every target.
                 "--bench" | "--quick" => {}
@@ -110,10 +114,13 @@ mod native {
         let to = from + TimeDelta::days(7);
         let mut query_times = Vec::with_capacity(a.queries);
         let mut found = 0;
+        let batch = a.batch.max(1);
         for _ in 0..a.queries {
             let t = Instant::now();
-            found = std::hint::black_box(store.get_freebusy_in(USER, from, to).unwrap()).len();
-            query_times.push(t.elapsed());
+            for _ in 0..batch {
+                found = std::hint::black_box(store.get_freebusy_in(USER, from, to).unwrap()).len();
+            }
+            query_times.push(t.elapsed() / u32::try_from(batch).unwrap());
         }
         let import = median(import_times);
         let import_only = median(import_only_times);
