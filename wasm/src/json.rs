@@ -162,15 +162,7 @@ mod tests {
 
     #[test]
     fn times_as_format_utc_writes_them() {
-        use chrono::TimeZone;
-        for t in [
-            Utc.with_ymd_and_hms(2026, 6, 15, 7, 0, 0).unwrap(),
-            Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap(),
-            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
-            Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap(),
-            Utc.with_ymd_and_hms(-1, 1, 1, 0, 0, 0).unwrap(),
-            DateTime::UNIX_EPOCH,
-        ] {
+        for t in crate::records::edge_times() {
             let mut out = String::new();
             utc(&mut out, t);
             let mut expected = String::new();

@@ -148,11 +148,29 @@ pub fn utc_digits(t: DateTime<Utc>) -> Option<[u8; 16]> {
     Some(buf)
 }
 
+/// Times that [`utc_digits`] writes (years 1 to 9999) and that it leaves to `format_utc`
+/// (year 10 000, year -1): for the tests here and in `crate::json`.
+#[cfg(test)]
+pub(crate) fn edge_times() -> [DateTime<Utc>; 6] {
+    use chrono::TimeZone;
+    let at = |y, mo, d, h, mi, s| {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, s)
+            .single()
+            .unwrap_or(DateTime::UNIX_EPOCH)
+    };
+    [
+        at(2026, 6, 15, 7, 0, 0),
+        at(1, 1, 1, 0, 0, 0),
+        at(9999, 12, 31, 23, 59, 59),
+        at(10_000, 1, 1, 0, 0, 0),
+        at(-1, 1, 1, 0, 0, 0),
+        DateTime::UNIX_EPOCH,
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-
-    use chrono::TimeZone;
 
     use super::*;
 
@@ -205,14 +223,7 @@ mod tests {
 
     #[test]
     fn times_as_format_utc_writes_them() {
-        let times = [
-            Utc.with_ymd_and_hms(2026, 6, 15, 7, 0, 0).unwrap(),
-            Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap(),
-            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
-            Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap(),
-            Utc.with_ymd_and_hms(-1, 1, 1, 0, 0, 0).unwrap(),
-            DateTime::UNIX_EPOCH,
-        ];
+        let times = edge_times();
         let mut r = Records::default();
         for t in times {
             r.time(t);

@@ -456,7 +456,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::ImportImipAgent(a) => imip::import(&db_or_default(cli.db)?, &a, &mut out),
         command => {
             let url = db_or_default(cli.db)?;
-            let mut store = open_store(&url, Box::new(calstore_native::SystemClock))?;
+            let mut store = open_store(&url, clock()?)?;
             dispatch(&mut store, command, &mut out)
         }
     };
@@ -464,6 +464,35 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     let flushed = out.flush();
     result?;
     Ok(flushed?)
+}
+
+/// The environment variable that fixes the clock of store commands: a UTC time
+/// `YYYYMMDDTHHMMSSZ` (or a date `YYYYMMDD`) that they take as now, for reproducible scripted
+/// runs and tests (quota usage counts bookings that have not ended yet; free/busy windows
+/// start now).
+pub const NOW_ENV: &str = "CALSTORE_NOW";
+
+/// The system clock, or the fixed time of [`NOW_ENV`]; a malformed value is a usage error.
+fn clock() -> Result<Box<dyn calstore_core::Clock>, CliError> {
+    match std::env::var(NOW_ENV) {
+        Ok(text) => {
+            let now = calstore_core::ical::datetime::parse_utc(&text)
+                .or_else(|_| {
+                    chrono::NaiveDate::parse_from_str(&text, "%Y%m%d")
+                        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+                })
+                .map_err(|_| {
+                    CliError::Usage(format!(
+                        "{NOW_ENV}={text:?}: expected a UTC time YYYYMMDDTHHMMSSZ or a date YYYYMMDD"
+                    ))
+                })?;
+            Ok(Box::new(calstore_core::FixedClock::new(now)))
+        }
+        Err(std::env::VarError::NotPresent) => Ok(Box::new(calstore_native::SystemClock)),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(CliError::Usage(format!("{NOW_ENV} is not valid Unicode")))
+        }
+    }
 }
 
 /// The database of `--db`, or the default one.
