@@ -5,7 +5,7 @@
 #   python3 -m http.server -d web-demo/dist 8000   # then open http://localhost:8000/
 #
 # dist/ holds index.html, main.js and style.css (web-demo/), the package (pkg/, sql.js backend), sql.js's
-# browser build (sqljs/) and the sample calendar demo.ics (native/data/demo.ics). The page
+# browser build (sqljs/) and the sample calendar demo.ics (cli/data/demo.ics). The page
 # needs a secure context for IndexedDB and Web Locks: http://localhost or 127.0.0.1 is one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +31,7 @@ cp wasm/pkg/calstore.js wasm/pkg/calstore_wasm.js wasm/pkg/calstore_wasm_bg.wasm
 cp -r wasm/pkg/snippets "$DIST/pkg/"
 mapfile -t SNIPPETS < <(find "$DIST/pkg/snippets" -name '*.js' | sort)
 cp "$SQLJS/sql-wasm-browser.js" "$SQLJS/sql-wasm-browser.wasm" "$DIST/sqljs/"
-cp native/data/demo.ics "$DIST/demo.ics"
+cp cli/data/demo.ics "$DIST/demo.ics"
 echo "==> shipped to the browser (calstore + sql.js)"
 node wasm/tools/sizes.mjs "$DIST/pkg/calstore_wasm_bg.wasm" "$DIST/pkg/calstore_wasm.js" "$DIST/pkg/calstore.js" "${SNIPPETS[@]}" \
     "$DIST/sqljs/sql-wasm-browser.wasm" "$DIST/sqljs/sql-wasm-browser.js" "$DIST/main.js" "$DIST/index.html" "$DIST/style.css"

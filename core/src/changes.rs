@@ -18,15 +18,12 @@
 //! periods with it. A `freebusy` entry of its own is written when periods change without an
 //! object change (free/busy set directly, or extended as time passes).
 
-use std::collections::BTreeMap;
-
-use crate::conn::SqlConnection;
-use crate::error::{Result, StoreError};
-use crate::value::Value;
+use crate::error::Result;
+use crate::sql::{SqlConnection, Value};
 
 /// Which namespace an owner lives in: a store user or a journal quota (a quota may be named
 /// after a resource URI, so the two must not share revision counters).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scope {
     /// A store user (a calendar URI).
     Store,
@@ -54,7 +51,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Operation::Upsert => "upsert",
             Operation::Delete => "delete",
@@ -75,18 +72,6 @@ pub struct Change {
     pub operation: Operation,
 }
 
-/// The bookkeeping of one write transaction for one owner.
-#[derive(Debug)]
-pub(crate) struct WriteTx {
-    scope: Scope,
-    owner: String,
-    revision: i64,
-    pending: BTreeMap<(&'static str, String), Operation>,
-}
-
-/// Rows per multi-row upsert of changes (3 shared parameters + 3 per row).
-const CHANGE_CHUNK: usize = 200;
-
 /// Encodes a key as a JSON array of strings and nulls.
 pub(crate) fn key(parts: &[Option<&str>]) -> String {
     serde_json::Value::Array(
@@ -100,84 +85,6 @@ pub(crate) fn key(parts: &[Option<&str>]) -> String {
             .collect(),
     )
     .to_string()
-}
-
-impl WriteTx {
-    /// Bumps the owner's revision; call first in the transaction.
-    pub(crate) fn begin<C: SqlConnection + ?Sized>(
-        c: &mut C,
-        scope: Scope,
-        owner: &str,
-    ) -> Result<Self> {
-        let rows = c.query(
-            "INSERT INTO calstore_revisions (scope, owner, revision) VALUES ($1, $2, 1) \
-             ON CONFLICT (scope, owner) DO UPDATE SET revision = calstore_revisions.revision + 1 \
-             RETURNING revision",
-            &[scope.as_str().into(), owner.into()],
-        )?;
-        let revision = rows
-            .first()
-            .ok_or_else(|| StoreError::invalid("revision bump returned no row"))?
-            .get(0)?;
-        Ok(WriteTx {
-            scope,
-            owner: owner.to_owned(),
-            revision,
-            pending: BTreeMap::new(),
-        })
-    }
-
-    /// This transaction's revision.
-    pub(crate) fn revision(&self) -> i64 {
-        self.revision
-    }
-
-    /// Records that `key` of `table` changed; written by [`WriteTx::flush`].
-    pub(crate) fn changed<C: SqlConnection + ?Sized>(
-        &mut self,
-        _c: &mut C,
-        table: &'static str,
-        key: String,
-        op: Operation,
-    ) -> Result<()> {
-        self.pending.insert((table, key), op);
-        Ok(())
-    }
-
-    /// Writes the collected changes; called once, right before the commit.
-    pub(crate) fn flush<C: SqlConnection + ?Sized>(&mut self, c: &mut C) -> Result<()> {
-        let pending = std::mem::take(&mut self.pending);
-        let entries: Vec<_> = pending.into_iter().collect();
-        for chunk in entries.chunks(CHANGE_CHUNK) {
-            let sql = crate::bulk::values_sql(
-                "INSERT INTO calstore_changes \
-                 (scope, owner, table_name, row_key, revision, operation) VALUES ",
-                &[
-                    crate::bulk::Slot::Shared(1),
-                    crate::bulk::Slot::Shared(2),
-                    crate::bulk::Slot::Row(0),
-                    crate::bulk::Slot::Row(1),
-                    crate::bulk::Slot::Shared(3),
-                    crate::bulk::Slot::Row(2),
-                ],
-                3,
-                chunk.len(),
-                " ON CONFLICT (scope, owner, table_name, row_key) \
-                 DO UPDATE SET revision = excluded.revision, operation = excluded.operation",
-            );
-            let mut params = Vec::with_capacity(3 + 3 * chunk.len());
-            params.push(Value::from(self.scope.as_str()));
-            params.push(Value::Text(self.owner.clone()));
-            params.push(Value::Integer(self.revision));
-            for ((table, key), op) in chunk {
-                params.push(Value::from(*table));
-                params.push(Value::Text(key.clone()));
-                params.push(Value::from(op.as_str()));
-            }
-            c.execute(&sql, &params)?;
-        }
-        Ok(())
-    }
 }
 
 /// Reads the changes of an owner after `since`, in revision order.

@@ -1,13 +1,14 @@
 //! Time is injected: the core never reads the system clock (there is none on
 //! `wasm32-unknown-unknown`), so tests and every backend agree on "now".
 
-use std::cell::Cell;
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-/// A source of the current time.
-pub trait Clock {
+/// A source of the current time. `Send + Sync`, so that a store can move to (and be shared
+/// between) threads of a server.
+pub trait Clock: Send + Sync {
     /// The current instant, UTC.
     fn now(&self) -> DateTime<Utc>;
 }
@@ -19,37 +20,45 @@ impl fmt::Debug for dyn Clock {
 }
 
 /// A clock that returns a set instant until moved; for tests and reproducible runs.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct FixedClock {
-    now: Cell<DateTime<Utc>>,
+    now: Mutex<DateTime<Utc>>,
 }
 
 impl FixedClock {
     /// A clock stopped at `now`.
     pub fn new(now: DateTime<Utc>) -> Self {
         FixedClock {
-            now: Cell::new(now),
+            now: Mutex::new(now),
         }
     }
 
     /// Sets the time.
     pub fn set(&self, now: DateTime<Utc>) {
-        self.now.set(now);
+        // A panic while the lock was held cannot leave a half-written instant behind.
+        *self.now.lock().unwrap_or_else(PoisonError::into_inner) = now;
     }
 
     /// Moves the time forward.
     pub fn advance(&self, by: TimeDelta) {
-        self.now.set(self.now.get() + by);
+        let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
+        *now += by;
+    }
+}
+
+impl Clone for FixedClock {
+    fn clone(&self) -> Self {
+        FixedClock::new(self.now())
     }
 }
 
 impl Clock for FixedClock {
     fn now(&self) -> DateTime<Utc> {
-        self.now.get()
+        *self.now.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-impl<T: Clock + ?Sized> Clock for std::rc::Rc<T> {
+impl<T: Clock + ?Sized> Clock for Arc<T> {
     fn now(&self) -> DateTime<Utc> {
         (**self).now()
     }

@@ -11,7 +11,8 @@
 //! ```
 //! use calstore_core::{Dialect, DbError, Row, SqlConnection, Value};
 //!
-//! // Any backend implements four methods; this one only counts statements.
+//! // Any backend implements six methods (transactions come with the trait); this one only
+//! // counts statements.
 //! #[derive(Default)]
 //! struct Counting(u64);
 //! impl SqlConnection for Counting {
@@ -19,6 +20,8 @@
 //!     fn execute(&mut self, _: &str, _: &[Value]) -> Result<u64, DbError> { self.0 += 1; Ok(1) }
 //!     fn query(&mut self, _: &str, _: &[Value]) -> Result<Vec<Row>, DbError> { Ok(vec![]) }
 //!     fn execute_batch(&mut self, _: &str) -> Result<(), DbError> { Ok(()) }
+//!     fn transaction_depth(&self) -> u32 { 0 }
+//!     fn set_transaction_depth(&mut self, _: u32) {}
 //! }
 //! let mut c = Counting::default();
 //! assert_eq!(c.execute("DELETE FROM requests WHERE store_user = $1", &["mailto:a@b".into()])?, 1);
@@ -31,11 +34,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod bulk;
 pub mod changes;
 pub mod clock;
-pub mod conn;
-pub mod dialect;
 pub mod error;
 pub mod ical;
 pub mod journal;
@@ -43,19 +43,26 @@ pub mod period;
 pub mod publish;
 pub mod record;
 pub mod schema;
+pub mod sql;
+pub mod status;
 pub mod store;
 pub mod tx;
 pub mod validate;
-pub mod value;
+pub mod work;
 
 pub use changes::{Change, Operation, Scope};
 pub use clock::{Clock, FixedClock};
-pub use conn::{SqlConnection, SqlConnectionExt};
-pub use dialect::Dialect;
-pub use error::{DbError, DbErrorKind, Result, StoreError};
+pub use error::{Result, StoreError};
 pub use journal::{Booking, BookingRequest, DeclineReason, Entry, Journal, Limit, QuotaDecision};
 pub use period::Period;
-pub use record::{ImportReport, RecordOptions};
-pub use store::{Offer, Providers, Request, Status, Store};
+pub use record::{ImportReport, RecordOptions, Source};
+pub use sql::{
+    DbError, DbErrorKind, Dialect, FromValue, Row, SqlConnection, SqlConnectionExt, TxEvent,
+    TxKind, Value, bulk,
+};
+pub use status::Status;
+pub use store::Store;
+pub use store::offers::Offer;
+pub use store::providers::Providers;
+pub use store::requests::Request;
 pub use tx::in_transaction;
-pub use value::{FromValue, Row, Value};

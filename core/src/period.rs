@@ -15,10 +15,9 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::conn::SqlConnection;
 use crate::error::{Result, StoreError};
 use crate::ical::datetime::{format_utc, parse_utc};
-use crate::value::{Row, Value};
+use crate::sql::{Row, SqlConnection, Value};
 
 /// One busy (or tentative) period, as imip-agent's `FreeBusyPeriod`.
 ///
@@ -349,16 +348,21 @@ pub(crate) fn decode(mut row: Row) -> Result<PeriodRow> {
     })
 }
 
+/// Which of an owner's periods a replacement removes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Selection<'a> {
+    /// All of them.
+    All,
+    /// Those overlapping `[from, to)`.
+    Overlapping(DateTime<Utc>, DateTime<Utc>),
+    /// Those of one event: (uid, rid).
+    Event(&'a str, Option<&'a str>),
+}
+
 impl PeriodTable {
-    pub(crate) fn insert<C: SqlConnection + ?Sized>(
-        &self,
-        c: &mut C,
-        owners: &[&str],
-        p: &Period,
-        extra: Option<&str>,
-    ) -> Result<bool> {
-        p.validate()?;
-        let mut params = owners_params(owners);
+    /// The parameters of one row after the owners': the period's columns, the extra column
+    /// if the table has one, the span class.
+    fn push_row(&self, params: &mut Vec<Value>, p: &Period, extra: Option<&str>) {
         params.extend([
             Value::Text(format_utc(p.start)),
             Value::Text(format_utc(p.end)),
@@ -372,6 +376,39 @@ impl PeriodTable {
             params.push(extra.into());
         }
         params.push(Value::Integer(span_class(p.duration_secs())));
+    }
+
+    /// Deletes the selected periods of `owners` and inserts `rows` (period, extra column)
+    /// instead; returns how many rows were inserted (equal periods are stored once).
+    pub(crate) fn replace<C: SqlConnection + ?Sized>(
+        &self,
+        c: &mut C,
+        owners: &[&str],
+        selection: Selection<'_>,
+        rows: &[(&Period, Option<&str>)],
+    ) -> Result<usize> {
+        match selection {
+            Selection::All => self.delete_all(c, owners)?,
+            Selection::Overlapping(from, to) => self.delete_overlap(c, owners, from, to, None)?,
+            Selection::Event(uid, rid) => self.delete_event(c, owners, uid, rid)?,
+        };
+        let mut inserted = 0;
+        for (p, extra) in rows {
+            inserted += usize::from(self.insert(c, owners, p, *extra)?);
+        }
+        Ok(inserted)
+    }
+
+    pub(crate) fn insert<C: SqlConnection + ?Sized>(
+        &self,
+        c: &mut C,
+        owners: &[&str],
+        p: &Period,
+        extra: Option<&str>,
+    ) -> Result<bool> {
+        p.validate()?;
+        let mut params = owners_params(owners);
+        self.push_row(&mut params, p, extra);
         Ok(c.execute(&self.sql().insert, &params)? > 0)
     }
 
@@ -382,7 +419,7 @@ impl PeriodTable {
         owners: &[&str],
         periods: &[(&Period, Option<&str>)],
     ) -> Result<()> {
-        use crate::bulk::{Slot, rows_per_chunk, values_sql};
+        use crate::sql::bulk::{Slot, rows_per_chunk, values_sql};
         let n = self.owners.len();
         let per_row = 8 + usize::from(self.extra != Extra::None);
         let mut template: Vec<Slot> = (1..=n).map(Slot::Shared).collect();
@@ -404,19 +441,7 @@ impl PeriodTable {
             params.reserve(chunk.len() * per_row);
             for (p, extra) in chunk {
                 p.validate()?;
-                params.extend([
-                    Value::Text(format_utc(p.start)),
-                    Value::Text(format_utc(p.end)),
-                    p.uid.clone().into(),
-                    p.transp.clone().into(),
-                    p.recurrenceid.clone().into(),
-                    p.summary.clone().into(),
-                    p.organiser.clone().into(),
-                ]);
-                if self.extra != Extra::None {
-                    params.push((*extra).into());
-                }
-                params.push(Value::Integer(span_class(p.duration_secs())));
+                self.push_row(&mut params, p, *extra);
             }
             c.execute(&sql, &params)?;
         }
@@ -443,8 +468,8 @@ impl PeriodTable {
             self.name
         );
         let mut total = 0;
-        for chunk in uids.chunks(crate::bulk::rows_per_chunk(1, n)) {
-            let sql = crate::bulk::in_list_sql(&prefix, n + 1, chunk.len(), "");
+        for chunk in uids.chunks(crate::sql::bulk::rows_per_chunk(1, n)) {
+            let sql = crate::sql::bulk::in_list_sql(&prefix, n + 1, chunk.len(), "");
             let mut params = owners_params(owners);
             params.extend(chunk.iter().map(|u| Value::from(*u)));
             total += c.execute(&sql, &params)?;

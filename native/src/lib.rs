@@ -1,6 +1,8 @@
 //! # calstore-native
 //!
-//! Native backends for calstore and the `calstore` command-line tool.
+//! Native backends for calstore: SQLite (rusqlite, bundled) and PostgreSQL (the `postgres`
+//! client), a connection for whichever a database URL names, and the system clock. The
+//! `calstore` command-line tool is the `calstore-cli` crate.
 //!
 //! ```
 //! use calstore_core::{FixedClock, RecordOptions, Store};
@@ -22,6 +24,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod any;
 pub mod url;
 
 #[cfg(feature = "sqlite")]
@@ -32,11 +36,11 @@ pub mod postgres;
 
 #[cfg(feature = "postgres")]
 pub use self::postgres::PgConnection;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use any::{AnyConnection, connect};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteConnection, SqliteOpenOptions};
 pub use url::DbUrl;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use url::{AnyConnection, connect};
 
 /// A clock reading the system time.
 ///

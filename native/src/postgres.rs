@@ -36,6 +36,8 @@ const STATEMENT_CACHE_CAPACITY: usize = 512;
 pub struct PgConnection {
     client: Client,
     statements: HashMap<String, Statement>,
+    /// Open transactions and savepoints (see [`SqlConnection::begin`]).
+    depth: u32,
 }
 
 impl std::fmt::Debug for PgConnection {
@@ -249,6 +251,7 @@ impl PgConnection {
         PgConnection {
             client,
             statements: HashMap::new(),
+            depth: 0,
         }
     }
 
@@ -327,6 +330,14 @@ impl SqlConnection for PgConnection {
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
         self.client.batch_execute(sql).map_err(classify)
+    }
+
+    fn transaction_depth(&self) -> u32 {
+        self.depth
+    }
+
+    fn set_transaction_depth(&mut self, depth: u32) {
+        self.depth = depth;
     }
 }
 

@@ -29,6 +29,8 @@ pub const CONNECTION_PRAGMAS: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_
 #[derive(Debug)]
 pub struct SqliteConnection {
     conn: rusqlite::Connection,
+    /// Open transactions and savepoints (see [`SqlConnection::begin`]).
+    depth: u32,
 }
 
 /// How [`SqliteConnection::open_with`] opens a database file; the default is what
@@ -191,7 +193,7 @@ impl SqliteConnection {
         }
         conn.execute_batch(CONNECTION_PRAGMAS).map_err(classify)?;
         conn.set_prepared_statement_cache_capacity(128);
-        Ok(SqliteConnection { conn })
+        Ok(SqliteConnection { conn, depth: 0 })
     }
 
     /// The underlying rusqlite connection.
@@ -239,6 +241,14 @@ impl SqlConnection for SqliteConnection {
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
         self.conn.execute_batch(sql).map_err(classify)
+    }
+
+    fn transaction_depth(&self) -> u32 {
+        self.depth
+    }
+
+    fn set_transaction_depth(&mut self, depth: u32) {
+        self.depth = depth;
     }
 }
 

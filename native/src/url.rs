@@ -3,9 +3,6 @@
 
 use std::fmt;
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-use calstore_core::{DbError, DbErrorKind, Dialect, Row, SqlConnection, Value};
-
 /// A parsed database URL.
 ///
 /// `Display` and `Debug` show a PostgreSQL URL with its password masked ([`redact`]), so a
@@ -99,69 +96,6 @@ pub fn redact(url: &str) -> String {
         from = start + MASK.len();
     }
     out
-}
-
-/// A connection to any backend compiled in (only with at least one backend feature).
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum AnyConnection {
-    /// SQLite.
-    #[cfg(feature = "sqlite")]
-    Sqlite(crate::SqliteConnection),
-    /// PostgreSQL (boxed: the client is several times larger than a SQLite handle).
-    #[cfg(feature = "postgres")]
-    Postgres(Box<crate::PgConnection>),
-}
-
-/// Opens a connection for `url`.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub fn connect(url: &DbUrl) -> Result<AnyConnection, DbError> {
-    match url {
-        #[cfg(feature = "sqlite")]
-        DbUrl::SqliteFile(path) => Ok(AnyConnection::Sqlite(crate::SqliteConnection::open(path)?)),
-        #[cfg(feature = "sqlite")]
-        DbUrl::SqliteMemory => Ok(AnyConnection::Sqlite(
-            crate::SqliteConnection::open_in_memory()?,
-        )),
-        #[cfg(feature = "postgres")]
-        DbUrl::Postgres(url) => Ok(AnyConnection::Postgres(Box::new(
-            crate::PgConnection::connect(url)?,
-        ))),
-        #[allow(unreachable_patterns)]
-        other => Err(DbError::new(
-            DbErrorKind::Other,
-            format!("this build has no backend for {other}"),
-        )),
-    }
-}
-
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-macro_rules! dispatch {
-    ($self:expr, $c:ident => $e:expr) => {
-        match $self {
-            #[cfg(feature = "sqlite")]
-            AnyConnection::Sqlite($c) => $e,
-            #[cfg(feature = "postgres")]
-            AnyConnection::Postgres($c) => $e,
-        }
-    };
-}
-
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-impl SqlConnection for AnyConnection {
-    fn dialect(&self) -> Dialect {
-        dispatch!(self, c => c.dialect())
-    }
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
-        dispatch!(self, c => c.execute(sql, params))
-    }
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
-        dispatch!(self, c => c.query(sql, params))
-    }
-    fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
-        dispatch!(self, c => c.execute_batch(sql))
-    }
 }
 
 #[cfg(test)]

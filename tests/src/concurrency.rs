@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use calstore_core::ical::datetime::format_utc;
 use calstore_core::{
     Booking, DbError, DeclineReason, Dialect, FixedClock, Offer, Period, QuotaDecision,
-    RecordOptions, Row, SqlConnection, Store, Value,
+    RecordOptions, Row, SqlConnection, Store, TxKind, Value,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -166,19 +166,47 @@ impl<C: SqlConnection> SqlConnection for Recording<C> {
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
         let r = self.inner.execute_batch(sql);
-        match sql {
-            "COMMIT" if r.is_ok() => {
-                if let Some(p) = self.log.pending.take() {
-                    self.log.committed.push(p);
-                }
+        self.note(r)
+    }
+
+    fn transaction_depth(&self) -> u32 {
+        self.inner.transaction_depth()
+    }
+
+    fn set_transaction_depth(&mut self, depth: u32) {
+        self.inner.set_transaction_depth(depth);
+    }
+
+    fn begin(&mut self, kind: TxKind) -> Result<(), DbError> {
+        let r = self.inner.begin(kind);
+        self.note(r)
+    }
+
+    /// A committed write's revision is logged as committed.
+    fn commit(&mut self) -> Result<(), DbError> {
+        let r = self.inner.commit();
+        if r.is_ok() {
+            if let Some(p) = self.log.pending.take() {
+                self.log.committed.push(p);
             }
-            "COMMIT" | "ROLLBACK" => {
-                self.log.pending = None;
-                self.log.rollbacks += 1;
-            }
-            _ => {}
+        } else {
+            self.forget_pending();
         }
         self.note(r)
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        let r = self.inner.rollback();
+        self.forget_pending();
+        self.note(r)
+    }
+}
+
+impl<C> Recording<C> {
+    /// The pending write's revision was not committed.
+    fn forget_pending(&mut self) {
+        self.log.pending = None;
+        self.log.rollbacks += 1;
     }
 }
 

@@ -1,7 +1,7 @@
 //! Fault injection: a [`SqlConnection`] decorator that fails a chosen statement (after redb's
 //! `FailingBackend`), and dialect-neutral snapshots of whole tables to compare states.
 
-use calstore_core::{DbError, DbErrorKind, Dialect, Row, SqlConnection, Value};
+use calstore_core::{DbError, DbErrorKind, Dialect, Row, SqlConnection, TxKind, Value};
 
 /// Which counted calls fail once the decorator is armed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,8 +15,8 @@ pub enum FailMode {
 /// Wraps a connection and fails the Nth `execute`/`query` call with
 /// [`DbErrorKind::Injected`].
 ///
-/// `execute_batch` calls (`BEGIN`, `COMMIT`, `ROLLBACK`, DDL) are passed through uncounted
-/// unless [`FailingConnection::counting_batches`] is set. Every counted call increments
+/// `execute_batch` calls (DDL) and transaction steps (`begin`, `commit`, `rollback`) are
+/// passed through uncounted unless [`FailingConnection::counting_batches`] is set. Every counted call increments
 /// [`FailingConnection::calls`], armed or not, so a dry run measures how many statements an
 /// operation issues.
 #[derive(Debug)]
@@ -128,6 +128,37 @@ impl<C: SqlConnection> SqlConnection for FailingConnection<C> {
         }
         self.inner.execute_batch(sql)
     }
+
+    fn transaction_depth(&self) -> u32 {
+        self.inner.transaction_depth()
+    }
+
+    fn set_transaction_depth(&mut self, depth: u32) {
+        self.inner.set_transaction_depth(depth);
+    }
+
+    // Transactions go to the inner connection's own methods (sql.js records their
+    // boundaries); with batches counted, each is a call that can fail, as its statement would.
+    fn begin(&mut self, kind: TxKind) -> Result<(), DbError> {
+        if self.count_batches {
+            self.tick("BEGIN")?;
+        }
+        self.inner.begin(kind)
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        if self.count_batches {
+            self.tick("COMMIT")?;
+        }
+        self.inner.commit()
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        if self.count_batches {
+            self.tick("ROLLBACK")?;
+        }
+        self.inner.rollback()
+    }
 }
 
 /// The contents of some tables: per table (in the order given), every row, sorted.
@@ -135,7 +166,7 @@ pub type Snapshot = Vec<(String, Vec<Vec<Value>>)>;
 
 /// Reads every row of each of `tables` and sorts the rows, so two snapshots of the same
 /// state compare equal whatever order the backend returns rows in. The table names are the
-/// caller's (e.g. listed from `sqlite_master`, or [`crate::SCHEMA_TABLES`]).
+/// caller's (e.g. listed from `sqlite_master`, or [`crate::schema_tables`]).
 pub fn snapshot<C: SqlConnection + ?Sized>(
     conn: &mut C,
     tables: &[&str],

@@ -50,7 +50,7 @@ pub use cases::record::*;
 pub use cases::scenarios::*;
 pub use cases::store::*;
 pub use failing::{FailMode, FailingConnection, Snapshot, snapshot, sqlite_tables};
-pub use support::SCHEMA_TABLES;
+pub use support::schema_tables;
 
 /// Expands to one test function per case: `#[$attr] fn case() { calstore_tests::case($make) }`.
 /// `$make` is evaluated once per case and must give a fresh, empty connection.

@@ -1,7 +1,7 @@
 //! Shared fixtures of the conformance cases: users, instants, iCalendar text, and assertions
 //! on whole-database state.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use calstore_core::ical::datetime::{format_utc, parse_utc};
 use calstore_core::ical::{self, EventComponent};
@@ -23,30 +23,16 @@ pub const VINCENT: &str = "mailto:vincent.vole@example.com";
 /// A user with no group (Q3).
 pub const HARVEY: &str = "mailto:harvey.horse@example.com";
 
-/// Every table of schema version 1, sorted. Backends share the schema's table names, so this
-/// list lets dialect-neutral cases check that nothing was written anywhere.
-pub const SCHEMA_TABLES: &[&str] = &[
-    "calstore_changes",
-    "calstore_revisions",
-    "calstore_schema",
-    "countered_objects",
-    "countered_recurrences",
-    "freebusy",
-    "freebusy_offers",
-    "freebusy_other",
-    "freebusy_provider_datetimes",
-    "freebusy_providers",
-    "objects",
-    "quota_delegates",
-    "quota_freebusy",
-    "quota_limits",
-    "quota_objects",
-    "quota_recurrences",
-    "recurrences",
-    "requests",
-    "user_freebusy",
-    "user_groups",
-];
+/// Every table of the calendar schema, sorted: the core's catalogue, so that
+/// dialect-neutral cases can check that nothing was written anywhere.
+pub fn schema_tables() -> Vec<&'static str> {
+    let mut names: Vec<&str> = calstore_core::schema::TABLES
+        .iter()
+        .map(|t| t.name)
+        .collect();
+    names.sort_unstable();
+    names
+}
 
 /// The instant every case starts at: 2014-10-09T00:00:00Z, the day before the scenarios'
 /// bookings.
@@ -60,9 +46,9 @@ pub fn ts(s: &str) -> DateTime<Utc> {
 }
 
 /// Opens a store on `conn` with a [`FixedClock`] at [`t0`]; the clock handle moves time.
-pub fn open<C: SqlConnection>(conn: C) -> (Store<C>, Rc<FixedClock>) {
-    let clock = Rc::new(FixedClock::new(t0()));
-    let store = Store::open(conn, Box::new(Rc::clone(&clock))).unwrap();
+pub fn open<C: SqlConnection>(conn: C) -> (Store<C>, Arc<FixedClock>) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let store = Store::open(conn, Box::new(Arc::clone(&clock))).unwrap();
     (store, clock)
 }
 
@@ -161,7 +147,10 @@ pub fn assert_nothing_written<C: SqlConnection>(store: &mut Store<C>, user: &str
         store.journal().quotas().unwrap().is_empty(),
         "a quota was recorded"
     );
-    for table in SCHEMA_TABLES.iter().filter(|t| **t != "calstore_schema") {
+    for table in schema_tables()
+        .into_iter()
+        .filter(|t| *t != "calstore_schema")
+    {
         assert_eq!(
             count_rows(store.connection(), table),
             0,

@@ -120,6 +120,12 @@ impl SqlConnection for TestPg {
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
         self.conn.execute_batch(sql)
     }
+    fn transaction_depth(&self) -> u32 {
+        self.conn.transaction_depth()
+    }
+    fn set_transaction_depth(&mut self, depth: u32) {
+        self.conn.set_transaction_depth(depth);
+    }
 }
 
 // ---- the conformance suite: one test per case, each on a fresh schema -----------------------
@@ -526,7 +532,7 @@ mod adapter {
             )
             .unwrap(),
         );
-        assert_eq!(lite_tables, calstore_tests::SCHEMA_TABLES);
+        assert_eq!(lite_tables, calstore_tests::schema_tables());
         assert_eq!(pg_tables, lite_tables);
 
         for table in &lite_tables {

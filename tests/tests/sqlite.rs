@@ -42,6 +42,12 @@ impl SqlConnection for FileDb {
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
         self.conn.execute_batch(sql)
     }
+    fn transaction_depth(&self) -> u32 {
+        self.conn.transaction_depth()
+    }
+    fn set_transaction_depth(&mut self, depth: u32) {
+        self.conn.set_transaction_depth(depth);
+    }
 }
 
 mod file {
@@ -93,11 +99,11 @@ fn file_database_in_wal_mode_persists() {
     assert_eq!(second.users().unwrap(), [calstore_tests::support::RESOURCE]);
 }
 
-/// `SCHEMA_TABLES`, which dialect-neutral cases use to check that nothing was written, is
+/// `schema_tables()`, which dialect-neutral cases use to check that nothing was written, is
 /// exactly the set of tables the migrations create.
 #[test]
 fn schema_tables_list_is_complete() {
     let (mut store, _) = calstore_tests::support::open(SqliteConnection::open_in_memory().unwrap());
     let tables = calstore_tests::sqlite_tables(store.connection()).unwrap();
-    assert_eq!(tables, calstore_tests::SCHEMA_TABLES);
+    assert_eq!(tables, calstore_tests::schema_tables());
 }

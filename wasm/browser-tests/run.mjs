@@ -50,7 +50,7 @@ const server = await serve({
   "/pkg/": path.join(wasmDir, "pkg"),
   "/sqljs/": path.join(wasmDir, "node_modules/sql.js/dist"),
   "/tests/": here,
-  "/data/": path.join(root, "native/data"),
+  "/data/": path.join(root, "cli/data"),
 });
 const browser = await launch();
 const PAGE = `${server.url}/tests/index.html`;

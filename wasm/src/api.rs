@@ -23,8 +23,7 @@
 //! the in-module backend instead (SQLite compiled into this module, see
 //! `crate::in_module`); every method behaves the same ([`crate::backend`]).
 
-use std::cell::Cell;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use calstore_core::ical::datetime::format_utc;
 use calstore_core::{Clock, Status, Store, StoreError, publish};
@@ -46,13 +45,20 @@ fn js<T>(r: Result<T, StoreError>) -> JsResult<T> {
 /// [`CalStore::set_now`].
 #[derive(Debug, Default)]
 struct JsClock {
-    fixed: Cell<Option<DateTime<Utc>>>,
+    fixed: Mutex<Option<DateTime<Utc>>>,
+}
+
+impl JsClock {
+    fn set_fixed(&self, now: Option<DateTime<Utc>>) {
+        *self.fixed.lock().unwrap_or_else(PoisonError::into_inner) = now;
+    }
 }
 
 impl Clock for JsClock {
     fn now(&self) -> DateTime<Utc> {
         self.fixed
-            .get()
+            .lock()
+            .map_or_else(|e| *e.into_inner(), |f| *f)
             .or_else(cv::system_now)
             .unwrap_or(DateTime::UNIX_EPOCH)
     }
@@ -77,7 +83,7 @@ fn same_uri(a: &str, b: &str) -> bool {
 #[derive(Debug)]
 pub struct CalStore {
     store: Store<BrowserConnection>,
-    clock: Rc<JsClock>,
+    clock: Arc<JsClock>,
     replayed: usize,
 }
 
@@ -132,7 +138,7 @@ impl CalStore {
     /// Fixes the clock at a time, or (with `null`) goes back to `Date.now()`.
     #[wasm_bindgen(js_name = setNow)]
     pub fn set_now(&self, now: JsValue) -> JsResult<()> {
-        self.clock.fixed.set(js(cv::opt_time(&now, "now"))?);
+        self.clock.set_fixed(js(cv::opt_time(&now, "now"))?);
         Ok(())
     }
 
@@ -942,10 +948,10 @@ impl CalStore {
         now: Option<DateTime<Utc>>,
         replayed: usize,
     ) -> JsResult<CalStore> {
-        let clock = Rc::new(JsClock {
-            fixed: Cell::new(now),
+        let clock = Arc::new(JsClock {
+            fixed: Mutex::new(now),
         });
-        let store = js(Store::open(conn, Box::new(Rc::clone(&clock))))?;
+        let store = js(Store::open(conn, Box::new(Arc::clone(&clock))))?;
         Ok(CalStore {
             store,
             clock,

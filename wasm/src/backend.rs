@@ -11,7 +11,7 @@
 //!
 //! A match per statement is all the dispatch costs.
 
-use calstore_core::{DbError, Dialect, Row, SqlConnection, Value};
+use calstore_core::{DbError, Dialect, Row, SqlConnection, TxEvent, TxKind, Value};
 
 use crate::SqlJsConnection;
 
@@ -71,36 +71,47 @@ impl BrowserConnection {
     }
 }
 
+macro_rules! dispatch {
+    ($self:expr, $c:ident => $e:expr) => {
+        match $self {
+            BrowserConnection::SqlJs($c) => $e,
+            #[cfg(feature = "sqlite-wasm")]
+            BrowserConnection::InModule($c) => $e,
+        }
+    };
+}
+
+/// Every method goes to the backend's own, transactions included (sql.js records their
+/// boundaries in its write-ahead log).
 impl SqlConnection for BrowserConnection {
     fn dialect(&self) -> Dialect {
-        match self {
-            BrowserConnection::SqlJs(c) => c.dialect(),
-            #[cfg(feature = "sqlite-wasm")]
-            BrowserConnection::InModule(c) => c.dialect(),
-        }
+        dispatch!(self, c => c.dialect())
     }
-
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
-        match self {
-            BrowserConnection::SqlJs(c) => c.execute(sql, params),
-            #[cfg(feature = "sqlite-wasm")]
-            BrowserConnection::InModule(c) => c.execute(sql, params),
-        }
+        dispatch!(self, c => c.execute(sql, params))
     }
-
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
-        match self {
-            BrowserConnection::SqlJs(c) => c.query(sql, params),
-            #[cfg(feature = "sqlite-wasm")]
-            BrowserConnection::InModule(c) => c.query(sql, params),
-        }
+        dispatch!(self, c => c.query(sql, params))
     }
-
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
-        match self {
-            BrowserConnection::SqlJs(c) => c.execute_batch(sql),
-            #[cfg(feature = "sqlite-wasm")]
-            BrowserConnection::InModule(c) => c.execute_batch(sql),
-        }
+        dispatch!(self, c => c.execute_batch(sql))
+    }
+    fn transaction_depth(&self) -> u32 {
+        dispatch!(self, c => c.transaction_depth())
+    }
+    fn set_transaction_depth(&mut self, depth: u32) {
+        dispatch!(self, c => c.set_transaction_depth(depth))
+    }
+    fn begin(&mut self, kind: TxKind) -> Result<(), DbError> {
+        dispatch!(self, c => c.begin(kind))
+    }
+    fn commit(&mut self) -> Result<(), DbError> {
+        dispatch!(self, c => c.commit())
+    }
+    fn rollback(&mut self) -> Result<(), DbError> {
+        dispatch!(self, c => c.rollback())
+    }
+    fn on_transaction(&mut self, event: TxEvent) {
+        dispatch!(self, c => c.on_transaction(event))
     }
 }

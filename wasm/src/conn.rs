@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use calstore_core::{DbError, Dialect, Row, SqlConnection, Value};
+use calstore_core::sql::{TxStep, transaction_sql};
+use calstore_core::{DbError, Dialect, Row, SqlConnection, TxKind, Value};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::convert::{get_config, rows_from_packed, to_js_params};
@@ -55,6 +56,8 @@ pub struct SqlJsConnection {
     cache: HashMap<String, SqlJsStatement>,
     get_config: JsValue,
     recorder: Option<Recorder>,
+    /// Open transactions and savepoints (see [`SqlConnection::begin`]).
+    depth: u32,
 }
 
 impl fmt::Debug for SqlJsConnection {
@@ -101,6 +104,7 @@ impl SqlJsConnection {
             cache: HashMap::new(),
             get_config: get_config(),
             recorder: None,
+            depth: 0,
         };
         conn.apply_pragmas()?;
         Ok(conn)
@@ -188,9 +192,9 @@ impl SqlJsConnection {
             .unwrap_or_default()
     }
 
-    /// True while a transaction is open (known only while recording; false otherwise).
+    /// True while a transaction is open.
     pub fn in_transaction(&self) -> bool {
-        self.recorder.as_ref().is_some_and(Recorder::in_transaction)
+        self.depth > 0
     }
 
     /// Applies one log entry in its own transaction: all of it or, on error, none. Replayed
@@ -225,15 +229,15 @@ impl SqlJsConnection {
                 .try_for_each(|s| self.replay_statement(s))
                 .map_err(in_context);
         }
-        self.execute_batch(Dialect::Sqlite.begin_write())?;
+        self.begin(TxKind::Write)?;
         let applied = entry
             .statements
             .iter()
             .try_for_each(|s| self.replay_statement(s));
-        match applied.and_then(|()| self.execute_batch("COMMIT")) {
+        match applied.and_then(|()| self.commit()) {
             Ok(()) => Ok(()),
             Err(e) => {
-                let _ = self.execute_batch("ROLLBACK");
+                let _ = self.rollback();
                 Err(in_context(e))
             }
         }
@@ -306,6 +310,17 @@ impl SqlJsConnection {
     }
 }
 
+impl SqlJsConnection {
+    /// Runs the statements of a transaction step at the current depth on the database
+    /// directly (they are boundaries, not recorded statements).
+    fn run_transaction_sql(&mut self, step: TxStep) -> Result<(), DbError> {
+        for sql in transaction_sql(Dialect::Sqlite, self.depth, step) {
+            self.db.run(&sql?).map_err(|e| classify(&e))?;
+        }
+        Ok(())
+    }
+}
+
 impl Drop for SqlJsConnection {
     fn drop(&mut self) {
         self.clear_statement_cache();
@@ -344,22 +359,55 @@ impl SqlConnection for SqlJsConnection {
         Ok(rows)
     }
 
+    /// Runs the batch; while recording, it is recorded like a statement. Transactions must go
+    /// through [`SqlConnection::begin`], `commit` and `rollback` (below), which tell the
+    /// recorder where they start and end; a `BEGIN` sent here would be recorded as a
+    /// statement.
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
-        if self.recorder.is_some()
-            && wal::batch_kind(sql) != wal::BatchKind::Other
-            && wal::is_script(sql)
-        {
-            return Err(DbError::new(
-                calstore_core::DbErrorKind::Other,
-                "while recording, BEGIN, COMMIT and ROLLBACK must each be a batch of their own",
-            ));
-        }
-        let result = self.db.run(sql).map(|_| ()).map_err(|e| classify(&e));
+        self.db.run(sql).map_err(|e| classify(&e))?;
         if let Some(r) = &mut self.recorder {
-            match &result {
-                Ok(()) => r.on_batch(sql),
-                Err(_) => r.on_batch_failed(sql),
+            r.on_batch(sql);
+        }
+        Ok(())
+    }
+
+    fn transaction_depth(&self) -> u32 {
+        self.depth
+    }
+
+    fn set_transaction_depth(&mut self, depth: u32) {
+        self.depth = depth;
+    }
+
+    fn begin(&mut self, kind: TxKind) -> Result<(), DbError> {
+        self.run_transaction_sql(TxStep::Begin(kind))?;
+        self.depth += 1;
+        if let Some(r) = &mut self.recorder {
+            r.on_begin(self.depth);
+        }
+        Ok(())
+    }
+
+    /// A failed `COMMIT` leaves the transaction open (SQLite keeps it) for the rollback that
+    /// follows.
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.run_transaction_sql(TxStep::Commit)?;
+        if let Some(r) = &mut self.recorder {
+            r.on_commit(self.depth);
+        }
+        self.depth -= 1;
+        Ok(())
+    }
+
+    /// Ends the recording of the transaction (or savepoint) even if the statement fails: the
+    /// caller gives it up either way.
+    fn rollback(&mut self) -> Result<(), DbError> {
+        let result = self.run_transaction_sql(TxStep::Rollback);
+        if self.depth > 0 {
+            if let Some(r) = &mut self.recorder {
+                r.on_rollback(self.depth);
             }
+            self.depth -= 1;
         }
         result
     }

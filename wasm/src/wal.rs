@@ -3,10 +3,13 @@
 //! sql.js keeps the database in memory; writing the whole image to IndexedDB after every
 //! commit costs about 100 ms at 10 MB (`shared/docs/offline-sync.md`, anchor D). Instead,
 //! `SqlJsConnection` (wasm32 only) can *record*: every statement that may write
-//! and succeeds between `BEGIN` and `COMMIT` is appended, with its parameters, to the open
-//! transaction's [`EntryBuilder`]; `ROLLBACK` drops it, and `COMMIT` turns it into one
-//! encoded log entry (a byte string) waiting to be taken by the JavaScript layer, which
-//! appends it to IndexedDB before it acknowledges the write. Replaying the entries in order on
+//! and succeeds inside a transaction is appended, with its parameters, to the open
+//! transaction's [`EntryBuilder`]; a rollback drops it (a rolled-back savepoint drops what was
+//! recorded since the savepoint), and the commit turns it into one encoded log entry (a byte
+//! string) waiting to be taken by the JavaScript layer, which appends it to IndexedDB before
+//! it acknowledges the write. The connection reports transaction boundaries from its own
+//! `begin`/`commit`/`rollback` (the core's `SqlConnection` transaction methods), so no SQL
+//! text is parsed to find them. Replaying the entries in order on
 //! the last snapshot of the image rebuilds the database exactly, because calstore's
 //! statements are deterministic: the core never reads the clock or a random source inside
 //! SQL, so every input is in the recorded parameters.
@@ -56,19 +59,6 @@ const TAG_REAL: u8 = 2;
 const TAG_TEXT: u8 = 3;
 const TAG_BLOB: u8 = 4;
 
-/// How a statement passed to `execute_batch` affects the transaction state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BatchKind {
-    /// `BEGIN …`: a transaction starts.
-    Begin,
-    /// `COMMIT` or `END`: the transaction commits.
-    Commit,
-    /// `ROLLBACK` (not `ROLLBACK TO`): the transaction is dropped.
-    Rollback,
-    /// Anything else (DDL, pragmas): recorded like a statement.
-    Other,
-}
-
 /// The first keyword of `sql`, upper-cased (at most 16 letters), skipping whitespace and
 /// `--` / `/* */` comments.
 fn first_keyword(sql: &str) -> String {
@@ -88,31 +78,6 @@ fn first_keyword(sql: &str) -> String {
         .take(16)
         .map(|c| c.to_ascii_uppercase())
         .collect()
-}
-
-/// Classifies a parameterless batch by its first keyword.
-pub fn batch_kind(sql: &str) -> BatchKind {
-    match first_keyword(sql).as_str() {
-        "BEGIN" => BatchKind::Begin,
-        "COMMIT" | "END" => BatchKind::Commit,
-        "ROLLBACK" => {
-            // `ROLLBACK TO [SAVEPOINT] x` keeps the transaction open.
-            let upper = sql.to_ascii_uppercase();
-            if upper.split_whitespace().nth(1) == Some("TO") {
-                BatchKind::Other
-            } else {
-                BatchKind::Rollback
-            }
-        }
-        _ => BatchKind::Other,
-    }
-}
-
-/// True if `sql` holds more than one statement (a `;` before the end). Transaction control
-/// (`BEGIN`, `COMMIT`, `ROLLBACK`) must come as a batch of its own while recording, or the
-/// recorder could not follow the transaction state.
-pub fn is_script(sql: &str) -> bool {
-    sql.trim().trim_end_matches(';').contains(';')
 }
 
 /// True if a statement can change the database: everything but `SELECT`, `VALUES`,
@@ -225,6 +190,17 @@ impl EntryBuilder {
     /// True if nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.statements == 0
+    }
+
+    /// Where the entry stands now, to go back to ([`EntryBuilder::truncate`]).
+    fn mark(&self) -> (usize, u64) {
+        (self.body.len(), self.statements)
+    }
+
+    /// Drops the statements recorded since `mark` (their texts stay, unused).
+    fn truncate(&mut self, (len, statements): (usize, u64)) {
+        self.body.truncate(len);
+        self.statements = statements;
     }
 
     /// The encoded entry.
@@ -409,10 +385,13 @@ pub struct RecorderStats {
 ///
 /// The connection calls [`Recorder::on_batch`] and [`Recorder::on_statement`] **after** a
 /// statement succeeded (a failed statement changes nothing in SQLite), and
-/// [`Recorder::on_batch_failed`] when a batch failed.
+/// [`Recorder::on_begin`], [`Recorder::on_commit`] and [`Recorder::on_rollback`] as its
+/// transactions and savepoints open and close.
 #[derive(Debug, Default)]
 pub struct Recorder {
     open: Option<EntryBuilder>,
+    /// Where each open savepoint started in the open entry, innermost last.
+    savepoints: Vec<(usize, u64)>,
     committed: Vec<Vec<u8>>,
     stats: RecorderStats,
 }
@@ -438,41 +417,52 @@ impl Recorder {
         self.committed.push(bytes);
     }
 
-    /// A batch succeeded.
-    pub fn on_batch(&mut self, sql: &str) {
-        match batch_kind(sql) {
-            BatchKind::Begin => self.open = Some(EntryBuilder::default()),
-            BatchKind::Commit => {
-                if let Some(entry) = self.open.take() {
-                    self.commit(entry);
-                }
+    /// A transaction (`depth` 1) or savepoint (`depth` > 1) was opened.
+    pub fn on_begin(&mut self, depth: u32) {
+        match (&self.open, depth) {
+            (_, 1) | (None, _) => {
+                self.open = Some(EntryBuilder::default());
+                self.savepoints.clear();
             }
-            BatchKind::Rollback => self.rollback(),
-            BatchKind::Other => match &mut self.open {
-                Some(entry) => entry.batch(sql),
-                None => {
-                    let mut entry = EntryBuilder::autocommit();
-                    entry.batch(sql);
-                    self.commit(entry);
-                }
-            },
+            (Some(entry), _) => self.savepoints.push(entry.mark()),
         }
     }
 
-    /// A batch failed. A failed `ROLLBACK` still ends the recording of the transaction (the
-    /// caller gives it up); a failed `COMMIT` keeps it open, since SQLite keeps the
-    /// transaction open and the caller rolls back or retries.
-    pub fn on_batch_failed(&mut self, sql: &str) {
-        if batch_kind(sql) == BatchKind::Rollback {
-            self.rollback();
+    /// The transaction or savepoint at `depth` was committed.
+    pub fn on_commit(&mut self, depth: u32) {
+        if depth > 1 {
+            self.savepoints.pop();
+        } else if let Some(entry) = self.open.take() {
+            self.savepoints.clear();
+            self.commit(entry);
         }
     }
 
-    fn rollback(&mut self) {
+    /// The transaction or savepoint at `depth` was rolled back.
+    pub fn on_rollback(&mut self, depth: u32) {
+        if depth > 1 {
+            if let (Some(entry), Some(mark)) = (&mut self.open, self.savepoints.pop()) {
+                entry.truncate(mark);
+            }
+            return;
+        }
+        self.savepoints.clear();
         if let Some(entry) = self.open.take()
             && !entry.is_empty()
         {
             self.stats.rolled_back += 1;
+        }
+    }
+
+    /// A batch (DDL, a pragma) succeeded.
+    pub fn on_batch(&mut self, sql: &str) {
+        match &mut self.open {
+            Some(entry) => entry.batch(sql),
+            None => {
+                let mut entry = EntryBuilder::autocommit();
+                entry.batch(sql);
+                self.commit(entry);
+            }
         }
     }
 
@@ -513,15 +503,6 @@ mod tests {
 
     #[test]
     fn keywords() {
-        assert_eq!(batch_kind("BEGIN IMMEDIATE"), BatchKind::Begin);
-        assert_eq!(batch_kind("  begin deferred"), BatchKind::Begin);
-        assert_eq!(batch_kind("COMMIT"), BatchKind::Commit);
-        assert_eq!(batch_kind("end transaction"), BatchKind::Commit);
-        assert_eq!(batch_kind("ROLLBACK"), BatchKind::Rollback);
-        assert_eq!(batch_kind("rollback to sp1"), BatchKind::Other);
-        assert_eq!(batch_kind("CREATE TABLE t (a)"), BatchKind::Other);
-        assert_eq!(batch_kind("-- c\nBEGIN"), BatchKind::Begin);
-        assert_eq!(batch_kind("/* x */ COMMIT"), BatchKind::Commit);
         assert!(!may_write("SELECT 1"));
         assert!(!may_write("\n  select x from t"));
         assert!(!may_write("VALUES (1)"));
@@ -533,9 +514,6 @@ mod tests {
         assert!(may_write("PRAGMA user_version = 3"));
         assert!(!may_write("PRAGMA foreign_keys"));
         assert!(!may_write("PRAGMA table_info(t)"));
-        assert!(!is_script("COMMIT;"));
-        assert!(!is_script(" BEGIN IMMEDIATE "));
-        assert!(is_script("BEGIN IMMEDIATE; COMMIT;"));
     }
 
     #[test]
@@ -606,30 +584,29 @@ mod tests {
     fn recorder_follows_transactions() {
         let mut r = Recorder::new();
         // A read transaction produces nothing.
-        r.on_batch("BEGIN DEFERRED");
+        r.on_begin(1);
         r.on_statement("SELECT 1", &[]);
-        r.on_batch("COMMIT");
+        r.on_commit(1);
         assert_eq!(r.pending(), 0);
         // A rolled-back write transaction produces nothing.
-        r.on_batch("BEGIN IMMEDIATE");
+        r.on_begin(1);
         r.on_statement("INSERT INTO t VALUES ($1)", &[Value::Integer(1)]);
-        r.on_batch("ROLLBACK");
+        r.on_rollback(1);
         assert_eq!(r.pending(), 0);
         assert_eq!(r.stats().rolled_back, 1);
-        // A failed COMMIT keeps the transaction; the ROLLBACK that follows drops it.
-        r.on_batch("BEGIN IMMEDIATE");
-        r.on_statement("INSERT INTO t VALUES ($1)", &[Value::Integer(2)]);
-        r.on_batch_failed("COMMIT");
-        assert!(r.in_transaction());
-        r.on_batch_failed("ROLLBACK");
-        assert!(!r.in_transaction());
-        assert_eq!(r.pending(), 0);
-        // A committed one is one entry; reads inside it are left out.
-        r.on_batch("BEGIN IMMEDIATE");
+        // A committed one is one entry; reads inside it are left out, and a rolled-back
+        // savepoint drops what it recorded, a committed one keeps it.
+        r.on_begin(1);
         r.on_statement("SELECT 1", &[]);
         r.on_statement("INSERT INTO t VALUES ($1)", &[Value::Integer(3)]);
+        r.on_begin(2);
+        r.on_statement("INSERT INTO t VALUES ($1)", &[Value::Integer(4)]);
+        r.on_rollback(2);
+        r.on_begin(2);
         r.on_batch("CREATE INDEX i ON t (a)");
-        r.on_batch("COMMIT");
+        r.on_commit(2);
+        assert!(r.in_transaction());
+        r.on_commit(1);
         // Autocommit writes are entries by themselves.
         r.on_statement("DELETE FROM t WHERE a = $1", &[Value::Integer(3)]);
         r.on_batch("DROP INDEX i");

@@ -1,35 +1,105 @@
-//! The schema, its version (kept as data in `calstore_schema`) and migrations.
+//! The schema: components, their migrations, their versions (kept as data in
+//! `calstore_schema`) and the table catalogue.
 //!
-//! Each migration is one DDL script per dialect. [`migrate`] runs, inside one write
-//! transaction, every migration newer than the stored version, so a crash half-way leaves the
-//! database at the old version. A database whose version is newer than this build knows is
-//! refused with [`StoreError::SchemaTooNew`] rather than written to.
+//! A database holds the **components** it needs, each with its own version: every calendar
+//! database has [`CORE`] (versions and the change journal), [`STORE`] and [`JOURNAL`]
+//! ([`CALENDAR`] is the three); a server adds its own components (accounts, sync bookkeeping)
+//! that a browser database never gets. Each migration is one DDL script per dialect.
+//! [`migrate`] runs, inside one write transaction, every migration of the given components
+//! newer than their stored versions, so a crash half-way leaves the database as it was. A
+//! component whose stored version is newer than this build knows is refused with
+//! [`StoreError::SchemaTooNew`] rather than written to.
+//!
+//! Versions are rows `('component:<name>', '<version>')`. Databases made before components
+//! existed hold one row `('version', '1')`, which stands for core, store and journal at
+//! version 1; it is read as such and left in place.
 
-use crate::conn::{SqlConnection, SqlConnectionExt};
-use crate::dialect::Dialect;
+pub mod catalogue;
+
 use crate::error::{Result, StoreError};
+use crate::sql::{Dialect, SqlConnection, SqlConnectionExt, Value};
 use crate::tx::in_transaction;
-use crate::value::Value;
+
+pub use catalogue::{Owner, TABLES, Table};
 
 /// One migration: the version it produces and its DDL per dialect.
 #[derive(Debug)]
-struct Migration {
-    version: i64,
-    sqlite: &'static str,
-    postgres: Option<&'static str>,
+pub struct Migration {
+    /// The component version after this migration.
+    pub version: i64,
+    /// The DDL for SQLite (native and in the browser).
+    pub sqlite: &'static str,
+    /// The DDL for PostgreSQL.
+    pub postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sqlite: include_str!("sqlite_v1.sql"),
-    postgres: Some(include_str!("postgres_v1.sql")),
-}];
+impl Migration {
+    fn script(&self, dialect: Dialect) -> &'static str {
+        match dialect {
+            Dialect::Postgres => self.postgres,
+            _ => self.sqlite,
+        }
+    }
+}
 
-/// The newest schema version this build knows.
+/// A part of the schema that is created and versioned on its own.
+#[derive(Debug)]
+pub struct Component {
+    /// Its name, as in `calstore_schema` and [`Table::component`].
+    pub name: &'static str,
+    /// Its migrations, oldest first; the last one's version is the current one.
+    pub migrations: &'static [Migration],
+}
+
+impl Component {
+    /// The newest version this build knows.
+    pub fn current_version(&self) -> i64 {
+        self.migrations.last().map_or(0, |m| m.version)
+    }
+
+    fn key(&self) -> String {
+        format!("component:{}", self.name)
+    }
+}
+
+/// Schema versions and the change journal; every database has it.
+pub static CORE: Component = Component {
+    name: "core",
+    migrations: &[Migration {
+        version: 1,
+        sqlite: include_str!("sqlite_core_v1.sql"),
+        postgres: include_str!("postgres_core_v1.sql"),
+    }],
+};
+
+/// imip-agent's per-user store: objects, recurrences, counters, requests, free/busy.
+pub static STORE: Component = Component {
+    name: "store",
+    migrations: &[Migration {
+        version: 1,
+        sqlite: include_str!("sqlite_store_v1.sql"),
+        postgres: include_str!("postgres_store_v1.sql"),
+    }],
+};
+
+/// imip-agent's journal: quotas, limits, groups, delegates and their entries.
+pub static JOURNAL: Component = Component {
+    name: "journal",
+    migrations: &[Migration {
+        version: 1,
+        sqlite: include_str!("sqlite_journal_v1.sql"),
+        postgres: include_str!("postgres_journal_v1.sql"),
+    }],
+};
+
+/// What every calendar database holds, servers and browsers alike.
+pub static CALENDAR: &[&Component] = &[&CORE, &STORE, &JOURNAL];
+
+/// The version of the calendar components ([`CALENDAR`]) this build writes.
 pub const CURRENT_VERSION: i64 = 1;
 
-/// Reads the schema version (0 for an empty database).
-pub fn version<C: SqlConnection + ?Sized>(conn: &mut C) -> Result<i64> {
+/// True if the database has the `calstore_schema` table.
+fn has_schema_table<C: SqlConnection + ?Sized>(conn: &mut C) -> Result<bool> {
     let exists = match conn.dialect() {
         Dialect::Postgres => conn.query_opt(
             "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() \
@@ -41,35 +111,85 @@ pub fn version<C: SqlConnection + ?Sized>(conn: &mut C) -> Result<i64> {
             &[],
         )?,
     };
-    if exists.is_none() {
-        return Ok(0);
-    }
-    let row = conn.query_opt(
-        "SELECT value FROM calstore_schema WHERE name = 'version'",
-        &[],
-    )?;
-    match row {
-        None => Ok(0),
-        Some(row) => {
-            let text: String = row.get(0)?;
-            text.parse::<i64>().map_err(|_| {
-                StoreError::invalid(format!("schema version {text:?} is not a number"))
-            })
-        }
-    }
+    Ok(exists.is_some())
 }
 
-/// Creates or upgrades the schema to [`CURRENT_VERSION`]; returns the version found before.
+fn read_version<C: SqlConnection + ?Sized>(conn: &mut C, key: &str) -> Result<Option<i64>> {
+    let Some(row) = conn.query_opt(
+        "SELECT value FROM calstore_schema WHERE name = $1",
+        &[key.into()],
+    )?
+    else {
+        return Ok(None);
+    };
+    let text: String = row.get(0)?;
+    text.parse::<i64>()
+        .map(Some)
+        .map_err(|_| StoreError::invalid(format!("schema version {text:?} is not a number")))
+}
+
+/// The stored version of `component` (0 if it is not in the database).
+pub fn component_version<C: SqlConnection + ?Sized>(
+    conn: &mut C,
+    component: &Component,
+) -> Result<i64> {
+    if !has_schema_table(conn)? {
+        return Ok(0);
+    }
+    if let Some(v) = read_version(conn, &component.key())? {
+        return Ok(v);
+    }
+    // Before components: one version row for core, store and journal together.
+    if CALENDAR.iter().any(|c| c.name == component.name) {
+        return Ok(read_version(conn, "version")?.unwrap_or(0));
+    }
+    Ok(0)
+}
+
+/// The version of the calendar schema: the lowest of the [`CALENDAR`] components' versions
+/// (0 for an empty database).
+pub fn version<C: SqlConnection + ?Sized>(conn: &mut C) -> Result<i64> {
+    let mut lowest = i64::MAX;
+    for c in CALENDAR {
+        lowest = lowest.min(component_version(conn, c)?);
+    }
+    Ok(lowest)
+}
+
+fn check_not_too_new<C: SqlConnection + ?Sized>(
+    conn: &mut C,
+    components: &[&Component],
+) -> Result<bool> {
+    let mut behind = false;
+    for c in components {
+        let found = component_version(conn, c)?;
+        let known = c.current_version();
+        if found > known {
+            return Err(StoreError::SchemaTooNew { found, known });
+        }
+        behind |= found < known;
+    }
+    Ok(behind)
+}
+
+/// Creates or upgrades the [`CALENDAR`] components; returns the calendar version found
+/// before.
 pub fn migrate<C: SqlConnection + ?Sized>(conn: &mut C) -> Result<i64> {
     let found = version(conn)?;
-    if found > CURRENT_VERSION {
-        return Err(StoreError::SchemaTooNew {
-            found,
-            known: CURRENT_VERSION,
-        });
-    }
-    if found == CURRENT_VERSION {
-        return Ok(found);
+    migrate_components(conn, CALENDAR)?;
+    Ok(found)
+}
+
+/// Creates or upgrades `components` (in order; [`CORE`] first if it is not there yet), in
+/// one transaction.
+pub fn migrate_components<C: SqlConnection + ?Sized>(
+    conn: &mut C,
+    components: &[&Component],
+) -> Result<()> {
+    let mut wanted: Vec<&Component> = vec![&CORE];
+    wanted.extend(components.iter().filter(|c| c.name != CORE.name));
+    if !check_not_too_new(conn, &wanted)? {
+        return Ok(());
     }
     let dialect = conn.dialect();
     in_transaction(conn, |c| {
@@ -85,27 +205,20 @@ pub fn migrate<C: SqlConnection + ?Sized>(conn: &mut C) -> Result<i64> {
         }
         // Re-read inside the write transaction (after the lock): another process may have
         // migrated meanwhile.
-        let now = version(c)?;
-        for m in MIGRATIONS.iter().filter(|m| m.version > now) {
-            let script = match dialect {
-                Dialect::Postgres => m.postgres.ok_or_else(|| {
-                    StoreError::invalid(format!(
-                        "schema version {} has no PostgreSQL DDL in this build",
-                        m.version
-                    ))
-                })?,
-                _ => m.sqlite,
-            };
-            run_script(c, script)?;
-            c.execute(
-                "INSERT INTO calstore_schema (name, value) VALUES ('version', $1) \
-                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                &[Value::Text(m.version.to_string())],
-            )?;
+        check_not_too_new(c, &wanted)?;
+        for component in &wanted {
+            let now = component_version(c, component)?;
+            for m in component.migrations.iter().filter(|m| m.version > now) {
+                run_script(c, m.script(dialect))?;
+                c.execute(
+                    "INSERT INTO calstore_schema (name, value) VALUES ($1, $2) \
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    &[component.key().into(), Value::Text(m.version.to_string())],
+                )?;
+            }
         }
         Ok(())
-    })?;
-    Ok(found)
+    })
 }
 
 /// Runs a DDL script statement by statement (never as one long batch: see style.md on the
@@ -129,4 +242,36 @@ fn run_script<C: SqlConnection + ?Sized>(conn: &mut C, script: &str) -> Result<(
         conn.execute_batch(&stmt)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Table names a script creates, in order.
+    fn created(script: &str) -> Vec<&str> {
+        script
+            .lines()
+            .filter_map(|l| l.strip_prefix("CREATE TABLE "))
+            .filter_map(|l| l.split([' ', '(']).next())
+            .collect()
+    }
+
+    #[test]
+    fn catalogue_lists_what_the_scripts_create() {
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            let mut from_scripts = Vec::new();
+            for c in CALENDAR {
+                for m in c.migrations {
+                    for t in created(m.script(dialect)) {
+                        from_scripts.push((c.name, t));
+                    }
+                }
+            }
+            let from_catalogue: Vec<(&str, &str)> =
+                TABLES.iter().map(|t| (t.component, t.name)).collect();
+            assert_eq!(from_scripts, from_catalogue, "{dialect:?}");
+        }
+        assert_eq!(CURRENT_VERSION, STORE.current_version());
+    }
 }

@@ -288,7 +288,7 @@ pub fn sql_looking_uid_is_data<C: SqlConnection>(conn: C) {
             &[("g' OR '1'='1".to_owned(), "PT1H".to_owned())].into(),
         )
         .unwrap();
-    for table in SCHEMA_TABLES {
+    for table in schema_tables() {
         assert_table_exists(s.connection(), table);
     }
     assert_eq!(s.get_events(user).unwrap(), [uid]);

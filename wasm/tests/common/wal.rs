@@ -9,7 +9,8 @@
 //! export/restore.
 
 use calstore_core::{
-    DbError, DbErrorKind, FixedClock, RecordOptions, Row, SqlConnection, Store, StoreError, Value,
+    DbError, DbErrorKind, FixedClock, RecordOptions, Row, SqlConnection, Store, StoreError, TxKind,
+    Value,
 };
 use calstore_tests::atomicity::{DynConnection, atomic_op, check_atomic};
 use calstore_tests::{FailMode, snapshot, sqlite_tables};
@@ -78,6 +79,22 @@ impl SqlConnection for ReplayChecked {
     }
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
         self.conn.execute_batch(sql)
+    }
+    fn transaction_depth(&self) -> u32 {
+        self.conn.transaction_depth()
+    }
+    fn set_transaction_depth(&mut self, depth: u32) {
+        self.conn.set_transaction_depth(depth);
+    }
+    // The recording connection's own transaction methods: they mark the log's boundaries.
+    fn begin(&mut self, kind: TxKind) -> Result<(), DbError> {
+        self.conn.begin(kind)
+    }
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.conn.commit()
+    }
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.conn.rollback()
     }
 }
 
@@ -151,7 +168,7 @@ pub fn one_entry_per_committed_write(mut c: SqlJsConnection) {
         Utc.with_ymd_and_hms(2014, 10, 10, 12, 0, 0).unwrap(),
         Utc.with_ymd_and_hms(2014, 10, 10, 13, 0, 0).unwrap(),
     );
-    store.connection().execute_batch("BEGIN IMMEDIATE").unwrap();
+    store.connection().begin(TxKind::Write).unwrap();
     store
         .connection()
         .execute(
@@ -159,7 +176,7 @@ pub fn one_entry_per_committed_write(mut c: SqlJsConnection) {
             &["wal-test".into(), "1".into()],
         )
         .unwrap();
-    store.connection().execute_batch("ROLLBACK").unwrap();
+    store.connection().rollback().unwrap();
     assert_eq!(store.connection().pending_committed(), 1);
     assert_eq!(store.connection().recorder_stats().rolled_back, 1);
     store.set_freebusy(USER, &[bad]).unwrap();
@@ -167,12 +184,31 @@ pub fn one_entry_per_committed_write(mut c: SqlJsConnection) {
     let entries = store.connection().take_committed();
     assert_eq!(entries.len(), 3);
     assert_eq!(store.connection().recorder_stats().entries, 4);
-    // Transaction control inside a script cannot be followed: refused while recording.
-    let err = store
-        .connection()
-        .execute_batch("BEGIN IMMEDIATE; COMMIT;")
-        .unwrap_err();
-    assert_eq!(err.kind(), &DbErrorKind::Other);
+    // A unit of work is one entry, and a savepoint rolled back inside it (a nested unit that
+    // fails) leaves its statements out.
+    store
+        .transaction(|s| {
+            s.set_event(
+                USER,
+                "b@example.com",
+                None,
+                "BEGIN:VEVENT\r\nEND:VEVENT\r\n",
+            )?;
+            let nested = s.transaction(|s| {
+                s.queue_request(USER, "dropped@example.com", None, None)?;
+                Err::<(), _>(StoreError::invalid("given up"))
+            });
+            assert!(nested.is_err());
+            s.queue_request(USER, "b@example.com", None, None)?;
+            Ok(())
+        })
+        .unwrap();
+    let entries = store.connection().take_committed();
+    assert_eq!(entries.len(), 1);
+    let recorded = calstore_wasm::wal::decode(&entries[0]).unwrap().statements;
+    assert!(!format!("{recorded:?}").contains("dropped@example.com"));
+    assert!(format!("{recorded:?}").contains("b@example.com"));
+    assert_eq!(store.connection().recorder_stats().entries, 5);
 }
 
 /// The log replayed on an empty database gives the same database, and replay does not
@@ -284,9 +320,9 @@ pub fn export_restores_and_keeps_pragmas(mut c: SqlJsConnection) {
     );
     assert_eq!(dump(&mut live), dump(&mut restored));
     // Not inside a transaction.
-    live.execute_batch("BEGIN IMMEDIATE").unwrap();
+    live.begin(TxKind::Write).unwrap();
     assert_eq!(live.export().unwrap_err().kind(), &DbErrorKind::Busy);
-    live.execute_batch("ROLLBACK").unwrap();
+    live.rollback().unwrap();
     assert!(live.export().is_ok());
 }
 

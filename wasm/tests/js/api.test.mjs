@@ -21,7 +21,7 @@ const ROOM = "mailto:resource-room-confroom@example.com";
 const PAUL = "mailto:paul.boddie@example.com";
 const VINCENT = "mailto:vincent.vole@example.com";
 const NOW = "20261122T000000Z";
-const DEMO = fs.readFileSync(path.resolve(wasmDir, "../native/data/demo.ics"), "utf8");
+const DEMO = fs.readFileSync(path.resolve(wasmDir, "../cli/data/demo.ics"), "utf8");
 
 let SQL;
 before(async () => {
@@ -295,7 +295,7 @@ describe("CalStore", () => {
     // A database written by a newer calstore.
     const db = new SQL.Database();
     new CalStore(db, {}).free();
-    db.run("UPDATE calstore_schema SET value = '999' WHERE name = 'version'");
+    db.run("UPDATE calstore_schema SET value = '999' WHERE name = 'component:store'");
     assert.throws(() => new CalStore(db, {}), (e) => {
       assert.equal(e.name, "SchemaTooNew");
       assert.equal(e.code, "SCHEMA_TOO_NEW");

@@ -25,7 +25,7 @@ const PAUL = "mailto:paul.boddie@example.com";
 const VINCENT = "mailto:vincent.vole@example.com";
 const CARS = "mailto:resource-car-pool@example.com";
 const NOW = "20261122T000000Z";
-const DEMO = fs.readFileSync(path.resolve(wasmDir, "../native/data/demo.ics"), "utf8");
+const DEMO = fs.readFileSync(path.resolve(wasmDir, "../cli/data/demo.ics"), "utf8");
 
 let SQL;
 before(async () => {

@@ -1,0 +1,538 @@
+//! The `calstore` command-line tool: the argument tree (clap derive), the dispatcher, and the
+//! error type that maps failures to exit codes (0 success, 2 usage errors, 1 anything else)
+//! with one line on stderr. Each command's work is in the core; the modules here parse
+//! arguments and format results.
+#![forbid(unsafe_code)]
+
+mod args;
+mod commands;
+mod copy;
+mod demo;
+mod imip;
+mod output;
+mod quota;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use calstore_core::{Clock, Store, StoreError};
+use calstore_native::{AnyConnection, DbUrl, connect};
+use clap::{Parser, Subcommand};
+
+use args::{ExpandArgs, Format, ListFormat, ObjectArgs, RangeArgs, UserArg};
+
+/// The database used when `--db` is not given.
+pub const DEFAULT_DB: &str = "sqlite:calstore.db";
+
+/// Calendar storage with imip-agent's store and journal semantics.
+///
+/// Every command opens the database given by --db (creating or migrating its schema).
+/// Times on the command line are UTC: YYYYMMDDTHHMMSSZ, or YYYYMMDD for midnight.
+/// Exit status: 0 on success, 2 for usage errors, 1 for anything else.
+#[derive(Debug, Parser)]
+#[command(name = "calstore", version, arg_required_else_help = true)]
+pub struct Cli {
+    /// Database: sqlite:PATH, sqlite::memory: or postgres://USER:PASSWORD@HOST:PORT/DB (password and port optional)
+    /// [default: sqlite:calstore.db]
+    #[arg(long, global = true, value_name = "URL", value_parser = args::DbUrlParser)]
+    pub db: Option<DbUrl>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Store the VEVENTs of iCalendar files and record their free/busy
+    Import(ImportArgs),
+    /// Show a user's free/busy
+    Freebusy(FreebusyArgs),
+    /// List a user's active (or cancelled) events and recurrences
+    Events(EventsArgs),
+    /// Show, cancel, uncancel or remove one stored event
+    #[command(subcommand)]
+    Event(EventCommand),
+    /// The request queue
+    #[command(subcommand)]
+    Requests(RequestsCommand),
+    /// List the attendees who countered an event, or show one counter-proposal
+    Counters(CountersArgs),
+    /// List the others a user holds free/busy about, show one's periods, or import a received
+    /// VFREEBUSY (`freebusy-other import`)
+    FreebusyOther(FreebusyOtherArgs),
+    /// Extend the free/busy of every provider (open-ended or window-cut events) up to an
+    /// instant, for one user or all (what a daily job runs; idempotent)
+    FreebusyExtend(FreebusyExtendArgs),
+    /// Show a user's live offers (tentative periods of counter-proposals)
+    Offers(OffersArgs),
+    /// Show a user's free/busy providers (events recurring past the window), or extend them
+    Providers(ProvidersArgs),
+    /// Quotas: limits, groups, delegates, the quota check, entries
+    #[command(subcommand)]
+    Quota(QuotaCommand),
+    /// Build a sample store (calstore-demo.db) and show a week of free/busy and quota decisions
+    Demo,
+    /// Copy every table between two databases (any backends), in one transaction, and verify
+    Copy(copy::CopyArgs),
+    /// Import an imip-agent 0.3 store and journal (its file layout or its PostgreSQL tables)
+    ImportImipAgent(imip::ImportArgs),
+    /// Export the store and journal in imip-agent 0.3's file layout
+    ExportImipAgent(imip::ExportArgs),
+}
+
+/// `import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub user: UserArg,
+    #[command(flatten)]
+    pub expand: ExpandArgs,
+    /// iCalendar files ('-' for standard input); all are parsed before anything is written
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// `freebusy`.
+#[derive(Debug, clap::Args)]
+pub struct FreebusyArgs {
+    #[command(flatten)]
+    pub user: UserArg,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Zone the table shows times in
+    #[arg(long, value_name = "ZONE", value_parser = args::parse_zone, default_value = "UTC")]
+    pub tz: chrono_tz::Tz,
+}
+
+/// `events`.
+#[derive(Debug, clap::Args)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub user: UserArg,
+    /// List cancelled objects instead of active ones
+    #[arg(long)]
+    pub cancelled: bool,
+}
+
+/// `event …`.
+#[derive(Debug, Subcommand)]
+pub enum EventCommand {
+    /// Print the stored iCalendar text of an event or recurrence
+    Show {
+        #[command(flatten)]
+        object: ObjectArgs,
+        /// Show the cancelled copy
+        #[arg(long)]
+        cancelled: bool,
+    },
+    /// Cancel an event or recurrence and remove its free/busy
+    Cancel {
+        #[command(flatten)]
+        object: ObjectArgs,
+        #[command(flatten)]
+        expand: ExpandArgs,
+    },
+    /// Re-activate a cancelled event or recurrence and restore its free/busy
+    Uncancel {
+        #[command(flatten)]
+        object: ObjectArgs,
+        #[command(flatten)]
+        expand: ExpandArgs,
+    },
+    /// Remove an event (with all its recurrences) or one recurrence, and its free/busy
+    Remove {
+        #[command(flatten)]
+        object: ObjectArgs,
+        #[command(flatten)]
+        expand: ExpandArgs,
+    },
+}
+
+/// `requests …`.
+#[derive(Debug, Subcommand)]
+pub enum RequestsCommand {
+    /// List the queue in order: UID, recurrence id and type, tab-separated ('-' when absent)
+    List {
+        #[command(flatten)]
+        user: UserArg,
+    },
+    /// Queue a request unless one exists for the same UID and recurrence id
+    Queue {
+        #[command(flatten)]
+        object: ObjectArgs,
+        /// Request type, e.g. COUNTER
+        #[arg(long = "type", value_name = "T", value_parser = args::parse_name)]
+        kind: Option<String>,
+    },
+    /// Remove the request for exactly this UID and recurrence id
+    Dequeue {
+        #[command(flatten)]
+        object: ObjectArgs,
+    },
+}
+
+/// `counters`.
+#[derive(Debug, clap::Args)]
+pub struct CountersArgs {
+    #[command(flatten)]
+    pub object: ObjectArgs,
+    /// Print this attendee's counter-proposal
+    #[arg(long, value_name = "URI", value_parser = args::parse_user)]
+    pub other: Option<String>,
+}
+
+/// `freebusy-other`: without a subcommand, the listing.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct FreebusyOtherArgs {
+    #[command(subcommand)]
+    pub command: Option<FreebusyOtherCommand>,
+    /// The calendar user, e.g. mailto:room@example.com
+    #[arg(long, value_name = "URI", value_parser = args::parse_user, required = true)]
+    pub user: Option<String>,
+    /// Show the periods held about this party (without it: list the parties)
+    #[arg(long, value_name = "URI", value_parser = args::parse_user)]
+    pub other: Option<String>,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Zone the table shows times in
+    #[arg(long, value_name = "ZONE", value_parser = args::parse_zone, default_value = "UTC")]
+    pub tz: chrono_tz::Tz,
+}
+
+/// `freebusy-other …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum FreebusyOtherCommand {
+    /// Store a received VFREEBUSY (a file with VCALENDARs holding VFREEBUSY components): what
+    /// is held about the other party within each one's DTSTART..DTEND is replaced by its busy
+    /// periods, all in one transaction
+    Import {
+        #[command(flatten)]
+        user: UserArg,
+        /// The party the free/busy describes
+        #[arg(long, value_name = "URI", value_parser = args::parse_user)]
+        other: String,
+        /// The iCalendar file ('-' for standard input)
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+/// `freebusy-extend`.
+#[derive(Debug, clap::Args)]
+pub struct FreebusyExtendArgs {
+    /// Only this user [default: every user that has providers]
+    #[arg(long, value_name = "URI", value_parser = args::parse_user)]
+    pub user: Option<String>,
+    /// Generate free/busy up to this instant (YYYYMMDDTHHMMSSZ or YYYYMMDD) [default: 100 days
+    /// from now]
+    #[arg(long, value_name = "T", value_parser = args::parse_time)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Zone for floating times and dates (the users' zone)
+    #[arg(long, value_name = "ZONE", value_parser = args::parse_zone, default_value = "UTC")]
+    pub tz: chrono_tz::Tz,
+}
+
+/// `offers`.
+#[derive(Debug, clap::Args)]
+pub struct OffersArgs {
+    #[command(flatten)]
+    pub user: UserArg,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    /// Zone the table shows times in
+    #[arg(long, value_name = "ZONE", value_parser = args::parse_zone, default_value = "UTC")]
+    pub tz: chrono_tz::Tz,
+}
+
+/// `providers`.
+#[derive(Debug, clap::Args)]
+pub struct ProvidersArgs {
+    #[command(flatten)]
+    pub user: UserArg,
+    /// Extend the providers' free/busy up to this instant (what a daily job does)
+    #[arg(long, value_name = "T", value_parser = args::parse_time)]
+    pub extend_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Zone for floating times and dates when extending
+    #[arg(long, value_name = "ZONE", value_parser = args::parse_zone, default_value = "UTC")]
+    pub tz: chrono_tz::Tz,
+}
+
+/// `--quota Q`.
+#[derive(Debug, clap::Args)]
+pub struct QuotaArg {
+    /// The quota (e.g. cars, or a resource URI)
+    #[arg(long, value_name = "Q", value_parser = args::parse_name)]
+    pub quota: String,
+}
+
+/// `quota …`.
+#[derive(Debug, Subcommand)]
+pub enum QuotaCommand {
+    /// Show the limits (a tab-separated GROUP and LIMIT per line), or set them
+    Limits {
+        #[command(flatten)]
+        quota: QuotaArg,
+        /// Set GROUP=LIMIT (LIMIT '*' or a duration such as PT1H; GROUP '*' for anyone)
+        #[arg(long = "set", value_name = "GROUP=LIMIT", num_args = 1.., value_parser = args::parse_limit_pair)]
+        set: Vec<(String, String)>,
+        /// Replace every limit with the ones given (none: remove all)
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Show the user groups (a tab-separated USER and GROUP per line), or set them
+    Groups {
+        #[command(flatten)]
+        quota: QuotaArg,
+        /// Set USER=GROUP (USER '*' for everyone not listed)
+        #[arg(long = "set", value_name = "USER=GROUP", num_args = 1.., value_parser = args::parse_group_pair)]
+        set: Vec<(String, String)>,
+        /// Replace every group mapping with the ones given (none: remove all)
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Show the delegates, or replace them
+    Delegates {
+        #[command(flatten)]
+        quota: QuotaArg,
+        /// Replace the delegates with these users
+        #[arg(long = "set", value_name = "URI", num_args = 1.., value_parser = args::parse_user, conflicts_with = "clear")]
+        set: Vec<String>,
+        /// Remove every delegate
+        #[arg(long)]
+        clear: bool,
+    },
+    /// Check a booking against the quota without recording it
+    Check(quota::BookingArgs),
+    /// Check a booking and, if it fits, record its entries (in one transaction)
+    Reserve(quota::ReserveArgs),
+    /// List the users and groups holding entries, or one group's entries
+    Entries {
+        #[command(flatten)]
+        quota: QuotaArg,
+        /// The group (or user) whose entries to show
+        #[arg(long, value_name = "G", value_parser = args::parse_name)]
+        group: Option<String>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+        /// Zone the table shows times in
+        #[arg(long, value_name = "ZONE", value_parser = args::parse_zone, default_value = "UTC")]
+        tz: chrono_tz::Tz,
+    },
+}
+
+/// A failed command.
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad arguments: exit status 2.
+    Usage(String),
+    /// Anything else: exit status 1.
+    Failed(String),
+    /// Writing the output failed.
+    Output(io::Error),
+}
+
+impl CliError {
+    /// Prints the error as one line on stderr and gives the exit status.
+    pub fn report(&self) -> ExitCode {
+        let (message, code) = match self {
+            CliError::Usage(m) => (m.clone(), 2),
+            CliError::Failed(m) => (m.clone(), 1),
+            // The reader went away (e.g. `| head`): not an error of ours.
+            CliError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                return ExitCode::SUCCESS;
+            }
+            CliError::Output(e) => (format!("cannot write the output: {e}"), 1),
+        };
+        eprintln!("calstore: error: {}", one_line(&message));
+        ExitCode::from(code)
+    }
+}
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> Self {
+        CliError::Failed(store_message(&e))
+    }
+}
+
+impl From<calstore_core::DbError> for CliError {
+    fn from(e: calstore_core::DbError) -> Self {
+        CliError::Failed(e.to_string())
+    }
+}
+
+impl From<io::Error> for CliError {
+    fn from(e: io::Error) -> Self {
+        CliError::Output(e)
+    }
+}
+
+/// A store error as a message: invalid data names the problem without a prefix.
+pub fn store_message(e: &StoreError) -> String {
+    match e {
+        StoreError::InvalidData(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Joins a message's lines so that the error stays on one line.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Prints a clap error: help and version as clap does, anything else as one line, exit 2.
+pub fn report_clap_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            // Printing help can only fail if stdout is gone; nothing useful is left to do.
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::from(2)
+        }
+        _ => {
+            let text = e.render().to_string();
+            // The first paragraph holds the message; later ones are usage and tips.
+            let mut paragraphs = text.split("\n\n");
+            let first = paragraphs.next().unwrap_or_default();
+            let first = first.trim().strip_prefix("error:").unwrap_or(first).trim();
+            let tip = paragraphs
+                .flat_map(str::lines)
+                .map(str::trim)
+                .find(|l| l.starts_with("tip:"));
+            let mut line = one_line(first);
+            if let Some(tip) = tip {
+                line.push_str(" (");
+                line.push_str(tip);
+                line.push(')');
+            }
+            eprintln!("calstore: error: {line} (see calstore --help)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The store type every command works on.
+pub type CliStore = Store<AnyConnection>;
+
+/// Opens (creating or migrating) the store at `url`.
+pub fn open_store(url: &DbUrl, clock: Box<dyn Clock>) -> Result<CliStore, CliError> {
+    let conn = connect(url).map_err(|e| CliError::Failed(e.to_string()))?;
+    Ok(Store::open(conn, clock)?)
+}
+
+/// Fails with "unknown user …" unless the user has data.
+pub fn require_user(store: &mut CliStore, user: &str) -> Result<(), CliError> {
+    match store.require_user(user) {
+        Ok(()) => Ok(()),
+        Err(StoreError::NotFound(_)) => Err(CliError::Failed(format!("unknown user {user}"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result = match cli.command {
+        Command::Demo => demo::run(cli.db.as_ref(), &mut out),
+        Command::Copy(a) => copy::run(cli.db.as_ref(), &a, &mut out),
+        Command::ImportImipAgent(a) => imip::import(&db_or_default(cli.db)?, &a, &mut out),
+        command => {
+            let url = db_or_default(cli.db)?;
+            let mut store = open_store(&url, clock()?)?;
+            dispatch(&mut store, command, &mut out)
+        }
+    };
+    // Whatever was printed before a failure is still flushed.
+    let flushed = out.flush();
+    result?;
+    Ok(flushed?)
+}
+
+/// The environment variable that fixes the clock of store commands: a UTC time
+/// `YYYYMMDDTHHMMSSZ` (or a date `YYYYMMDD`) that they take as now, for reproducible scripted
+/// runs and tests (quota usage counts bookings that have not ended yet; free/busy windows
+/// start now).
+pub const NOW_ENV: &str = "CALSTORE_NOW";
+
+/// The system clock, or the fixed time of [`NOW_ENV`]; a malformed value is a usage error.
+fn clock() -> Result<Box<dyn calstore_core::Clock>, CliError> {
+    match std::env::var(NOW_ENV) {
+        Ok(text) => {
+            let now = calstore_core::ical::datetime::parse_utc(&text)
+                .or_else(|_| {
+                    chrono::NaiveDate::parse_from_str(&text, "%Y%m%d")
+                        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+                })
+                .map_err(|_| {
+                    CliError::Usage(format!(
+                        "{NOW_ENV}={text:?}: expected a UTC time YYYYMMDDTHHMMSSZ or a date YYYYMMDD"
+                    ))
+                })?;
+            Ok(Box::new(calstore_core::FixedClock::new(now)))
+        }
+        Err(std::env::VarError::NotPresent) => Ok(Box::new(calstore_native::SystemClock)),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(CliError::Usage(format!("{NOW_ENV} is not valid Unicode")))
+        }
+    }
+}
+
+/// The database of `--db`, or the default one.
+fn db_or_default(db: Option<DbUrl>) -> Result<DbUrl, CliError> {
+    match db {
+        Some(url) => Ok(url),
+        None => DbUrl::parse(DEFAULT_DB).map_err(CliError::Usage),
+    }
+}
+
+fn dispatch(store: &mut CliStore, command: Command, out: &mut dyn Write) -> Result<(), CliError> {
+    match command {
+        Command::Import(a) => commands::import(store, &a, out),
+        Command::Freebusy(a) => commands::freebusy(store, &a, out),
+        Command::Events(a) => commands::events(store, &a, out),
+        Command::Event(c) => commands::event(store, &c, out),
+        Command::Requests(c) => commands::requests(store, &c, out),
+        Command::Counters(a) => commands::counters(store, &a, out),
+        Command::FreebusyOther(a) => commands::freebusy_other(store, &a, out),
+        Command::FreebusyExtend(a) => commands::freebusy_extend(store, &a, out),
+        Command::Offers(a) => commands::offers(store, &a, out),
+        Command::Providers(a) => commands::providers(store, &a, out),
+        Command::Quota(c) => quota::run(store, &c, out),
+        Command::ExportImipAgent(a) => imip::export(store, &a, out),
+        Command::Demo | Command::Copy(_) | Command::ImportImipAgent(_) => Err(CliError::Usage(
+            "this command opens its databases itself".into(),
+        )),
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match Cli::try_parse() {
+        Ok(args) => args,
+        Err(e) => return report_clap_error(&e),
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => e.report(),
+    }
+}

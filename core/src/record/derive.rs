@@ -1,0 +1,571 @@
+//! Free/busy derived from the stored objects of one UID: parent occurrences, minus those its
+//! recurrences replace or cancel, plus the recurrences' own periods; and the statements that
+//! store objects and replace their periods in one write.
+
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Utc};
+
+use super::RecordOptions;
+use super::participation::{is_cancelled, participates, transp_for};
+use crate::changes::{self, Operation};
+use crate::error::{Result, StoreError};
+use crate::ical::datetime::format_utc;
+use crate::ical::{self, EventComponent, ExpandContext, IcalError};
+use crate::period::{FREEBUSY, Period};
+use crate::sql::{SqlConnection, Value, bulk};
+use crate::status::Status;
+use crate::store::{objects, providers};
+use crate::validate;
+use crate::work::WriteTx;
+
+fn ical_err(e: IcalError) -> StoreError {
+    StoreError::InvalidData(e.0)
+}
+
+/// The free/busy of one UID computed from its stored objects.
+#[derive(Debug, Default)]
+pub(crate) struct Derived {
+    pub periods: Vec<Period>,
+    /// The parent has occurrences past the window (open-ended or cut by it).
+    pub provider: bool,
+}
+
+pub(crate) fn period_for(
+    event: &EventComponent,
+    user: &str,
+    inst: &ical::Instance,
+    rid: Option<&str>,
+) -> Period {
+    Period {
+        start: inst.start,
+        end: inst.end,
+        uid: Some(event.uid.clone()),
+        transp: Some(transp_for(event, user)),
+        recurrenceid: rid.map(str::to_owned),
+        summary: event.summary.clone(),
+        organiser: event.organizer.clone(),
+    }
+}
+
+pub(crate) fn parse_stored(text: &str) -> Result<EventComponent> {
+    ical::parse_events(text.as_bytes())
+        .map_err(|e| StoreError::invalid(format!("stored object: {e}")))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::invalid("stored object holds no VEVENT"))
+}
+
+/// A recurrence of one UID as stored: its rid, whether it is active, and its text.
+type StoredRecurrence = (String, bool, String);
+
+fn user_has_any<C: SqlConnection + ?Sized>(c: &mut C, probe: &str, user: &str) -> Result<bool> {
+    Ok(!c.query(probe, &[user.into()])?.is_empty())
+}
+
+/// Loads the stored recurrences of `uids` (all statuses), grouped by uid.
+pub(crate) fn load_recurrences<C: SqlConnection + ?Sized>(
+    c: &mut C,
+    user: &str,
+    uids: &[&str],
+) -> Result<BTreeMap<String, Vec<StoredRecurrence>>> {
+    let mut out: BTreeMap<String, Vec<StoredRecurrence>> = BTreeMap::new();
+    for chunk in uids.chunks(bulk::rows_per_chunk(1, 1)) {
+        let sql = bulk::in_list_sql(
+            "SELECT object_uid, object_recurrenceid, status, object_text FROM recurrences \
+             WHERE store_user = $1 AND object_uid IN ",
+            2,
+            chunk.len(),
+            "",
+        );
+        let mut params = vec![Value::from(user)];
+        params.extend(chunk.iter().map(|u| Value::from(*u)));
+        for r in c.query(&sql, &params)? {
+            let status: String = r.get(2)?;
+            out.entry(r.get(0)?).or_default().push((
+                r.get(1)?,
+                status == Status::Active.as_str(),
+                r.get(3)?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Loads the texts of the active parents of `uids`.
+pub(crate) fn load_parents<C: SqlConnection + ?Sized>(
+    c: &mut C,
+    user: &str,
+    uids: &[&str],
+) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for chunk in uids.chunks(bulk::rows_per_chunk(1, 1)) {
+        let sql = bulk::in_list_sql(
+            "SELECT object_uid, object_text FROM objects WHERE store_user = $1 \
+             AND status = 'active' AND object_uid IN ",
+            2,
+            chunk.len(),
+            "",
+        );
+        let mut params = vec![Value::from(user)];
+        params.extend(chunk.iter().map(|u| Value::from(*u)));
+        for r in c.query(&sql, &params)? {
+            out.insert(r.get(0)?, r.get(1)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Which of `uids` are listed as (whole-event) providers.
+pub(crate) fn load_providers<C: SqlConnection + ?Sized>(
+    c: &mut C,
+    user: &str,
+    uids: &[&str],
+) -> Result<HashSet<String>> {
+    let mut out = HashSet::new();
+    for chunk in uids.chunks(bulk::rows_per_chunk(1, 1)) {
+        let sql = bulk::in_list_sql(
+            "SELECT object_uid FROM freebusy_providers WHERE store_user = $1 \
+             AND object_recurrenceid IS NULL AND object_uid IN ",
+            2,
+            chunk.len(),
+            "",
+        );
+        let mut params = vec![Value::from(user)];
+        params.extend(chunk.iter().map(|u| Value::from(*u)));
+        for r in c.query(&sql, &params)? {
+            out.insert(r.get(0)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Computes the free/busy of one UID from its active parent (if any) and its recurrences:
+/// parent occurrences, minus those a recurrence (active or cancelled) replaces, plus the
+/// active recurrences' own periods.
+///
+/// A recurrence with `RANGE=THISANDFUTURE` also governs every later parent occurrence (RFC 5545
+/// §3.8.4.4): those are rescheduled by its time difference and take its length, TRANSP, STATUS,
+/// SUMMARY and participation ([`EventComponent::shift_instance`]); the latest such recurrence
+/// before an occurrence wins, and a later plain recurrence still replaces its own occurrence.
+/// A cancelled one (or one with `STATUS:CANCELLED`) cancels the rest of the series. Since the
+/// rescheduled occurrences may move into the window from past it, the parent is expanded
+/// correspondingly further and the result cut at the window again.
+pub(crate) fn derive(
+    user: &str,
+    parent: Option<&EventComponent>,
+    recurrences: &[(&str, bool, Option<&EventComponent>)],
+    opts: &RecordOptions,
+) -> Result<Derived> {
+    let mut ctx = ExpandContext {
+        tz: opts.tz,
+        window_end: opts.window_end,
+        max_instances: opts.max_instances,
+    };
+    let mut derived = Derived::default();
+    let mut replaced: HashSet<DateTime<Utc>> = HashSet::new();
+    // RANGE=THISANDFUTURE recurrences by the instant they take effect at: the component that
+    // governs later occurrences, or None where the rest of the series is cancelled.
+    let mut ranges: Vec<(DateTime<Utc>, Option<&EventComponent>)> = Vec::new();
+    let counts = |e: &EventComponent| !is_cancelled(e) && participates(e, user);
+    for (rid, active, event) in recurrences {
+        let point = ical::recurrence_id_point(rid, opts.tz).map_err(ical_err)?;
+        replaced.insert(point);
+        if let Some(e) = event.filter(|e| e.this_and_future) {
+            ranges.push((point, Some(e).filter(|e| *active && counts(e))));
+        }
+        let Some(event) = event.filter(|_| *active) else {
+            continue;
+        };
+        if !counts(event) {
+            continue;
+        }
+        for inst in &event.instances(&ctx).map_err(ical_err)?.instances {
+            derived
+                .periods
+                .push(period_for(event, user, inst, Some(rid)));
+        }
+    }
+    ranges.sort_by_key(|(point, _)| *point);
+    let governs_later = ranges.iter().any(|(_, e)| e.is_some());
+    if let Some(event) = parent
+        && (counts(event) || governs_later)
+    {
+        let advance = recurrences
+            .iter()
+            .filter_map(|(_, active, e)| e.filter(|_| *active))
+            .map(|e| e.this_and_future_advance(opts.tz))
+            .max()
+            .unwrap_or_default();
+        ctx.window_end = opts
+            .window_end
+            .checked_add_signed(advance)
+            .unwrap_or(opts.window_end);
+        let exp = event.instances(&ctx).map_err(ical_err)?;
+        let mut cut = false;
+        for inst in exp
+            .instances
+            .iter()
+            .filter(|i| !replaced.contains(&i.recurrence_point))
+        {
+            let governing = ranges
+                .iter()
+                .rev()
+                .find(|(point, _)| *point < inst.recurrence_point);
+            let (component, inst) = match governing {
+                None if counts(event) => (event, *inst),
+                None | Some((_, None)) => continue,
+                Some((_, Some(by))) => (
+                    *by,
+                    by.shift_instance(event, inst, opts.tz).map_err(ical_err)?,
+                ),
+            };
+            if inst.start >= opts.window_end {
+                cut = true;
+                continue;
+            }
+            derived
+                .periods
+                .push(period_for(component, user, &inst, None));
+        }
+        derived.provider = exp.truncated || cut || event.is_open_ended();
+    }
+    derived
+        .periods
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    derived
+        .periods
+        .dedup_by(|a, b| a.sort_key() == b.sort_key());
+    Ok(derived)
+}
+
+/// Replaces the stored free/busy of every UID in `uids` with what its stored objects give
+/// (`known` holds components already parsed, keyed by uid and rid, which are not parsed
+/// again), and keeps the providers list in step. Works in multi-row statements, so the
+/// number of statements grows with the number of UIDs divided by the chunk size.
+///
+/// With `journal_periods` false the caller has journalled a change of each UID's objects in
+/// the same transaction, which already tells a syncing client to re-read that UID's periods
+/// (see [`crate::changes`]); only free/busy changes without an object change need their own
+/// `freebusy` entry.
+///
+/// With `delete_old` false the caller has already deleted the UIDs' periods in this
+/// transaction (see [`Store::import_events`]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn refresh_uids<C: SqlConnection + ?Sized>(
+    c: &mut C,
+    tx: &mut WriteTx,
+    user: &str,
+    uids: &[&str],
+    journal_periods: bool,
+    delete_old: bool,
+    opts: &RecordOptions,
+    known: &ByUid<'_>,
+) -> Result<Vec<Derived>> {
+    // Most users have no recurrence overrides and few providers: one probe each spares
+    // the per-UID look-ups.
+    let mut stored_recs = if user_has_any(
+        c,
+        "SELECT 1 FROM recurrences WHERE store_user = $1 LIMIT 1",
+        user,
+    )? {
+        load_recurrences(c, user, uids)?
+    } else {
+        BTreeMap::new()
+    };
+    let missing_parents: Vec<&str> = uids
+        .iter()
+        .copied()
+        .filter(|u| !known.get(u).is_some_and(|objs| objs.contains_key(&None)))
+        .collect();
+    let stored_parents = load_parents(c, user, &missing_parents)?;
+    let mut all = Vec::with_capacity(uids.len());
+    for uid in uids {
+        let objs = known.get(uid);
+        let parsed_parent;
+        let parent = match objs.and_then(|o| o.get(&None)) {
+            Some(e) => Some(*e),
+            None => match stored_parents.get(*uid) {
+                Some(text) => {
+                    parsed_parent = parse_stored(text)?;
+                    Some(&parsed_parent)
+                }
+                None => None,
+            },
+        };
+        let recs = stored_recs.remove(*uid).unwrap_or_default();
+        let mut parsed = Vec::new();
+        // Cancelled recurrences are parsed too: one with RANGE=THISANDFUTURE cancels the rest
+        // of the series (one that no longer parses cancels just its own occurrence).
+        for (rid, active, text) in &recs {
+            let is_known = objs.is_some_and(|o| o.contains_key(&Some(rid.clone())));
+            if is_known {
+                continue;
+            }
+            if *active {
+                parsed.push((rid.as_str(), parse_stored(text)?));
+            } else if let Ok(e) = parse_stored(text) {
+                parsed.push((rid.as_str(), e));
+            }
+        }
+        let rec_refs: Vec<(&str, bool, Option<&EventComponent>)> = recs
+            .iter()
+            .map(|(rid, active, _)| {
+                let event = objs
+                    .and_then(|o| o.get(&Some(rid.clone())).copied())
+                    .or_else(|| parsed.iter().find(|(r, _)| r == rid).map(|(_, e)| e));
+                (rid.as_str(), *active, event)
+            })
+            .collect();
+        all.push(derive(user, parent, &rec_refs, opts)?);
+    }
+    if delete_old {
+        FREEBUSY.delete_uids(c, &[user], uids)?;
+    }
+    let rows: Vec<(&Period, Option<&str>)> = all
+        .iter()
+        .flat_map(|d| d.periods.iter().map(|p| (p, None)))
+        .collect();
+    FREEBUSY.insert_many(c, &[user], &rows)?;
+    if journal_periods {
+        for uid in uids {
+            tx.changed("freebusy", changes::key(&[Some(uid)]), Operation::Upsert);
+        }
+    }
+    let listed = if user_has_any(
+        c,
+        "SELECT 1 FROM freebusy_providers WHERE store_user = $1 LIMIT 1",
+        user,
+    )? {
+        load_providers(c, user, uids)?
+    } else {
+        HashSet::new()
+    };
+    let mut providers_changed = false;
+    let mut any_provider = false;
+    for (uid, d) in uids.iter().zip(&all) {
+        if d.provider {
+            any_provider = true;
+            if !listed.contains(*uid) {
+                providers_changed |= providers::add_provider(c, user, uid, None)?;
+            }
+        } else if listed.contains(*uid) {
+            providers_changed |= providers::remove_provider(c, user, uid, None)?;
+        }
+    }
+    if any_provider {
+        let current = providers::get_provider_datetime(c, user)?;
+        let window = format_utc(opts.window_end);
+        // The record's instant is how far every provider has been generated: keep the
+        // earlier one so that an extension from it never skips these events' periods.
+        let keep = match current {
+            Some(cur) if cur <= window => cur,
+            _ => window,
+        };
+        providers::set_provider_datetime(c, user, Some(&keep))?;
+        providers_changed = true;
+    }
+    if providers_changed {
+        tx.changed("freebusy_providers", changes::key(&[]), Operation::Upsert);
+    }
+    Ok(all)
+}
+
+/// Stores the objects of `by_uid` with multi-row upserts and recomputes their free/busy.
+pub(crate) fn record_objects<C: SqlConnection + ?Sized>(
+    c: &mut C,
+    tx: &mut WriteTx,
+    user: &str,
+    by_uid: &ByUid<'_>,
+    delete_old: bool,
+    opts: &RecordOptions,
+) -> Result<Vec<Derived>> {
+    if opts.replace_recurrences {
+        for (uid, objs) in by_uid {
+            if objs.contains_key(&None) {
+                objects::delete_recurrences(c, tx, user, uid)?;
+            }
+        }
+    }
+    let mut parents = Vec::new();
+    let mut recurrences = Vec::new();
+    for (uid, objs) in by_uid {
+        for (rid, e) in objs {
+            match rid {
+                None => parents.push((*uid, e.text.as_str())),
+                Some(rid) => recurrences.push((*uid, rid.as_str(), e.text.as_str())),
+            }
+        }
+    }
+    objects::put_objects(c, tx, user, &parents)?;
+    objects::put_recurrences(c, tx, user, &recurrences)?;
+    let uids: Vec<&str> = by_uid.keys().copied().collect();
+    refresh_uids(c, tx, user, &uids, false, delete_old, opts, by_uid)
+}
+
+/// Groups components by UID; when the same (uid, rid) appears twice, the copy with the
+/// higher SEQUENCE wins (the later one on a tie).
+pub(crate) type ByUid<'a> = BTreeMap<&'a str, BTreeMap<Option<String>, &'a EventComponent>>;
+
+pub(crate) fn group_by_uid(events: &[EventComponent]) -> Result<ByUid<'_>> {
+    let mut by_uid: ByUid<'_> = BTreeMap::new();
+    for e in events {
+        validate::uid(&e.uid)?;
+        let slot = by_uid.entry(e.uid.as_str()).or_default();
+        match slot.entry(e.recurrence_id()) {
+            Entry::Occupied(mut o) => {
+                if e.sequence >= o.get().sequence {
+                    o.insert(e);
+                }
+            }
+            Entry::Vacant(v) => {
+                v.insert(e);
+            }
+        }
+    }
+    Ok(by_uid)
+}
+
+#[cfg(test)]
+mod proptests {
+    //! Overrides through [`derive`] over random recurring events: a plain override replaces
+    //! exactly the one occurrence its RECURRENCE-ID names; a THISANDFUTURE one reschedules
+    //! that occurrence and every later one by its difference and leaves earlier ones alone.
+
+    use chrono::TimeDelta;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::ical::datetime::parse_utc;
+    use crate::ical::proptests::{Random, random_event};
+
+    const USER: &str = "mailto:user@example.com";
+
+    fn opts() -> RecordOptions {
+        RecordOptions {
+            tz: chrono_tz::Europe::Berlin,
+            max_instances: 5_000,
+            window_end: parse_utc("20280101T000000Z").unwrap_or_default(),
+            ..RecordOptions::new(DateTime::<Utc>::MIN_UTC)
+        }
+    }
+
+    fn parse(r: &Random, extra: &[Vec<String>]) -> Vec<EventComponent> {
+        let mut all = vec![r.lines("p@example.com", &[])];
+        all.extend(extra.iter().cloned());
+        ical::parse_events(Random::calendar(&all).as_bytes()).unwrap_or_default()
+    }
+
+    /// An override of the instance starting at `point`, moved by `minutes`.
+    fn override_lines(point: DateTime<Utc>, minutes: i64, range: bool) -> Vec<String> {
+        let start = point + TimeDelta::minutes(minutes);
+        vec![
+            "UID:p@example.com".to_owned(),
+            format!(
+                "RECURRENCE-ID{}:{}",
+                if range { ";RANGE=THISANDFUTURE" } else { "" },
+                format_utc(point)
+            ),
+            format!("DTSTART:{}", format_utc(start)),
+            format!("DTEND:{}", format_utc(start + TimeDelta::minutes(7))),
+            "SUMMARY:moved".to_owned(),
+        ]
+    }
+
+    fn starts(periods: &[Period]) -> Vec<DateTime<Utc>> {
+        periods.iter().map(|p| p.start).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn an_override_replaces_exactly_one_occurrence(
+            r in random_event(),
+            pick in any::<prop::sample::Index>(),
+            minutes in 1i64..600,
+        ) {
+            let opts = opts();
+            let parent = parse(&r, &[]);
+            let Ok(base) = derive(USER, parent.first(), &[], &opts) else {
+                return Ok(());
+            };
+            prop_assume!(!base.periods.is_empty());
+            let chosen = base.periods[pick.index(base.periods.len())].start;
+            let events = parse(&r, &[override_lines(chosen, minutes, false)]);
+            let (Some(p), Some(o)) = (events.first(), events.get(1)) else {
+                return Err(TestCaseError::fail("no override"));
+            };
+            let rid = o.recurrence_id().unwrap_or_default();
+            let got = derive(USER, Some(p), &[(rid.as_str(), true, Some(o))], &opts)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            // Every other occurrence is unchanged, the chosen one is gone, the override added.
+            let mut want: Vec<(DateTime<Utc>, Option<String>)> = base
+                .periods
+                .iter()
+                .filter(|q| q.start != chosen)
+                .map(|q| (q.start, None))
+                .collect();
+            want.push((chosen + TimeDelta::minutes(minutes), Some(rid.clone())));
+            want.sort();
+            want.dedup_by(|a, b| a.0 == b.0 && a.1.is_none() && b.1.is_none());
+            let mut have: Vec<(DateTime<Utc>, Option<String>)> = got
+                .periods
+                .iter()
+                .map(|q| (q.start, q.recurrenceid.clone()))
+                .collect();
+            have.sort();
+            prop_assert_eq!(have, want);
+            prop_assert_eq!(got.periods.len(), base.periods.len());
+            // Cancelled as an object, it removes that occurrence only.
+            let got = derive(USER, Some(p), &[(rid.as_str(), false, Some(o))], &opts)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(got.periods.len() + 1, base.periods.len());
+            prop_assert!(!starts(&got.periods).contains(&chosen));
+        }
+
+        #[test]
+        fn this_and_future_shifts_the_rest(
+            r in random_event(),
+            pick in any::<prop::sample::Index>(),
+            minutes in 1i64..600,
+        ) {
+            let opts = opts();
+            let parent = parse(&r, &[]);
+            let Ok(base) = derive(USER, parent.first(), &[], &opts) else {
+                return Ok(());
+            };
+            prop_assume!(!base.periods.is_empty());
+            let chosen = base.periods[pick.index(base.periods.len())].start;
+            let events = parse(&r, &[override_lines(chosen, minutes, true)]);
+            let (Some(p), Some(o)) = (events.first(), events.get(1)) else {
+                return Err(TestCaseError::fail("no override"));
+            };
+            let rid = o.recurrence_id().unwrap_or_default();
+            let got = derive(USER, Some(p), &[(rid.as_str(), true, Some(o))], &opts)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let before: Vec<DateTime<Utc>> =
+                starts(&base.periods).into_iter().filter(|s| *s < chosen).collect();
+            let got_before: Vec<DateTime<Utc>> = starts(&got.periods)
+                .into_iter()
+                .filter(|s| *s < chosen)
+                .collect();
+            prop_assert_eq!(got_before, before);
+            // Later occurrences keep their number (unless moved past the window) and all have
+            // the override's 7-minute length and summary.
+            let later: Vec<&Period> = got.periods.iter().filter(|q| q.start >= chosen).collect();
+            let base_later = base.periods.iter().filter(|q| q.start >= chosen).count();
+            let surely_kept = base
+                .periods
+                .iter()
+                .filter(|q| q.start >= chosen && q.start + TimeDelta::minutes(minutes) < opts.window_end)
+                .count();
+            prop_assert!(surely_kept <= later.len() && later.len() <= base_later);
+            for q in &later {
+                prop_assert_eq!(q.end - q.start, TimeDelta::minutes(7));
+                prop_assert_eq!(q.summary.as_deref(), Some("moved"));
+            }
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Recording events as imip-agent does when it stores a booking: the object goes into the
+//! store and the user's free/busy is **recomputed from the stored objects** in the same
+//! transaction (parent occurrences, minus those replaced or cancelled by stored recurrences,
+//! plus the recurrences' own periods). Because free/busy is derived from what is stored after
+//! the write, a re-sent parent that drops its overrides gets exactly its own occurrences back
+//! (imip-agent computed free/busy before removing the overrides, leaving stale periods).
+
+pub mod booking;
+mod derive;
+mod import;
+pub mod participation;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+
+use crate::error::Result;
+use crate::ical::datetime::{format_utc, parse_utc};
+use crate::ical::{self, EventComponent};
+use crate::period::{FREEBUSY, FREEBUSY_OFFERS, Period};
+use crate::sql::SqlConnection;
+use crate::status::Status;
+use crate::store::{Store, freebusy, objects, providers};
+use crate::validate;
+use crate::work::WriteTx;
+
+use derive::{ByUid, group_by_uid, record_objects, refresh_uids};
+
+pub use booking::booking_from_events;
+pub use import::{ImportReport, Source};
+pub use participation::{participates, transp_for};
+
+/// Default free/busy window in days (imip-agent's `window_size`).
+pub const DEFAULT_WINDOW_DAYS: i64 = 100;
+
+/// How events are turned into free/busy.
+#[derive(Clone, Debug)]
+pub struct RecordOptions {
+    /// The user's zone: floating times and dates are resolved in it.
+    pub tz: Tz,
+    /// Occurrences starting at or after this instant are not materialised; events with
+    /// more occurrences are listed as free/busy providers to be extended later.
+    pub window_end: DateTime<Utc>,
+    /// Refuse an object that would produce more instances than this inside the window.
+    pub max_instances: usize,
+    /// When recording a parent: delete the stored recurrences (active and cancelled) first,
+    /// as imip-agent does when an organiser re-sends the whole event.
+    pub replace_recurrences: bool,
+}
+
+impl RecordOptions {
+    /// UTC, a window of [`DEFAULT_WINDOW_DAYS`] from `now`, the default instance cap.
+    pub fn new(now: DateTime<Utc>) -> Self {
+        RecordOptions {
+            tz: Tz::UTC,
+            window_end: now + TimeDelta::days(DEFAULT_WINDOW_DAYS),
+            max_instances: ical::DEFAULT_MAX_INSTANCES,
+            replace_recurrences: false,
+        }
+    }
+}
+
+impl<C: SqlConnection> Store<C> {
+    /// Stores one event (parent or recurrence) and recomputes the UID's free/busy, in one
+    /// transaction. Returns the periods now held for the UID.
+    pub fn record_event(
+        &mut self,
+        user: &str,
+        event: &EventComponent,
+        opts: &RecordOptions,
+    ) -> Result<Vec<Period>> {
+        validate::uid(&event.uid)?;
+        validate::object_text(&event.text)?;
+        let by_uid = group_by_uid(std::slice::from_ref(event))?;
+        self.write(user, |c, tx| {
+            let derived = record_objects(c, tx, user, &by_uid, true, opts)?;
+            Ok(derived.into_iter().flat_map(|d| d.periods).collect())
+        })
+    }
+
+    /// Recomputes the free/busy of one UID from the stored objects.
+    pub fn refresh_freebusy(
+        &mut self,
+        user: &str,
+        uid: &str,
+        opts: &RecordOptions,
+    ) -> Result<Vec<Period>> {
+        self.write(user, |c, tx| {
+            let derived = refresh_uids(c, tx, user, &[uid], true, true, opts, &ByUid::new())?;
+            Ok(derived.into_iter().flat_map(|d| d.periods).collect())
+        })
+    }
+
+    /// Cancels an object and removes its periods from free/busy, in one transaction (a
+    /// cancelled recurrence removes the parent occurrence it replaced). Returns whether the
+    /// object was active.
+    pub fn record_cancellation(
+        &mut self,
+        user: &str,
+        uid: &str,
+        rid: Option<&str>,
+        opts: &RecordOptions,
+    ) -> Result<bool> {
+        self.change_and_refresh(user, uid, opts, |c, tx| {
+            objects::set_status(c, tx, user, uid, rid, Status::Active, Status::Cancelled)
+        })
+    }
+
+    /// Re-activates a cancelled object and restores its periods.
+    pub fn record_uncancellation(
+        &mut self,
+        user: &str,
+        uid: &str,
+        rid: Option<&str>,
+        opts: &RecordOptions,
+    ) -> Result<bool> {
+        self.change_and_refresh(user, uid, opts, |c, tx| {
+            objects::set_status(c, tx, user, uid, rid, Status::Cancelled, Status::Active)
+        })
+    }
+
+    /// Removes an object (or, without rid, the event with all its recurrences and
+    /// cancellations) together with its free/busy and provider entry.
+    pub fn record_removal(
+        &mut self,
+        user: &str,
+        uid: &str,
+        rid: Option<&str>,
+        opts: &RecordOptions,
+    ) -> Result<bool> {
+        self.change_and_refresh(user, uid, opts, |c, tx| {
+            objects::delete_objects(c, tx, user, uid, rid)
+        })
+    }
+
+    /// In one write: changes the objects of `uid` with `change`, then recomputes the UID's
+    /// free/busy from what is stored (the object change journals the periods too).
+    fn change_and_refresh<F>(
+        &mut self,
+        user: &str,
+        uid: &str,
+        opts: &RecordOptions,
+        mut change: F,
+    ) -> Result<bool>
+    where
+        F: FnMut(&mut C, &mut WriteTx) -> Result<bool>,
+    {
+        self.write(user, |c, tx| {
+            let changed = change(c, tx)?;
+            refresh_uids(c, tx, user, &[uid], false, true, opts, &ByUid::new())?;
+            Ok(changed)
+        })
+    }
+
+    /// True if `periods` can be booked for (uid, rid): no *busy* period of the user's own
+    /// free/busy or live offers overlaps them, other than those of the same (uid, rid).
+    /// TRANSPARENT and ORG periods never block (imip-agent ignored TRANSP here).
+    pub fn can_schedule(
+        &mut self,
+        user: &str,
+        periods: &[Period],
+        uid: &str,
+        rid: Option<&str>,
+    ) -> Result<bool> {
+        let now = self.now();
+        let mut conflicts = Vec::new();
+        for p in periods {
+            conflicts.extend(freebusy::periods(FREEBUSY.select_overlap(
+                &mut self.conn,
+                &[user],
+                p.start,
+                p.end,
+            )?));
+            for row in FREEBUSY_OFFERS.select_overlap(&mut self.conn, &[user], p.start, p.end)? {
+                let live = row
+                    .extra
+                    .as_deref()
+                    .and_then(|e| parse_utc(e).ok())
+                    .is_none_or(|exp| exp > now);
+                if live {
+                    conflicts.push(row.period);
+                }
+            }
+        }
+        Ok(!conflicts.iter().any(|c| {
+            c.is_busy() && !(c.uid.as_deref() == Some(uid) && c.recurrenceid.as_deref() == rid)
+        }))
+    }
+
+    /// Extends the free/busy of every provider of `user` up to `until` (what imip-agent's
+    /// daily cron job does), in one transaction. Idempotent: periods are recomputed from the
+    /// stored objects, not appended, so running it twice (or after a crash) gives the same
+    /// rows. Never shrinks: when the providers have already been generated past `until`, they
+    /// are recomputed up to that instant instead. Providers whose rule now ends inside the
+    /// window leave the list. Returns how many providers were extended.
+    ///
+    /// Fails (changing nothing) if an event would need more than
+    /// [`ical::DEFAULT_MAX_INSTANCES`] instances up to `until`; the error names the event.
+    pub fn extend_freebusy(&mut self, user: &str, until: DateTime<Utc>, tz: Tz) -> Result<usize> {
+        let now = self.now();
+        self.write(user, |c, tx| {
+            let Some(listed) = providers::get_providers(c, user)? else {
+                return Ok(0);
+            };
+            let generated = listed.datetime.as_deref().and_then(|d| parse_utc(d).ok());
+            let until = generated.map_or(until, |g| g.max(until));
+            let opts = RecordOptions {
+                tz,
+                window_end: until,
+                ..RecordOptions::new(now)
+            };
+            let mut uids: Vec<&str> = listed.providers.iter().map(|(u, _)| u.as_str()).collect();
+            uids.dedup();
+            refresh_uids(c, tx, user, &uids, true, true, &opts, &ByUid::new())?;
+            providers::set_provider_datetime(c, user, Some(&format_utc(until)))?;
+            Ok(uids.len())
+        })
+    }
+}
