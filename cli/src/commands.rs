@@ -5,8 +5,8 @@ use std::fs;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::Path;
 
-use calstore_core::ical::{self, EventComponent, format_utc};
-use calstore_core::{Offer, Period, Status};
+use calstore_core::ical::{self, format_utc};
+use calstore_core::{Offer, Period, Source, Status};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::{Format, ObjectArgs};
@@ -41,18 +41,6 @@ pub fn input_name(path: &Path) -> String {
     }
 }
 
-/// Parses one input; the error names the file.
-pub fn parse_input(path: &Path) -> Result<Vec<EventComponent>, CliError> {
-    let data = read_input(path)?;
-    let name = input_name(path);
-    let events =
-        ical::parse_events(&data).map_err(|e| CliError::Failed(format!("{name}: {}", e.0)))?;
-    if events.is_empty() {
-        return Err(CliError::Failed(format!("{name}: no VEVENT found")));
-    }
-    Ok(events)
-}
-
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -63,10 +51,14 @@ pub fn import(
     args: &ImportArgs,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let mut events = Vec::new();
+    let mut inputs = Vec::new();
     for path in &args.files {
-        events.extend(parse_input(path)?);
+        inputs.push((input_name(path), read_input(path)?));
     }
+    let sources: Vec<Source<'_>> = inputs
+        .iter()
+        .map(|(name, bytes)| Source::named(name, bytes))
+        .collect();
     let user = &args.user.user;
     let opts = args.expand.options(store.now());
     let bar = io::stderr().is_terminal().then(|| {
@@ -78,7 +70,7 @@ pub fn import(
         }
         bar
     });
-    let report = store.import_events(user, &events, &opts, &mut |done, total| {
+    let report = store.import_sources(user, &sources, None, &opts, &mut |done, total| {
         if let Some(bar) = &bar {
             bar.set_length(u64::try_from(total).unwrap_or(u64::MAX));
             bar.set_position(u64::try_from(done).unwrap_or(u64::MAX));

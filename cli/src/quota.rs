@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use calstore_core::Period;
+use calstore_core::{Period, Source, record};
 use chrono::{DateTime, Utc};
 
 use super::args::{self, ExpandArgs};
-use super::commands::{input_name, parse_input};
+use super::commands::{input_name, read_input};
 use super::output::{self, PeriodLine, PeriodListing};
 use super::{CliError, CliStore, QuotaArg, QuotaCommand};
 
@@ -66,40 +66,25 @@ fn booking_data(a: &BookingArgs, now: DateTime<Utc>) -> Result<BookingData, CliE
         }
         let organiser = a
             .organiser
-            .clone()
+            .as_deref()
             .ok_or_else(|| CliError::Usage("--organiser is required with --start/--end".into()))?;
-        let uid = a
-            .uid
-            .clone()
-            .unwrap_or_else(|| "calstore-booking".to_owned());
-        let mut period = Period::new(start, end);
-        period.uid = Some(uid.clone());
-        period.organiser = Some(organiser.clone());
-        return Ok(BookingData {
+        let period = Period::new(start, end);
+        return Ok(record::booking_from_periods(
             organiser,
-            uid,
-            rid: None,
-            periods: vec![period],
-            open_ended: false,
-        });
+            a.uid.as_deref(),
+            None,
+            vec![period],
+            false,
+        )?);
     };
+    let bytes = read_input(path)?;
     let name = input_name(path);
-    let events = parse_input(path)?;
-    if a.organiser.is_none() && !events.iter().any(|e| e.organizer.is_some()) {
-        return Err(CliError::Usage(format!(
-            "{name} has no ORGANIZER: give --organiser"
-        )));
-    }
-    calstore_core::record::booking_from_events(
-        &events,
+    Ok(record::booking_from_source(
+        &Source::named(&name, &bytes),
         a.organiser.as_deref(),
         a.expand.tz,
         a.expand.window_end(now),
-    )
-    .map_err(|e| match e {
-        calstore_core::StoreError::InvalidData(m) => CliError::Failed(format!("{name}: {m}")),
-        other => other.into(),
-    })
+    )?)
 }
 
 /// Fails with "unknown quota …" unless the quota has been written to.

@@ -26,7 +26,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use calstore_core::ical::datetime::format_utc;
-use calstore_core::{Clock, Status, Store, StoreError, publish};
+use calstore_core::{Clock, Source, Status, Store, StoreError, publish, record};
 use chrono::{DateTime, Utc};
 use wasm_bindgen::prelude::*;
 
@@ -70,10 +70,6 @@ fn status(cancelled: Option<bool>) -> Status {
     } else {
         Status::Active
     }
-}
-
-fn same_uri(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
 }
 
 /// calstore over one sql.js `Database` (or, with the feature `sqlite-wasm`, over SQLite in
@@ -200,30 +196,19 @@ impl CalStore {
             &prop(&options, "onProgress"),
             "options.onProgress",
         ))?;
-        let mut events = js(
-            calstore_core::ical::parse_events(&bytes).map_err(|e| StoreError::InvalidData(e.0))
-        )?;
-        if only_involving {
-            events.retain(|e| {
-                e.organizer.as_deref().is_some_and(|o| same_uri(o, user))
-                    || e.attendees.iter().any(|a| same_uri(&a.uri, user))
-            });
-        }
-        if events.is_empty() {
-            return js(Err(StoreError::invalid(if only_involving {
-                "the input holds no VEVENT involving the user"
-            } else {
-                "the input holds no VEVENT"
-            })));
-        }
         let mut on_progress = |done: usize, total: usize| {
             if let Some(f) = &progress {
                 cv::call_progress(f, done, total);
             }
         };
-        js(self
-            .store
-            .import_events(user, &events, &opts, &mut on_progress))
+        let involving = only_involving.then_some(user);
+        js(self.store.import_sources(
+            user,
+            &[Source::bytes(&bytes)],
+            involving,
+            &opts,
+            &mut on_progress,
+        ))
         .map(|r| cv::import_report_out(&r))
     }
 
@@ -975,11 +960,8 @@ impl CalStore {
         if !cv::is_none(&ics) {
             let bytes = js(cv::ical_bytes(&ics, "booking.ics"))?;
             let opts = js(cv::record_options(v, self.store.now()))?;
-            let events =
-                js(calstore_core::ical::parse_events(&bytes)
-                    .map_err(|e| StoreError::InvalidData(e.0)))?;
-            let data = js(calstore_core::record::booking_from_events(
-                &events,
+            let data = js(record::booking_from_source(
+                &Source::bytes(&bytes),
                 organiser.as_deref(),
                 opts.tz,
                 opts.window_end,
@@ -991,27 +973,18 @@ impl CalStore {
                 "booking: give `ics`, or `organiser` and `periods`",
             ))
         })?;
-        let uid = field("uid")?.unwrap_or_else(|| "calstore-booking".to_owned());
+        let uid = field("uid")?;
         let rid = field("rid")?;
-        let mut periods = js(cv::periods(&prop(v, "periods"), "booking.periods"))?;
-        for p in &mut periods {
-            p.uid.get_or_insert_with(|| uid.clone());
-            p.organiser.get_or_insert_with(|| organiser.clone());
-            if p.recurrenceid.is_none() {
-                p.recurrenceid.clone_from(&rid);
-            }
-        }
+        let periods = js(cv::periods(&prop(v, "periods"), "booking.periods"))?;
         let open_ended =
             js(cv::opt_bool(&prop(v, "openEnded"), "booking.openEnded"))?.unwrap_or(false);
-        Ok((
-            calstore_core::BookingRequest {
-                organiser,
-                uid,
-                rid,
-                periods,
-                open_ended,
-            },
-            attendee,
-        ))
+        let data = js(record::booking_from_periods(
+            &organiser,
+            uid.as_deref(),
+            rid.as_deref(),
+            periods,
+            open_ended,
+        ))?;
+        Ok((data, attendee))
     }
 }

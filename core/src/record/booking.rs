@@ -4,15 +4,69 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::RecordOptions;
 use super::derive::{derive, group_by_uid};
+use super::import::Source;
+use super::options::RecordOptions;
 use super::participation::is_cancelled;
 use crate::error::{Result, StoreError};
 use crate::ical::EventComponent;
 use crate::journal::BookingRequest;
+use crate::period::Period;
 
 /// A user named in no event: every instance counts and each keeps the event's own TRANSP.
 const NOBODY: &str = "";
+
+/// The UID of a booking given as bare periods, when none is given.
+pub const DEFAULT_BOOKING_UID: &str = "calstore-booking";
+
+/// A booking of bare periods rather than an event: every period gets the booking's uid (by
+/// default [`DEFAULT_BOOKING_UID`]), organiser and, unless it has its own, rid.
+pub fn booking_from_periods(
+    organiser: &str,
+    uid: Option<&str>,
+    rid: Option<&str>,
+    mut periods: Vec<Period>,
+    open_ended: bool,
+) -> Result<BookingRequest> {
+    let uid = uid.unwrap_or(DEFAULT_BOOKING_UID);
+    for p in &mut periods {
+        p.validate()?;
+        p.uid.get_or_insert_with(|| uid.to_owned());
+        p.organiser.get_or_insert_with(|| organiser.to_owned());
+        if p.recurrenceid.is_none() {
+            p.recurrenceid = rid.map(str::to_owned);
+        }
+    }
+    periods.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    Ok(BookingRequest {
+        organiser: organiser.to_owned(),
+        uid: uid.to_owned(),
+        rid: rid.map(str::to_owned),
+        periods,
+        open_ended,
+    })
+}
+
+/// Reads a booking from one iCalendar source ([`booking_from_events`]); every error names
+/// the source.
+pub fn booking_from_source(
+    source: &Source<'_>,
+    organiser: Option<&str>,
+    tz: Tz,
+    window_end: DateTime<Utc>,
+) -> Result<BookingRequest> {
+    let events = source.events(None)?;
+    if organiser.is_none() && !events.iter().any(|e| e.organizer.is_some()) {
+        return Err(StoreError::InvalidData(format!(
+            "{} has no ORGANIZER: give the organiser",
+            source.label()
+        )));
+    }
+    booking_from_events(&events, organiser, tz, window_end).map_err(|e| match e {
+        StoreError::InvalidData(m) => StoreError::InvalidData(format!("{}: {m}", source.label())),
+        other => other,
+    })
+}
 
 /// Reads a booking from the components of **one** event (a parent and/or its overrides): its
 /// periods inside `window_end` computed exactly as recorded free/busy is (overrides replace
@@ -24,7 +78,7 @@ pub fn booking_from_events(
     organiser: Option<&str>,
     tz: Tz,
     window_end: DateTime<Utc>,
-) -> Result<crate::journal::BookingRequest> {
+) -> Result<BookingRequest> {
     let Some(first) = events.first() else {
         return Err(StoreError::invalid("the booking holds no VEVENT"));
     };

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use super::RecordOptions;
+use super::options::RecordOptions;
 use super::participation::{is_cancelled, participates, transp_for};
 use crate::changes::{self, Operation};
 use crate::error::{Result, StoreError};

@@ -3,8 +3,8 @@
 //! transaction. The CLI and the JavaScript API both import through here, so their checks and
 //! messages are the same.
 
-use super::RecordOptions;
 use super::derive::{ByUid, group_by_uid, record_objects};
+use super::options::RecordOptions;
 use super::participation::same_uri;
 use crate::error::{Result, StoreError};
 use crate::ical::{self, EventComponent};
@@ -54,7 +54,8 @@ impl<'a> Source<'a> {
         }
     }
 
-    fn label(&self) -> &str {
+    /// How messages name it.
+    pub fn label(&self) -> &str {
         self.name.unwrap_or("the input")
     }
 

@@ -8,14 +8,15 @@
 pub mod booking;
 mod derive;
 mod import;
+mod options;
 pub mod participation;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::error::Result;
+use crate::ical::EventComponent;
 use crate::ical::datetime::{format_utc, parse_utc};
-use crate::ical::{self, EventComponent};
 use crate::period::{FREEBUSY, FREEBUSY_OFFERS, Period};
 use crate::sql::SqlConnection;
 use crate::status::Status;
@@ -25,39 +26,12 @@ use crate::work::WriteTx;
 
 use derive::{ByUid, group_by_uid, record_objects, refresh_uids};
 
-pub use booking::booking_from_events;
+pub use booking::{
+    DEFAULT_BOOKING_UID, booking_from_events, booking_from_periods, booking_from_source,
+};
 pub use import::{ImportReport, Source};
+pub use options::{DEFAULT_WINDOW_DAYS, RecordOptions};
 pub use participation::{participates, transp_for};
-
-/// Default free/busy window in days (imip-agent's `window_size`).
-pub const DEFAULT_WINDOW_DAYS: i64 = 100;
-
-/// How events are turned into free/busy.
-#[derive(Clone, Debug)]
-pub struct RecordOptions {
-    /// The user's zone: floating times and dates are resolved in it.
-    pub tz: Tz,
-    /// Occurrences starting at or after this instant are not materialised; events with
-    /// more occurrences are listed as free/busy providers to be extended later.
-    pub window_end: DateTime<Utc>,
-    /// Refuse an object that would produce more instances than this inside the window.
-    pub max_instances: usize,
-    /// When recording a parent: delete the stored recurrences (active and cancelled) first,
-    /// as imip-agent does when an organiser re-sends the whole event.
-    pub replace_recurrences: bool,
-}
-
-impl RecordOptions {
-    /// UTC, a window of [`DEFAULT_WINDOW_DAYS`] from `now`, the default instance cap.
-    pub fn new(now: DateTime<Utc>) -> Self {
-        RecordOptions {
-            tz: Tz::UTC,
-            window_end: now + TimeDelta::days(DEFAULT_WINDOW_DAYS),
-            max_instances: ical::DEFAULT_MAX_INSTANCES,
-            replace_recurrences: false,
-        }
-    }
-}
 
 impl<C: SqlConnection> Store<C> {
     /// Stores one event (parent or recurrence) and recomputes the UID's free/busy, in one
