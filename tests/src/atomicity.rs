@@ -32,6 +32,9 @@ pub struct AtomicOp {
     pub owner: &'static str,
     /// Runs the operation on a store set up by [`populate`].
     pub run: fn(&mut FailingStore) -> calstore_core::Result<()>,
+    /// Transactions and savepoints it opens (each a begin and a commit that can fail when
+    /// batches are counted): 1 for a single write.
+    pub transactions: u64,
 }
 
 const CARS: &str = "cars";
@@ -369,13 +372,27 @@ fn replace_freebusy_for_other(s: &mut FailingStore) -> calstore_core::Result<()>
     )
 }
 
+/// Three writes of two owners in one unit of work: one transaction with a savepoint per
+/// write.
+fn unit_of_work(s: &mut FailingStore) -> calstore_core::Result<()> {
+    s.transaction(|s| {
+        record_single(s)?;
+        queue_request(s)?;
+        reserve(s)
+    })
+}
+
 macro_rules! op {
     ($name:ident, $scope:expr, $owner:expr) => {
+        op!($name, $scope, $owner, 1)
+    };
+    ($name:ident, $scope:expr, $owner:expr, $transactions:expr) => {
         AtomicOp {
             name: stringify!($name),
             scope: $scope,
             owner: $owner,
             run: $name,
+            transactions: $transactions,
         }
     };
 }
@@ -403,6 +420,7 @@ pub fn atomic_ops() -> Vec<AtomicOp> {
         op!(expire_offers, Scope::Store, RESOURCE),
         op!(extend_freebusy, Scope::Store, RESOURCE),
         op!(replace_freebusy_for_other, Scope::Store, RESOURCE),
+        op!(unit_of_work, Scope::Store, RESOURCE, 4),
     ]
 }
 

@@ -49,6 +49,7 @@ pub use cases::journal::*;
 pub use cases::record::*;
 pub use cases::scenarios::*;
 pub use cases::store::*;
+pub use cases::unit_of_work::*;
 pub use failing::{FailMode, FailingConnection, Snapshot, snapshot, sqlite_tables};
 pub use support::schema_tables;
 
@@ -135,6 +136,11 @@ macro_rules! all_cases {
             decline_reason_messages,
             quota_multi_period_total,
             quota_same_event_on_two_resources,
+            // units of work
+            unit_of_work_one_revision_per_owner,
+            unit_of_work_rolls_back_whole,
+            unit_of_work_failed_write_is_undone_alone,
+            unit_of_work_keeps_queue_order,
             // change journal, schema, raw values
             revisions_monotonic_one_per_write,
             tombstones_after_removal,

@@ -34,10 +34,10 @@ fn check(name: &str) {
         check_atomic(&make, &tables, &op, FailMode::From, false),
         statements
     );
-    // BEGIN and COMMIT failing too.
+    // BEGIN and COMMIT (and SAVEPOINT and RELEASE in a unit of work) failing too.
     assert_eq!(
         check_atomic(&make, &tables, &op, FailMode::Once, true),
-        statements + 2
+        statements + 2 * op.transactions
     );
 }
 
@@ -83,6 +83,7 @@ atomic_tests!(
     expire_offers,
     extend_freebusy,
     replace_freebusy_for_other,
+    unit_of_work,
 );
 
 /// The decorator itself: counts statements, fails the Nth with `Injected`, and passes

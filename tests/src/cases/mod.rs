@@ -9,3 +9,4 @@ pub mod journal;
 pub mod record;
 pub mod scenarios;
 pub mod store;
+pub mod unit_of_work;
