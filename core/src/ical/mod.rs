@@ -19,6 +19,8 @@ pub mod datetime;
 pub mod duration;
 mod expand;
 mod freebusy;
+#[cfg(test)]
+mod lenient_tests;
 mod lex;
 mod parse;
 #[cfg(test)]
