@@ -373,14 +373,16 @@ pub(super) fn parse_line(line: &Line, lenient: bool) -> Result<(Property, LineFi
                         "unterminated quoted value of parameter {pname}"
                     )));
                 }
-                fixes.unbalanced_quote |= quote;
                 // Leniently, quotes are ordinary characters of an unquoted value.
                 let from = pos + usize::from(quote);
                 let end = bytes[from..]
                     .iter()
                     .position(|b| matches!(b, b',' | b';' | b':') || (*b == b'"' && !lenient))
                     .map_or(bytes.len(), |p| from + p);
-                values.push(text[pos..end].to_owned());
+                let value = &text[pos..end];
+                // A quote inside an unquoted value is as wrong as an unclosed one.
+                fixes.unbalanced_quote |= value.contains('"');
+                values.push(value.to_owned());
                 pos = end;
             }
             match bytes.get(pos) {

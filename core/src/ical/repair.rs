@@ -243,6 +243,8 @@ const TIME_PROPS: [&str; 5] = ["DTSTART", "DTEND", "RECURRENCE-ID", "RDATE", "EX
 ///
 /// * **X-WR-TIMEZONE** (Google): floating DATE-TIMEs are in that zone; it is written as their
 ///   TZID, so the stored event keeps that meaning on its own.
+/// * **TRANSP** other than OPAQUE and TRANSPARENT (`SEMI`, `FREE`): read as OPAQUE, the
+///   default (busy), and written so.
 /// * **Outlook all-day overrides**: a RECURRENCE-ID that is a DATE-TIME at midnight (in any
 ///   zone, or UTC) of an event whose parent's DTSTART is a DATE names that date
 ///   (`RECURRENCE-ID;TZID=GMT Standard Time:20200416T000000` replaces the instance of
@@ -259,6 +261,9 @@ pub(super) fn rewrite_event(
         .map(str::to_owned);
     let date_parent = b.uid().is_some_and(|u| ctx.date_parents.contains(&u));
     for p in b.props.iter_mut().filter(|p| !p.removed) {
+        if p.prop.name == "TRANSP" {
+            transp(p, notes);
+        }
         let name = p.prop.name.clone();
         if let Some(zone) = &x_wr
             && TIME_PROPS.contains(&name.as_str())
@@ -337,7 +342,6 @@ pub(super) fn repair_event(b: &mut EventBuilder, zones: &mut TzidResolver<'_>, n
         };
         match p.prop.name.as_str() {
             "SEQUENCE" => sequence(p, notes),
-            "TRANSP" => transp(p, notes),
             "EXRULE" => drop_with(p, notes, "EXRULE (RFC 5545 removed it)", "ignored"),
             "RRULE" => rrule(p, notes),
             "DTSTART" | "DTEND" | "RECURRENCE-ID" => {
