@@ -127,14 +127,23 @@ fn starts_with_ci(text: &str, prefix: &str) -> bool {
 }
 
 /// The component name of a `BEGIN:`/`END:` line, upper-cased (cheaply, without a full parse).
-fn begin_end(text: &str) -> Option<(bool, String)> {
+fn begin_end(text: &str) -> Option<(bool, CompName<'_>)> {
     if starts_with_ci(text, "BEGIN:") {
-        text.get(6..).map(|n| (true, n.trim().to_ascii_uppercase()))
+        text.get(6..).map(|n| (true, CompName(n.trim())))
     } else if starts_with_ci(text, "END:") {
-        text.get(4..)
-            .map(|n| (false, n.trim().to_ascii_uppercase()))
+        text.get(4..).map(|n| (false, CompName(n.trim())))
     } else {
         None
+    }
+}
+
+/// A component name as written, compared ignoring ASCII case (without allocating).
+#[derive(Debug, Clone, Copy)]
+struct CompName<'a>(&'a str);
+
+impl PartialEq<&str> for CompName<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.0.eq_ignore_ascii_case(other)
     }
 }
 
@@ -151,8 +160,8 @@ pub(super) struct Prescan {
 
 /// The VEVENT the first pass is in.
 #[derive(Debug, Default)]
-struct ScanEvent {
-    uid: Option<String>,
+struct ScanEvent<'a> {
+    uid: Option<&'a str>,
     recurrence_id: bool,
     date_start: bool,
 }
@@ -196,39 +205,52 @@ fn prescan(lines: &[Line]) -> Prescan {
                     date_start: true,
                 }) = event.take()
                 {
-                    out.date_parents.insert(uid);
+                    out.date_parents.insert(uid.to_owned());
                 }
             }
             Some(_) => {}
             None => {
-                // Only a few properties matter here: skip the rest without parsing them.
-                let first = text.as_bytes().first().map(u8::to_ascii_uppercase);
-                if !matches!(first, Some(b'U' | b'R' | b'D' | b'X')) {
-                    continue;
-                }
-                let Ok(p) = parse_content_line(line) else {
+                // Only a few properties matter here, read without a full parse.
+                let Some(e) = event.as_mut() else {
+                    if scope > 0
+                        && let Some(value) = simple_value(text, "X-WR-TIMEZONE")
+                        && let Some(slot) = out.x_wr_timezone.get_mut(scope)
+                    {
+                        slot.get_or_insert_with(|| value.trim().to_owned());
+                    }
                     continue;
                 };
-                match (p.name.as_str(), event.as_mut()) {
-                    ("UID", Some(e)) => e.uid = Some(p.value),
-                    ("RECURRENCE-ID", Some(e)) => e.recurrence_id = true,
-                    ("DTSTART", Some(e)) => {
-                        e.date_start = p
-                            .param("VALUE")
-                            .is_some_and(|v| v.eq_ignore_ascii_case("DATE"))
-                            || p.value.trim().len() == 8;
-                    }
-                    ("X-WR-TIMEZONE", None) if scope > 0 => {
-                        if let Some(slot) = out.x_wr_timezone.get_mut(scope) {
-                            slot.get_or_insert_with(|| p.value.trim().to_owned());
-                        }
-                    }
-                    _ => {}
+                if let Some(value) = simple_value(text, "UID") {
+                    e.uid = Some(value);
+                } else if name_is(text, "RECURRENCE-ID") {
+                    e.recurrence_id = true;
+                } else if name_is(text, "DTSTART") {
+                    let params = text.get(7..).unwrap_or_default();
+                    let value = params.rsplit(':').next().unwrap_or_default();
+                    e.date_start = value.trim().len() == 8
+                        || params
+                            .to_ascii_uppercase()
+                            .split([';', ':'])
+                            .any(|p| p == "VALUE=DATE");
                 }
             }
         }
     }
     out
+}
+
+/// True if the content line `text` is a property `name` (followed by `;` or `:`).
+fn name_is(text: &str, name: &str) -> bool {
+    starts_with_ci(text, name) && matches!(text.as_bytes().get(name.len()), Some(b';' | b':'))
+}
+
+/// The value of a content line of property `name` without parameters (`NAME:value`).
+fn simple_value<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    if starts_with_ci(text, name) && text.as_bytes().get(name.len()) == Some(&b':') {
+        text.get(name.len() + 1..)
+    } else {
+        None
+    }
 }
 
 /// The VTIMEZONE components of each scope (see [`prescan`]).
@@ -560,8 +582,13 @@ impl Walker {
         if self.stack.len() >= MAX_DEPTH {
             return Err(prop.error(format!("components nested deeper than {MAX_DEPTH}")));
         }
-        let parent = self.stack.last().map(|(n, _)| n.clone());
-        match (comp.as_str(), parent.as_deref()) {
+        // The parent's name is copied only when it matters (rare: nesting problems).
+        let nested = match (comp.as_str(), self.stack.last()) {
+            ("VCALENDAR", Some((p, _))) => Some(p.clone()),
+            ("VEVENT", Some((p, _))) if p != "VCALENDAR" => Some(p.clone()),
+            _ => None,
+        };
+        match (comp.as_str(), nested.as_deref()) {
             ("VCALENDAR", Some(parent)) => {
                 let why = format!("VCALENDAR cannot be nested (inside {parent})");
                 self.notes.repair(
@@ -629,7 +656,7 @@ impl Walker {
                     .repair(line.number, problem, "line skipped", || e);
             }
         };
-        let Some((open, open_line)) = self.stack.last().cloned() else {
+        let Some((open, open_line)) = self.stack.last() else {
             return self.notes.repair(
                 line.number,
                 format!("END:{comp} without a matching BEGIN"),
@@ -637,7 +664,8 @@ impl Walker {
                 || prop.error(format!("END:{comp} without a matching BEGIN")),
             );
         };
-        if open != comp {
+        if *open != comp {
+            let open = open.clone();
             let why = format!("END:{comp} does not match BEGIN:{open} at line {open_line}");
             let deeper = self.stack.iter().rposition(|(n, _)| *n == comp);
             let action = if let Some(at) = deeper {

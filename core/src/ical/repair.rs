@@ -259,20 +259,21 @@ pub(super) fn rewrite_event(
         .x_wr_timezone
         .filter(|name| zones.zone(name).is_ok())
         .map(str::to_owned);
-    let date_parent = b.uid().is_some_and(|u| ctx.date_parents.contains(&u));
+    let date_parent = !ctx.date_parents.is_empty()
+        && b.own("UID")
+            .is_some_and(|u| ctx.date_parents.contains(&u.prop.value));
     for p in b.props.iter_mut().filter(|p| !p.removed) {
         if p.prop.name == "TRANSP" {
             transp(p, notes);
         }
-        let name = p.prop.name.clone();
         if let Some(zone) = &x_wr
-            && TIME_PROPS.contains(&name.as_str())
+            && TIME_PROPS.contains(&p.prop.name.as_str())
             && is_floating_date_time(&p.prop)
         {
             p.prop.set_param("TZID", zone);
             p.rewrite();
         }
-        if name == "RECURRENCE-ID" && date_parent {
+        if date_parent && p.prop.name == "RECURRENCE-ID" {
             let value = p.prop.value.trim();
             let midnight = value.len() >= 15
                 && value

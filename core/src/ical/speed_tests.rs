@@ -103,4 +103,11 @@ fn parse_speed() {
         "parse_events: {} bytes, {n} VEVENTs, {strict:.3} s",
         text.len()
     );
+    let (lenient, n) = median(7, || {
+        super::parse_calendar(text.as_bytes(), &super::ParseOptions::default())
+            .unwrap()
+            .events
+            .len()
+    });
+    println!("parse_calendar (lenient): {n} VEVENTs, {lenient:.3} s");
 }
