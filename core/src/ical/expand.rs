@@ -76,6 +76,20 @@ impl EventComponent {
     /// instances before ..."), a rule whose matches are so rare that finding them would take
     /// too long, or an end beyond the representable range.
     pub fn instances(&self, ctx: &ExpandContext) -> Result<Expansion, IcalError> {
+        self.instances_from(ctx, DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// As [`EventComponent::instances`], but the instances of a recurring event that end
+    /// before `from` (a zero-length one: that start before it) are neither returned nor
+    /// counted towards `ctx.max_instances`: the store's bounded past (issue 10), so that a
+    /// daily rule from 1970 does not materialise decades of periods. COUNT still counts
+    /// them (the rule is expanded from DTSTART). A non-recurring event or an override gives
+    /// its one instance whatever `from` is (the caller decides what to keep).
+    pub fn instances_from(
+        &self,
+        ctx: &ExpandContext,
+        from: DateTime<Utc>,
+    ) -> Result<Expansion, IcalError> {
         let tz = ctx.tz;
         let err = |why: String| IcalError(format!("event {}: {why}", show(&self.uid)));
         let span = self.span(tz);
@@ -125,6 +139,7 @@ impl EventComponent {
         };
 
         let mut out = Collector {
+            from,
             window_end: ctx.window_end,
             max: ctx.max_instances,
             map: BTreeMap::new(),
@@ -333,6 +348,8 @@ struct RuleContext {
 /// Collects instances by start, enforcing the window and the instance cap.
 #[derive(Debug)]
 struct Collector {
+    /// Instances ending before this are dropped (the bounded past).
+    from: DateTime<Utc>,
     window_end: DateTime<Utc>,
     max: usize,
     map: BTreeMap<DateTime<Utc>, Instance>,
@@ -344,6 +361,9 @@ impl Collector {
     fn add(&mut self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
         if start >= self.window_end {
             self.truncated = true;
+            return true;
+        }
+        if end < self.from || (end == self.from && start < end) {
             return true;
         }
         self.map.entry(start).or_insert(Instance {

@@ -644,3 +644,25 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn the_past_can_be_bounded() {
+    let text = wrap("UID:old\nDTSTART:19700101T080000Z\nDURATION:PT15M\nRRULE:FREQ=DAILY");
+    let event = &parse_events(text.as_bytes()).unwrap()[0];
+    let ctx = ExpandContext::new(Tz::UTC, parse_utc("20270101T000000Z").unwrap());
+    let all = event.instances(&ctx).unwrap();
+    assert_eq!(all.instances.len(), 20_819);
+    let from = parse_utc("20251122T081000Z").unwrap();
+    let bounded = event.instances_from(&ctx, from).unwrap();
+    // From the instance of 2025-11-22 (still running at 08:10) to 2026-12-31.
+    assert_eq!(bounded.instances.len(), 405);
+    assert_eq!(format_utc(bounded.instances[0].start), "20251122T080000Z");
+    assert!(bounded.truncated);
+    // The cap counts only what is kept.
+    let capped = ExpandContext {
+        max_instances: 500,
+        ..ctx
+    };
+    assert!(event.instances(&capped).is_err());
+    assert!(event.instances_from(&capped, from).is_ok());
+}
