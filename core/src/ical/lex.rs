@@ -3,7 +3,7 @@
 //! * **Encoding.** iCalendar text is UTF-8 (a byte order mark is skipped). In strict mode any
 //!   other byte sequence is an error naming the physical line; in lenient mode input that is
 //!   not UTF-8 is decoded as Windows-1252 (which includes ISO-8859-1's printable characters),
-//!   with one note. Leniently, input with a NUL byte is binary data and refused.
+//!   line by line (a file mixing both keeps its UTF-8 lines), with one note at the first. Leniently, input with a NUL byte is binary data and refused.
 //! * **Line ends.** CRLF, LF and CR alone (classic Mac OS) all end a physical line.
 //! * **Unfolding.** A physical line starting with a space or a tab continues the previous one.
 //!   Blank lines are ignored. A logical line longer than the limit is an error (strict) or
@@ -114,30 +114,6 @@ pub(super) fn lex(
     notes: &mut Notes,
 ) -> Result<Vec<Line>, IcalError> {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
-    if notes.lenient()
-        && let Some(at) = input.iter().position(|b| *b == 0)
-    {
-        return Err(IcalError(format!(
-            "binary data, not iCalendar text (NUL byte at offset {at})"
-        )));
-    }
-    let decoded: Cow<'_, [u8]> = if notes.lenient() {
-        match std::str::from_utf8(input) {
-            Ok(_) => Cow::Borrowed(input),
-            Err(e) => {
-                let at = e.valid_up_to();
-                let line = 1 + count_line_ends(input.get(..at).unwrap_or_default());
-                notes.note(
-                    line,
-                    "the text is not UTF-8".to_owned(),
-                    "decoded as Windows-1252",
-                );
-                Cow::Owned(windows_1252(input).into_bytes())
-            }
-        }
-    } else {
-        Cow::Borrowed(input)
-    };
     let max_line = if notes.lenient() {
         max_line
     } else {
@@ -148,24 +124,10 @@ pub(super) fn lex(
         buf: Vec::new(),
         segments: Vec::new(),
         overlong: false,
+        legacy: false,
         max_line,
     }
-    .run(&decoded, notes)
-}
-
-/// The number of physical line ends in `bytes` (CRLF counted once).
-fn count_line_ends(bytes: &[u8]) -> usize {
-    let mut n = 0;
-    let mut prev_cr = false;
-    for b in bytes {
-        match b {
-            b'\n' if prev_cr => {}
-            b'\n' | b'\r' => n += 1,
-            _ => {}
-        }
-        prev_cr = *b == b'\r';
-    }
-    n
+    .run(input, notes)
 }
 
 /// Windows-1252 to UTF-8; the five undefined bytes become U+FFFD.
@@ -195,19 +157,45 @@ struct Lexer {
     segments: Vec<(usize, usize)>,
     /// It grew past `max_line` (lenient): dropped when finished.
     overlong: bool,
+    /// A line was not UTF-8 and has been decoded as Windows-1252 (noted once).
+    legacy: bool,
     max_line: usize,
 }
 
 impl Lexer {
     fn run(mut self, input: &[u8], notes: &mut Notes) -> Result<Vec<Line>, IcalError> {
+        // One scan: CRLF, LF and CR alone each end a physical line; leniently a NUL byte
+        // means binary data.
+        let lenient = notes.lenient();
         let mut number = 0;
-        for raw in input.split(|b| *b == b'\n') {
-            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            // A CR alone ends a line too.
-            for raw in raw.split(|b| *b == b'\r') {
-                number += 1;
-                self.physical(raw, number, notes)?;
+        let mut offset = 0;
+        let mut rest = input;
+        while !rest.is_empty() {
+            let mut end = 0;
+            loop {
+                end += rest[end..]
+                    .iter()
+                    .position(|b| matches!(b, b'\n' | b'\r' | 0))
+                    .unwrap_or(rest.len() - end);
+                match rest.get(end) {
+                    Some(0) if lenient => {
+                        return Err(IcalError(format!(
+                            "binary data, not iCalendar text (NUL byte at offset {})",
+                            offset + end
+                        )));
+                    }
+                    Some(0) => end += 1,
+                    _ => break,
+                }
             }
+            let (raw, tail) = rest.split_at(end);
+            rest = match tail {
+                [b'\r', b'\n', more @ ..] | [_, more @ ..] => more,
+                [] => tail,
+            };
+            offset += end + (tail.len() - rest.len());
+            number += 1;
+            self.physical(raw, number, notes)?;
         }
         self.finish(notes)?;
         Ok(self.lines)
@@ -274,13 +262,17 @@ impl Lexer {
             );
             return Ok(());
         }
-        match String::from_utf8(bytes) {
-            Ok(text) => {
-                self.lines.push(Line {
-                    number: first,
-                    text,
-                });
-                Ok(())
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) if notes.lenient() => {
+                if !std::mem::replace(&mut self.legacy, true) {
+                    notes.note(
+                        first,
+                        "the text is not UTF-8".to_owned(),
+                        "lines that are not UTF-8 decoded as Windows-1252",
+                    );
+                }
+                windows_1252(e.as_bytes())
             }
             Err(e) => {
                 let at = e.utf8_error().valid_up_to();
@@ -289,11 +281,16 @@ impl Lexer {
                     .rev()
                     .find(|(offset, _)| *offset <= at)
                     .map_or(first, |s| s.1);
-                Err(IcalError(format!(
+                return Err(IcalError(format!(
                     "line {line}: invalid UTF-8 (iCalendar text must be UTF-8)"
-                )))
+                )));
             }
-        }
+        };
+        self.lines.push(Line {
+            number: first,
+            text,
+        });
+        Ok(())
     }
 }
 
@@ -419,7 +416,7 @@ pub(super) fn parse_line(line: &Line, lenient: bool) -> Result<(Property, LineFi
 
 /// A property or parameter name; leniently without white space.
 fn clean_name<'a>(name: &'a str, lenient: bool, fixes: &mut LineFixes) -> Cow<'a, str> {
-    if lenient && name.contains(|c: char| c.is_ascii_whitespace()) {
+    if lenient && name.bytes().any(|b| b.is_ascii_whitespace()) {
         fixes.spaces_in_name = true;
         Cow::Owned(name.chars().filter(|c| !c.is_ascii_whitespace()).collect())
     } else {
@@ -551,7 +548,10 @@ mod tests {
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].line, 2);
         assert_eq!(notes[0].problem, "the text is not UTF-8");
-        assert_eq!(notes[0].action, "decoded as Windows-1252");
+        assert_eq!(
+            notes[0].action,
+            "lines that are not UTF-8 decoded as Windows-1252"
+        );
     }
 
     #[test]

@@ -857,16 +857,24 @@ impl EventBuilder {
             resolved: HashMap::new(),
         };
         repair::rewrite_event(&mut self, ctx, &mut zones, notes);
-        if notes.lenient() {
-            repair::repair_event(&mut self, &mut zones, notes);
+        match self.finish(&mut zones) {
+            Ok(event) => Ok(event),
+            Err(e) if !notes.lenient() => Err((e, None)),
+            // Every lenient repair mends what the validation refuses: they run only for an
+            // event that fails it (so a valid event costs nothing more), then it is
+            // validated again.
+            Err(_) => {
+                repair::repair_event(&mut self, &mut zones, notes);
+                zones.used.clear();
+                zones.resolved.clear();
+                self.finish(&mut zones).map_err(|e| (e, self.uid()))
+            }
         }
-        let uid = self.uid();
-        self.finish(&mut zones).map_err(|e| (e, uid))
     }
 
     /// Validates the (repaired) properties and builds the component. TZIDs are looked up as
     /// [`super::zone`] describes, `zones` holding the VTIMEZONEs of the VEVENT's VCALENDAR.
-    fn finish(self, zones: &mut TzidResolver<'_>) -> Result<EventComponent, IcalError> {
+    fn finish(&self, zones: &mut TzidResolver<'_>) -> Result<EventComponent, IcalError> {
         let at = self.line;
         let mut uid: Option<String> = None;
         let mut sequence: Option<i64> = None;
@@ -1002,16 +1010,16 @@ impl EventBuilder {
                 )));
             }
         }
-        let mut items = self.items;
-        let mut len = self.len;
-        if !carried.is_empty() {
-            let at = items
+        // The carried zones go before the first nested component.
+        let carry_at = if carried.is_empty() {
+            usize::MAX
+        } else {
+            self.items
                 .iter()
                 .position(|i| matches!(i, Item::Nested(l) if starts_with_ci(l, "BEGIN:")))
-                .unwrap_or(items.len());
-            len += carried.iter().map(|l| l.len() + 2).sum::<usize>();
-            items.splice(at..at, carried.into_iter().map(Item::Nested));
-        }
+                .unwrap_or(self.items.len())
+        };
+        let len = self.len + carried.iter().map(|l| l.len() + 2).sum::<usize>();
         if dtstart.is_date() {
             for r in &rrules {
                 if r.freq.is_sub_daily() || r.has_time_parts() {
@@ -1025,7 +1033,12 @@ impl EventBuilder {
 
         let mut text = String::with_capacity(len + 64);
         fold_into(&mut text, "BEGIN:VEVENT");
-        for item in &items {
+        for (at, item) in self.items.iter().enumerate() {
+            if at == carry_at {
+                for l in &carried {
+                    fold_into(&mut text, l);
+                }
+            }
             match item {
                 Item::Own(i) => {
                     if let Some(p) = self.props.get(*i).filter(|p| !p.removed) {
@@ -1033,6 +1046,11 @@ impl EventBuilder {
                     }
                 }
                 Item::Nested(l) => fold_into(&mut text, l),
+            }
+        }
+        if carry_at == self.items.len() {
+            for l in &carried {
+                fold_into(&mut text, l);
             }
         }
         fold_into(&mut text, "END:VEVENT");

@@ -103,6 +103,12 @@ fn parse_speed() {
         "parse_events: {} bytes, {n} VEVENTs, {strict:.3} s",
         text.len()
     );
+}
+
+#[test]
+#[ignore = "timing; run in release with --ignored --nocapture"]
+fn parse_speed_lenient() {
+    let text = calendar(10 * 1024 * 1024);
     let (lenient, n) = median(7, || {
         super::parse_calendar(text.as_bytes(), &super::ParseOptions::default())
             .unwrap()
