@@ -229,9 +229,8 @@ fn prescan(lines: &[Line]) -> Prescan {
                     let value = params.rsplit(':').next().unwrap_or_default();
                     e.date_start = value.trim().len() == 8
                         || params
-                            .to_ascii_uppercase()
                             .split([';', ':'])
-                            .any(|p| p == "VALUE=DATE");
+                            .any(|p| p.eq_ignore_ascii_case("VALUE=DATE"));
                 }
             }
         }
@@ -634,10 +633,11 @@ impl Walker {
                 line: line.number,
                 depth: self.stack.len(),
                 scope: self.scope,
-                items: Vec::new(),
+                // Room for a typical event, so that it rarely grows.
+                items: Vec::with_capacity(16),
                 len: 0,
                 too_long: false,
-                props: Vec::new(),
+                props: Vec::with_capacity(16),
                 notes_from: self.notes.mark(),
             });
         } else if let Some(b) = self.current.as_mut() {
