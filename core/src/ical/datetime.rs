@@ -309,6 +309,13 @@ fn parse_date_digits(s: &str, whole: &str) -> Result<NaiveDate, IcalError> {
         return Err(bad());
     };
     let y = i32::try_from(y).map_err(|_| bad())?;
+    if y == 0 {
+        // The grammar allows 0000, but no calendar means 1 BC: it is a placeholder.
+        return Err(IcalError(format!(
+            "invalid date {}: year 0000 does not exist",
+            show(whole)
+        )));
+    }
     NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| {
         IcalError(format!(
             "invalid date {}: {y:04}-{m:02}-{d:02} does not exist",

@@ -63,7 +63,8 @@ impl EventComponent {
     ///   event stays midnight to midnight across a DST change), else DURATION (days nominal,
     ///   the time part exact), else one day for a DATE DTSTART and zero for a DATE-TIME.
     /// * RRULEs are expanded on the wall clock of DTSTART's zone; DTSTART is always the first
-    ///   instance and counts towards COUNT; UNTIL is inclusive (a DATE UNTIL includes that local
+    ///   instance and counts towards the first RRULE's COUNT (further RRULEs, a union, count
+    ///   only their own instances); UNTIL is inclusive (a DATE UNTIL includes that local
     ///   date). RDATEs are added (a PERIOD RDATE has its own end); instances are sorted by
     ///   start and deduplicated by start (a rule instance wins over an RDATE with the same
     ///   start). EXDATEs remove instances by instant, whatever their TZID; a DATE EXDATE removes
@@ -75,6 +76,20 @@ impl EventComponent {
     /// instances before ..."), a rule whose matches are so rare that finding them would take
     /// too long, or an end beyond the representable range.
     pub fn instances(&self, ctx: &ExpandContext) -> Result<Expansion, IcalError> {
+        self.instances_from(ctx, DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// As [`EventComponent::instances`], but the instances of a recurring event that end
+    /// before `from` (a zero-length one: that start before it) are neither returned nor
+    /// counted towards `ctx.max_instances`: the store's bounded past (issue 10), so that a
+    /// daily rule from 1970 does not materialise decades of periods. COUNT still counts
+    /// them (the rule is expanded from DTSTART). A non-recurring event or an override gives
+    /// its one instance whatever `from` is (the caller decides what to keep).
+    pub fn instances_from(
+        &self,
+        ctx: &ExpandContext,
+        from: DateTime<Utc>,
+    ) -> Result<Expansion, IcalError> {
         let tz = ctx.tz;
         let err = |why: String| IcalError(format!("event {}: {why}", show(&self.uid)));
         let span = self.span(tz);
@@ -124,6 +139,7 @@ impl EventComponent {
         };
 
         let mut out = Collector {
+            from,
             window_end: ctx.window_end,
             max: ctx.max_instances,
             map: BTreeMap::new(),
@@ -154,11 +170,12 @@ impl EventComponent {
             .checked_add_days(GAP_SLACK)
             .unwrap_or(NaiveDateTime::MAX);
         let mut work = 0u64;
-        for rule in &self.rrules {
+        for (i, rule) in self.rrules.iter().enumerate() {
             let more = self
                 .expand_rule(
                     rule,
                     RuleContext {
+                        counts_dtstart: i == 0,
                         frame: frame.clone(),
                         tz,
                         dtstart_naive,
@@ -250,14 +267,16 @@ impl EventComponent {
         emit: &mut dyn FnMut(NaiveDateTime, DateTime<Utc>) -> Result<(), IcalError>,
     ) -> Result<bool, IcalError> {
         let RuleContext {
+            counts_dtstart,
             frame,
             tz,
             dtstart_naive,
             window_limit,
         } = rc;
         let frame = &frame;
-        // DTSTART counted as the first occurrence.
-        let mut emitted: u64 = 1;
+        // DTSTART counted as the first occurrence (of the first rule; a further rule counts
+        // it only if it produces it).
+        let mut emitted: u64 = u64::from(counts_dtstart);
         if rule.count.is_some_and(|c| emitted >= c) {
             return Ok(false);
         }
@@ -280,7 +299,15 @@ impl EventComponent {
 
         let mut it = RuleIter::new(rule, dtstart_naive, limit);
         while let Some(naive) = it.next(work)? {
-            if naive <= dtstart_naive {
+            if naive < dtstart_naive || (naive == dtstart_naive && counts_dtstart) {
+                continue;
+            }
+            if naive == dtstart_naive {
+                // A further rule producing DTSTART: counted, already an instance.
+                emitted += 1;
+                if rule.count.is_some_and(|c| emitted >= c) {
+                    return Ok(false);
+                }
                 continue;
             }
             let start = frame.resolve(naive, tz);
@@ -308,6 +335,10 @@ fn date_end(d: NaiveDate) -> NaiveDateTime {
 /// Frame and limits shared by the rules of one expansion.
 #[derive(Debug, Clone)]
 struct RuleContext {
+    /// DTSTART counts towards COUNT whether or not the rule produces it (RFC 5545 §3.3.10):
+    /// true for the first RRULE. Further RRULEs (RFC 2445 allowed several; their union is
+    /// meant) count only what they produce, as python-dateutil, ical.js and libical do.
+    counts_dtstart: bool,
     frame: Frame,
     tz: Tz,
     dtstart_naive: NaiveDateTime,
@@ -317,6 +348,8 @@ struct RuleContext {
 /// Collects instances by start, enforcing the window and the instance cap.
 #[derive(Debug)]
 struct Collector {
+    /// Instances ending before this are dropped (the bounded past).
+    from: DateTime<Utc>,
     window_end: DateTime<Utc>,
     max: usize,
     map: BTreeMap<DateTime<Utc>, Instance>,
@@ -328,6 +361,9 @@ impl Collector {
     fn add(&mut self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
         if start >= self.window_end {
             self.truncated = true;
+            return true;
+        }
+        if end < self.from || (end == self.from && start < end) {
             return true;
         }
         self.map.entry(start).or_insert(Instance {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::datetime::{IcalTime, parse_ical_time};
 use super::duration::parse_dur;
-use super::parse::{Property, logical_lines, parse_content_line};
+use super::lex::{Property, logical_lines, parse_content_line};
 use super::{IcalError, show, zone};
 
 /// One FREEBUSY period.

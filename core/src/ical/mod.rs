@@ -19,10 +19,16 @@ pub mod datetime;
 pub mod duration;
 mod expand;
 mod freebusy;
+#[cfg(test)]
+mod lenient_tests;
+mod lex;
 mod parse;
 #[cfg(test)]
 pub(crate) mod proptests;
+mod repair;
 mod rrule;
+#[cfg(test)]
+mod speed_tests;
 #[cfg(test)]
 mod tests;
 mod windows;
@@ -35,7 +41,8 @@ use chrono::{DateTime, Utc};
 pub use datetime::{format_utc, parse_tz, parse_utc, resolve_local};
 pub use duration::{format_duration, parse_duration};
 pub use freebusy::{FreeBusyComponent, FreeBusyPeriod, parse_freebusy};
-pub use parse::parse_events;
+pub use parse::{parse_calendar, parse_events};
+pub use repair::{DERIVED_UID_PREFIX, ParseOptions, ParsedCalendar, RepairNote};
 
 use datetime::IcalTime;
 use duration::Dur;
@@ -85,6 +92,9 @@ pub struct EventComponent {
     pub status: Option<String>,
     /// True for `RECURRENCE-ID;RANGE=THISANDFUTURE`.
     pub this_and_future: bool,
+    /// DTSTAMP (when the object was written), if present and valid: RFC 5546 §2.1.5 orders
+    /// two copies with the same SEQUENCE by it.
+    pub dtstamp: Option<DateTime<Utc>>,
     /// The VEVENT re-serialised: `BEGIN:VEVENT\r\n...END:VEVENT\r\n`, content lines as in the
     /// input (nested components such as VALARM kept), CRLF line endings, folded at 75 octets on
     /// UTF-8 character boundaries. Every VTIMEZONE the event uses (a custom TZID) is added as

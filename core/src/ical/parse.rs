@@ -1,228 +1,38 @@
-//! Content lines, components and VEVENT validation.
+//! Component building: the structure of BEGIN/END lines, VTIMEZONE scopes, and VEVENT
+//! validation. Content lines come from `lex`; what the lenient reading repairs is decided in
+//! `repair`, through [`Notes`] (which in strict mode turns every problem into today's error).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono_tz::Tz;
 
 use super::datetime::{IcalTime, ValueKind, parse_ical_time};
 use super::duration::parse_dur;
+use super::lex::{
+    self, LENIENT_MAX_LINE_LEN, Line, MAX_LINE_LEN, Property, escape_text, fold_into,
+    parse_content_line, unescape_text,
+};
+use super::repair::{self, Notes, ParseOptions, ParsedCalendar};
 use super::rrule::Rule;
 use super::zone::{self, CustomZone, ObservanceDef, Zone, ZoneProp};
 use super::{
-    Attendee, EndSpec, EventComponent, IcalError, MAX_COMPONENT_LEN, MAX_PROPERTY_VALUE_LEN,
-    MAX_UID_LEN, PeriodEnd, RDate, show,
+    Attendee, EndSpec, EventComponent, IcalError, MAX_COMPONENT_LEN, MAX_UID_LEN, PeriodEnd, RDate,
+    show,
 };
 
 /// The property that carries, inside a stored VEVENT, a VTIMEZONE the event uses (see
 /// [`super::zone`]).
 pub(crate) const ZONE_PROPERTY: &str = "X-CALSTORE-VTIMEZONE";
 
-/// Longest content line accepted (name and parameters included), in bytes.
-const MAX_LINE_LEN: usize = MAX_PROPERTY_VALUE_LEN + 8 * 1024;
-/// Deepest component nesting accepted.
+/// Deepest component nesting accepted (deeper is refused in both modes: runaway nesting is
+/// not a calendar).
 const MAX_DEPTH: usize = 32;
-
-/// An unfolded content line.
-#[derive(Debug)]
-pub(super) struct Line {
-    /// 1-based number of the physical line it starts on.
-    pub(super) number: usize,
-    pub(super) text: String,
-}
-
-/// A parsed content line.
-#[derive(Debug)]
-pub(super) struct Property {
-    /// Upper-cased name.
-    pub(super) name: String,
-    /// Parameters: upper-cased names, values without quotes.
-    params: Vec<(String, Vec<String>)>,
-    pub(super) value: String,
-    pub(super) line: usize,
-}
-
-impl Property {
-    /// The first value of a parameter.
-    pub(super) fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, v)| v.first())
-            .map(String::as_str)
-    }
-
-    /// An error about this property.
-    pub(super) fn error(&self, why: impl std::fmt::Display) -> IcalError {
-        IcalError(format!("line {}: {}: {why}", self.line, self.name))
-    }
-}
-
-/// Splits input into unfolded logical lines, checking UTF-8.
-pub(super) fn logical_lines(input: &[u8]) -> Result<Vec<Line>, IcalError> {
-    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
-    let mut lines = Vec::new();
-    // The logical line being built: its bytes and, per physical line, (offset, line number).
-    let mut buf: Vec<u8> = Vec::new();
-    let mut segments: Vec<(usize, usize)> = Vec::new();
-
-    let finish = |buf: &mut Vec<u8>,
-                  segments: &mut Vec<(usize, usize)>,
-                  lines: &mut Vec<Line>|
-     -> Result<(), IcalError> {
-        if segments.is_empty() {
-            return Ok(());
-        }
-        let bytes = std::mem::take(buf);
-        let segs = std::mem::take(segments);
-        let first = segs.first().map_or(0, |s| s.1);
-        match String::from_utf8(bytes) {
-            Ok(text) => {
-                lines.push(Line {
-                    number: first,
-                    text,
-                });
-                Ok(())
-            }
-            Err(e) => {
-                let at = e.utf8_error().valid_up_to();
-                let line = segs
-                    .iter()
-                    .rev()
-                    .find(|(offset, _)| *offset <= at)
-                    .map_or(first, |s| s.1);
-                Err(IcalError(format!(
-                    "line {line}: invalid UTF-8 (iCalendar text must be UTF-8)"
-                )))
-            }
-        }
-    };
-
-    for (i, raw) in input.split(|b| *b == b'\n').enumerate() {
-        let number = i + 1;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if let Some(rest) = raw.strip_prefix(b" ").or_else(|| raw.strip_prefix(b"\t")) {
-            if segments.is_empty() {
-                if rest.iter().all(|b| *b == b' ' || *b == b'\t') {
-                    continue;
-                }
-                return Err(IcalError(format!(
-                    "line {number}: continuation line (starting with white space) without a \
-                     content line before it"
-                )));
-            }
-            segments.push((buf.len(), number));
-            buf.extend_from_slice(rest);
-        } else {
-            finish(&mut buf, &mut segments, &mut lines)?;
-            if raw.is_empty() {
-                continue;
-            }
-            segments.push((0, number));
-            buf.extend_from_slice(raw);
-        }
-        if buf.len() > MAX_LINE_LEN {
-            let start = segments.first().map_or(number, |s| s.1);
-            return Err(IcalError(format!(
-                "line {start}: content line longer than {MAX_LINE_LEN} bytes"
-            )));
-        }
-    }
-    finish(&mut buf, &mut segments, &mut lines)?;
-    Ok(lines)
-}
-
-/// Parses `NAME *(;PARAM=VALUE[,VALUE]) : VALUE`.
-pub(super) fn parse_content_line(line: &Line) -> Result<Property, IcalError> {
-    let text = line.text.as_str();
-    let bytes = text.as_bytes();
-    let err = |why: String| {
-        IcalError(format!(
-            "line {}: {why} in content line {}",
-            line.number,
-            show(text)
-        ))
-    };
-    let name_end = bytes
-        .iter()
-        .position(|b| *b == b';' || *b == b':')
-        .ok_or_else(|| err("no ':'".to_owned()))?;
-    let name = &text[..name_end];
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return Err(err(format!("invalid property name {}", show(name))));
-    }
-    let mut params = Vec::new();
-    let mut pos = name_end;
-    while bytes.get(pos) == Some(&b';') {
-        pos += 1;
-        let eq = bytes[pos..]
-            .iter()
-            .position(|b| matches!(b, b'=' | b';' | b':'))
-            .map(|p| pos + p)
-            .filter(|p| bytes[*p] == b'=')
-            .ok_or_else(|| err("parameter without '='".to_owned()))?;
-        let pname = &text[pos..eq];
-        if pname.is_empty()
-            || !pname
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        {
-            return Err(err(format!("invalid parameter name {}", show(pname))));
-        }
-        pos = eq + 1;
-        let mut values = Vec::new();
-        loop {
-            if bytes.get(pos) == Some(&b'"') {
-                let close = bytes[pos + 1..]
-                    .iter()
-                    .position(|b| *b == b'"')
-                    .map(|p| pos + 1 + p)
-                    .ok_or_else(|| {
-                        err(format!("unterminated quoted value of parameter {pname}"))
-                    })?;
-                values.push(text[pos + 1..close].to_owned());
-                pos = close + 1;
-            } else {
-                let end = bytes[pos..]
-                    .iter()
-                    .position(|b| matches!(b, b',' | b';' | b':' | b'"'))
-                    .map_or(bytes.len(), |p| pos + p);
-                values.push(text[pos..end].to_owned());
-                pos = end;
-            }
-            match bytes.get(pos) {
-                Some(b',') => pos += 1,
-                Some(b';' | b':') => break,
-                _ => return Err(err(format!("malformed value of parameter {pname}"))),
-            }
-        }
-        params.push((pname.to_ascii_uppercase(), values));
-    }
-    if bytes.get(pos) != Some(&b':') {
-        return Err(err("no ':'".to_owned()));
-    }
-    let value = &text[pos + 1..];
-    let name = name.to_ascii_uppercase();
-    if value.len() > MAX_PROPERTY_VALUE_LEN {
-        return Err(IcalError(format!(
-            "line {}: {name}: value is {} bytes long, more than the limit of \
-             {MAX_PROPERTY_VALUE_LEN}",
-            line.number,
-            value.len()
-        )));
-    }
-    Ok(Property {
-        name,
-        params,
-        value: value.to_owned(),
-        line: line.number,
-    })
-}
 
 /// A VTIMEZONE component as read, not yet built into a zone (most are never used: a TZID that
 /// is an IANA name does not look at them).
 #[derive(Debug, Clone)]
-struct ZoneDef {
+pub(super) struct ZoneDef {
     tzid: String,
     /// Content lines (unfolded), BEGIN:VTIMEZONE to END:VTIMEZONE, joined by `\n`.
     text: String,
@@ -317,51 +127,140 @@ fn starts_with_ci(text: &str, prefix: &str) -> bool {
 }
 
 /// The component name of a `BEGIN:`/`END:` line, upper-cased (cheaply, without a full parse).
-fn begin_end(text: &str) -> Option<(bool, String)> {
+fn begin_end(text: &str) -> Option<(bool, CompName<'_>)> {
     if starts_with_ci(text, "BEGIN:") {
-        text.get(6..).map(|n| (true, n.trim().to_ascii_uppercase()))
+        text.get(6..).map(|n| (true, CompName(n.trim())))
     } else if starts_with_ci(text, "END:") {
-        text.get(4..)
-            .map(|n| (false, n.trim().to_ascii_uppercase()))
+        text.get(4..).map(|n| (false, CompName(n.trim())))
     } else {
         None
     }
 }
 
-/// First pass over the input: the VTIMEZONE components of each scope. Lenient: structural
-/// errors are reported by the second pass; a VTIMEZONE that cannot be read is an error only
-/// when an event uses it.
-fn collect_zones(lines: &[Line]) -> ZoneScopes {
-    let mut scopes: ZoneScopes = vec![HashMap::new()];
+/// A component name as written, compared ignoring ASCII case (without allocating).
+#[derive(Debug, Clone, Copy)]
+struct CompName<'a>(&'a str);
+
+impl PartialEq<&str> for CompName<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.0.eq_ignore_ascii_case(other)
+    }
+}
+
+/// What the first pass over the input finds.
+#[derive(Debug, Default)]
+pub(super) struct Prescan {
+    /// The VTIMEZONEs of each scope.
+    zones: ZoneScopes,
+    /// The X-WR-TIMEZONE of each scope (Google's zone for floating times).
+    x_wr_timezone: Vec<Option<String>>,
+    /// UIDs of parents (no RECURRENCE-ID) whose DTSTART is a DATE.
+    pub(super) date_parents: HashSet<String>,
+}
+
+/// The VEVENT the first pass is in.
+#[derive(Debug, Default)]
+struct ScanEvent<'a> {
+    uid: Option<&'a str>,
+    recurrence_id: bool,
+    date_start: bool,
+}
+
+/// First pass over the input: the VTIMEZONE components and X-WR-TIMEZONE of each scope, and
+/// the parents with a DATE DTSTART. Lenient: structural errors are reported by the second
+/// pass; a VTIMEZONE that cannot be read is an error only when an event uses it.
+fn prescan(lines: &[Line]) -> Prescan {
+    let mut out = Prescan {
+        zones: vec![HashMap::new()],
+        x_wr_timezone: vec![None],
+        date_parents: HashSet::new(),
+    };
     let mut scope = 0;
     let mut current: Option<ZoneCollector> = None;
+    let mut event: Option<ScanEvent> = None;
     for line in lines {
         if let Some(c) = current.as_mut() {
             if let Some(def) = c.push(line) {
                 current = None;
-                if let Some(map) = scopes.get_mut(scope) {
+                if let Some(map) = out.zones.get_mut(scope) {
                     map.entry(def.tzid.clone()).or_insert(def);
                 }
             }
             continue;
         }
-        match begin_end(&line.text) {
+        let text = line.text.as_str();
+        match begin_end(text) {
             Some((true, name)) if name == "VCALENDAR" => {
-                scopes.push(HashMap::new());
-                scope = scopes.len() - 1;
+                out.zones.push(HashMap::new());
+                out.x_wr_timezone.push(None);
+                scope = out.zones.len() - 1;
             }
             Some((false, name)) if name == "VCALENDAR" => scope = 0,
             Some((true, name)) if name == "VTIMEZONE" => current = Some(ZoneCollector::new(line)),
-            _ => {}
+            Some((true, name)) if name == "VEVENT" => event = Some(ScanEvent::default()),
+            Some((false, name)) if name == "VEVENT" => {
+                if let Some(ScanEvent {
+                    uid: Some(uid),
+                    recurrence_id: false,
+                    date_start: true,
+                }) = event.take()
+                {
+                    out.date_parents.insert(uid.to_owned());
+                }
+            }
+            Some(_) => {}
+            None => {
+                // Only a few properties matter here, read without a full parse.
+                let Some(e) = event.as_mut() else {
+                    if scope > 0
+                        && let Some(value) = simple_value(text, "X-WR-TIMEZONE")
+                        && let Some(slot) = out.x_wr_timezone.get_mut(scope)
+                    {
+                        slot.get_or_insert_with(|| value.trim().to_owned());
+                    }
+                    continue;
+                };
+                if let Some(value) = simple_value(text, "UID") {
+                    e.uid = Some(value);
+                } else if name_is(text, "RECURRENCE-ID") {
+                    e.recurrence_id = true;
+                } else if name_is(text, "DTSTART") {
+                    let params = text.get(7..).unwrap_or_default();
+                    let value = params.rsplit(':').next().unwrap_or_default();
+                    e.date_start = value.trim().len() == 8
+                        || params
+                            .split([';', ':'])
+                            .any(|p| p.eq_ignore_ascii_case("VALUE=DATE"));
+                }
+            }
         }
     }
-    scopes
+    out
+}
+
+/// True if the content line `text` is a property `name` (followed by `;` or `:`).
+fn name_is(text: &str, name: &str) -> bool {
+    starts_with_ci(text, name) && matches!(text.as_bytes().get(name.len()), Some(b';' | b':'))
+}
+
+/// The value of a content line of property `name` without parameters (`NAME:value`).
+fn simple_value<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    if starts_with_ci(text, name) && text.as_bytes().get(name.len()) == Some(&b':') {
+        text.get(name.len() + 1..)
+    } else {
+        None
+    }
+}
+
+/// The VTIMEZONE components of each scope (see [`prescan`]).
+fn collect_zones(lines: &[Line]) -> ZoneScopes {
+    prescan(lines).zones
 }
 
 /// Custom zones built so far, by definition text (the same VTIMEZONE repeated in every
 /// VCALENDAR of a large import is built once).
 #[derive(Debug, Default)]
-struct ZoneCache {
+pub(super) struct ZoneCache {
     built: HashMap<String, Result<Arc<CustomZone>, IcalError>>,
 }
 
@@ -385,7 +284,7 @@ impl ZoneCache {
 }
 
 /// Resolves the TZIDs of one VEVENT and remembers which custom zones it used.
-struct TzidResolver<'a> {
+pub(super) struct TzidResolver<'a> {
     cache: &'a mut ZoneCache,
     /// VTIMEZONEs carried by the VEVENT itself ([`ZONE_PROPERTY`]).
     own: HashMap<String, ZoneDef>,
@@ -397,7 +296,7 @@ struct TzidResolver<'a> {
 }
 
 impl TzidResolver<'_> {
-    fn zone(&mut self, name: &str) -> Result<Zone, IcalError> {
+    pub(super) fn zone(&mut self, name: &str) -> Result<Zone, IcalError> {
         if let Some(z) = self.resolved.get(name) {
             return Ok(z.clone());
         }
@@ -440,161 +339,50 @@ fn zone_from_property(p: &Property) -> Result<ZoneDef, IcalError> {
         .ok_or_else(|| p.error("holds no VTIMEZONE component"))
 }
 
-/// Escapes a TEXT value.
-fn escape_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            ';' => out.push_str("\\;"),
-            ',' => out.push_str("\\,"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
+/// A content line of a VEVENT's own (not of a nested component).
+#[derive(Debug)]
+pub(super) struct OwnProp {
+    pub(super) prop: Property,
+    /// The content line as it will be stored (unfolded).
+    pub(super) text: String,
+    /// Dropped by a repair.
+    pub(super) removed: bool,
+}
+
+impl OwnProp {
+    /// Writes the (changed) property back into its content line.
+    pub(super) fn rewrite(&mut self) {
+        self.text = self.prop.to_line();
     }
-    out
+}
+
+/// A line of a VEVENT, in order.
+#[derive(Debug)]
+pub(super) enum Item {
+    /// The VEVENT's own property, by index in [`EventBuilder::props`].
+    Own(usize),
+    /// A line of a nested component (VALARM, ...), or an added line.
+    Nested(String),
 }
 
 /// A VEVENT being read.
 #[derive(Debug)]
-struct EventBuilder {
+pub(super) struct EventBuilder {
     /// Line of BEGIN:VEVENT.
-    line: usize,
+    pub(super) line: usize,
     /// Nesting depth at which the VEVENT's own properties sit.
     depth: usize,
+    /// Its VCALENDAR (0: outside any).
+    scope: usize,
     /// Content lines (unfolded) between BEGIN:VEVENT and END:VEVENT.
-    lines: Vec<String>,
-    /// Sum of the lengths of `lines`, to give up early on huge components.
+    pub(super) items: Vec<Item>,
+    /// Sum of the lengths of the lines, to give up early on huge components.
     len: usize,
-    props: Vec<Property>,
-}
-
-/// Parses iCalendar bytes (a VCALENDAR stream, possibly several VCALENDARs concatenated, or
-/// bare VEVENTs) into its VEVENT components, in input order.
-///
-/// * Non-UTF-8 input is an error naming the line. Lines are unfolded (CRLF or LF endings,
-///   continuation lines starting with a space or tab); blank lines and a UTF-8 byte order mark
-///   are ignored. Property and parameter names must be well formed, parameters may be quoted.
-/// * BEGIN/END must nest and match; VCALENDAR only at the top, VEVENT only at the top or
-///   directly in a VCALENDAR; properties outside any component are errors. Components other
-///   than VEVENT and VTIMEZONE (VTODO, VALARM inside a VEVENT, X- components) are skipped, but
-///   must nest correctly. A VTIMEZONE defines a zone for the TZIDs of its VCALENDAR (or, outside
-///   any VCALENDAR, of the VEVENTs outside any); it is read only when an event uses it, and
-///   is then an error if malformed.
-/// * Each VEVENT needs exactly one UID (non-empty, at most [`MAX_UID_LEN`] bytes, no control
-///   characters) and one valid DTSTART. Dates must exist and times be times of day (leap
-///   seconds are rejected). DTEND must be of DTSTART's kind (DATE or DATE-TIME, floating or
-///   not) and not before it; DTEND and DURATION exclude each other; DURATION must follow
-///   RFC 5545 and not be negative. SEQUENCE must be an integer. UID, DTSTART, DTEND, DURATION,
-///   RECURRENCE-ID, SEQUENCE, SUMMARY, ORGANIZER, TRANSP and STATUS may appear only once.
-/// * RRULE is validated (FREQ required, known parts only, values in range, no COUNT with
-///   UNTIL, the RFC 5545 restrictions on which BYxxx parts go with which FREQ, BYSETPOS only
-///   with another BYxxx part; with a DATE DTSTART no sub-daily FREQ and no
-///   BYHOUR/BYMINUTE/BYSECOND). EXRULE and RANGE values other than THISANDFUTURE are
-///   rejected. RDATE (DATE, DATE-TIME, PERIOD) and EXDATE values are validated.
-/// * A TZID names an IANA zone, an embedded VTIMEZONE, a Windows zone or a globally unique
-///   `/vendor/Area/City` name, looked up as the `zone` module describes (an IANA name wins over
-///   a VTIMEZONE of the same name); anything else is an error. A UTC value (`...Z`) ignores
-///   its TZID. Every VTIMEZONE an event uses is copied into its [`EventComponent::text`] as an
-///   `X-CALSTORE-VTIMEZONE` property, so that the stored VEVENT parses on its own.
-/// * A value longer than [`MAX_PROPERTY_VALUE_LEN`] or a VEVENT longer than
-///   [`MAX_COMPONENT_LEN`] is rejected.
-pub fn parse_events(input: &[u8]) -> Result<Vec<EventComponent>, IcalError> {
-    let lines = logical_lines(input)?;
-    let scopes = collect_zones(&lines);
-    let mut cache = ZoneCache::default();
-    // The scope of the components being read: 0 outside any VCALENDAR, else the VCALENDAR's
-    // number (as in `collect_zones`).
-    let mut scope = 0;
-    let mut calendars = 0;
-    let mut stack: Vec<(String, usize)> = Vec::new();
-    let mut events = Vec::new();
-    let mut current: Option<EventBuilder> = None;
-
-    for line in lines {
-        let prop = parse_content_line(&line)?;
-        match prop.name.as_str() {
-            "BEGIN" => {
-                let comp = component_name(&prop)?;
-                if stack.len() >= MAX_DEPTH {
-                    return Err(prop.error(format!("components nested deeper than {MAX_DEPTH}")));
-                }
-                let parent = stack.last().map(|(n, _)| n.as_str());
-                match comp.as_str() {
-                    "VCALENDAR" if parent.is_some() => {
-                        return Err(prop.error(format!(
-                            "VCALENDAR cannot be nested (inside {})",
-                            parent.unwrap_or_default()
-                        )));
-                    }
-                    "VEVENT" if !matches!(parent, None | Some("VCALENDAR")) => {
-                        return Err(prop.error(format!(
-                            "VEVENT cannot be nested inside {}",
-                            parent.unwrap_or_default()
-                        )));
-                    }
-                    _ => {}
-                }
-                stack.push((comp.clone(), line.number));
-                if comp == "VCALENDAR" {
-                    calendars += 1;
-                    scope = calendars;
-                }
-                if comp == "VEVENT" {
-                    current = Some(EventBuilder {
-                        line: line.number,
-                        depth: stack.len(),
-                        lines: Vec::new(),
-                        len: 0,
-                        props: Vec::new(),
-                    });
-                } else if let Some(b) = current.as_mut() {
-                    b.push_line(line.text)?;
-                }
-            }
-            "END" => {
-                let comp = component_name(&prop)?;
-                let Some((open, open_line)) = stack.pop() else {
-                    return Err(prop.error(format!("END:{comp} without a matching BEGIN")));
-                };
-                if open != comp {
-                    return Err(prop.error(format!(
-                        "END:{comp} does not match BEGIN:{open} at line {open_line}"
-                    )));
-                }
-                if comp == "VCALENDAR" {
-                    scope = 0;
-                }
-                if comp == "VEVENT" && current.as_ref().is_some_and(|b| b.depth == stack.len() + 1)
-                {
-                    if let Some(b) = current.take() {
-                        events.push(b.finish(&mut cache, scopes.get(scope))?);
-                    }
-                } else if let Some(b) = current.as_mut() {
-                    b.push_line(line.text)?;
-                }
-            }
-            _ => {
-                if stack.is_empty() {
-                    return Err(
-                        prop.error("property outside of any component (no BEGIN before it)")
-                    );
-                }
-                if let Some(b) = current.as_mut() {
-                    b.push_line(line.text)?;
-                    if stack.len() == b.depth {
-                        b.props.push(prop);
-                    }
-                }
-            }
-        }
-    }
-    if let Some((open, open_line)) = stack.last() {
-        return Err(IcalError(format!(
-            "missing END:{open} (BEGIN:{open} at line {open_line} is never closed)"
-        )));
-    }
-    Ok(events)
+    /// Leniently: the VEVENT grew past [`MAX_COMPONENT_LEN`] and will be skipped.
+    too_long: bool,
+    pub(super) props: Vec<OwnProp>,
+    /// Where this event's notes start in [`Notes`] (they get its UID when it is finished).
+    notes_from: usize,
 }
 
 /// The upper-cased component name of a BEGIN or END line.
@@ -606,30 +394,459 @@ fn component_name(prop: &Property) -> Result<String, IcalError> {
     Ok(name.to_ascii_uppercase())
 }
 
-impl EventBuilder {
-    fn push_line(&mut self, text: String) -> Result<(), IcalError> {
-        self.len += text.len() + 2;
-        if self.len > MAX_COMPONENT_LEN {
-            return Err(IcalError(format!(
-                "VEVENT at line {}: longer than the limit of {MAX_COMPONENT_LEN} bytes",
-                self.line
-            )));
+/// The second pass: components as BEGIN/END lines open and close them.
+struct Walker {
+    prescan: Prescan,
+    cache: ZoneCache,
+    notes: Notes,
+    /// The scope of the components being read: 0 outside any VCALENDAR, else the VCALENDAR's
+    /// number (as in [`prescan`]).
+    scope: usize,
+    calendars: usize,
+    /// Open components: name and line of BEGIN.
+    stack: Vec<(String, usize)>,
+    events: Vec<EventComponent>,
+    current: Option<EventBuilder>,
+}
+
+/// Parses iCalendar bytes (a VCALENDAR stream, possibly several VCALENDARs concatenated, or
+/// bare VEVENTs) into its VEVENT components, in input order, with strict RFC 5545 checks: the
+/// first problem is an error and nothing is returned.
+///
+/// * Non-UTF-8 input is an error naming the line. Lines are unfolded (CRLF, LF or CR endings,
+///   continuation lines starting with a space or tab); blank lines and a UTF-8 byte order mark
+///   are ignored. Property and parameter names must be well formed, parameters may be quoted.
+/// * BEGIN/END must nest and match; VCALENDAR only at the top, VEVENT only at the top or
+///   directly in a VCALENDAR; properties outside any component are errors. Components other
+///   than VEVENT and VTIMEZONE (VTODO, VALARM inside a VEVENT, X- components) are skipped, but
+///   must nest correctly. A VTIMEZONE defines a zone for the TZIDs of its VCALENDAR (or, outside
+///   any VCALENDAR, of the VEVENTs outside any); it is read only when an event uses it, and
+///   is then an error if malformed.
+/// * Each VEVENT needs exactly one UID (non-empty, at most [`MAX_UID_LEN`] bytes, no control
+///   characters) and one valid DTSTART. Dates must exist (year 0001 or later) and times be
+///   times of day (leap seconds are rejected). DTEND must be of DTSTART's kind (DATE or
+///   DATE-TIME, floating or not) and not before it; DTEND and DURATION exclude each other;
+///   DURATION must follow RFC 5545 and not be negative. SEQUENCE must be an integer. UID,
+///   DTSTART, DTEND, DURATION, RECURRENCE-ID, SEQUENCE, SUMMARY, ORGANIZER, TRANSP and STATUS
+///   may appear only once.
+/// * RRULE is validated (FREQ required, known parts only, values in range, no COUNT with
+///   UNTIL, the RFC 5545 restrictions on which BYxxx parts go with which FREQ, BYSETPOS only
+///   with another BYxxx part; with a DATE DTSTART no sub-daily FREQ and no
+///   BYHOUR/BYMINUTE/BYSECOND). Several RRULEs are expanded as their union. EXRULE and RANGE
+///   values other than THISANDFUTURE are rejected. RDATE (DATE, DATE-TIME, PERIOD) and EXDATE
+///   values are validated.
+/// * A TZID names an IANA zone, an embedded VTIMEZONE, a Windows zone or a globally unique
+///   `/vendor/Area/City` name, looked up as the `zone` module describes (an IANA name wins over
+///   a VTIMEZONE of the same name); anything else is an error. A UTC value (`...Z`) ignores
+///   its TZID. Every VTIMEZONE an event uses is copied into its [`EventComponent::text`] as an
+///   `X-CALSTORE-VTIMEZONE` property, so that the stored VEVENT parses on its own.
+/// * Floating DATE-TIMEs of a VCALENDAR with an `X-WR-TIMEZONE` (Google) are read in that
+///   zone (the zone is written into the stored text as their TZID); a DATE-TIME
+///   RECURRENCE-ID at midnight of an event whose parent has a DATE DTSTART (Outlook's all-day
+///   overrides) names that date. See [`parse_calendar`].
+/// * A value longer than [`super::MAX_PROPERTY_VALUE_LEN`] or a VEVENT longer than
+///   [`MAX_COMPONENT_LEN`] is rejected.
+pub fn parse_events(input: &[u8]) -> Result<Vec<EventComponent>, IcalError> {
+    parse_calendar(input, &ParseOptions::strict()).map(|c| c.events)
+}
+
+/// Parses iCalendar bytes into VEVENT components, strictly (as [`parse_events`], the first
+/// problem is an error) or leniently (the default of [`ParseOptions`]): then every problem
+/// that mainstream implementations get past is repaired or skipped, and each repair is
+/// listed in [`ParsedCalendar::notes`] (line, UID, problem, action). What is repaired and
+/// how is decided in `docs/decisions/0007-lenient-import.md`; in short:
+///
+/// * not UTF-8: decoded as Windows-1252; CR-only line ends; over-long lines dropped;
+/// * content lines that cannot be read (no `:`, bad names, a stray continuation) skipped;
+///   white space in names removed; an unbalanced quote read as a character;
+/// * a property outside any component skipped; a misspelt END (`END:VCALENDARD`) matched to
+///   its BEGIN; components left open closed where the structure shows their end (a
+///   VEVENT inside a VEVENT, the end of the input); a VEVENT inside another component read;
+/// * per VEVENT ([`repair`]): a UID derived from its content when missing; a repeated
+///   once-only property keeps its first value; unknown TZIDs read as floating; malformed or
+///   empty RRULE, RDATE, EXDATE, DURATION dropped; invalid TRANSP read as OPAQUE; DTEND of
+///   another kind than DTSTART, before it, or beside DURATION repaired; an event that still
+///   cannot be read (no DTSTART, year 0000, ...) skipped.
+///
+/// Still refused, with one line, and no events returned: binary data (a NUL byte), input
+/// with no BEGIN:VCALENDAR or BEGIN:VEVENT at all (JSON, HTML, an empty file), components
+/// nested deeper than 32.
+pub fn parse_calendar(input: &[u8], opts: &ParseOptions) -> Result<ParsedCalendar, IcalError> {
+    let mut notes = Notes::new(opts);
+    let lines = lex::lex(input, LENIENT_MAX_LINE_LEN, &mut notes)?;
+    if notes.lenient()
+        && !lines
+            .iter()
+            .any(|l| begin_end(&l.text).is_some_and(|(b, _)| b))
+    {
+        return Err(IcalError(
+            "no iCalendar data (no BEGIN:VCALENDAR or BEGIN:VEVENT line)".to_owned(),
+        ));
+    }
+    let mut walker = Walker {
+        prescan: prescan(&lines),
+        cache: ZoneCache::default(),
+        notes,
+        scope: 0,
+        calendars: 0,
+        stack: Vec::new(),
+        events: Vec::new(),
+        current: None,
+    };
+    for line in lines {
+        walker.line(line)?;
+    }
+    walker.end_of_input()?;
+    let x_wr_timezone = walker
+        .prescan
+        .x_wr_timezone
+        .iter()
+        .flatten()
+        .next()
+        .cloned();
+    let (notes, notes_omitted) = walker.notes.into_parts();
+    Ok(ParsedCalendar {
+        events: walker.events,
+        notes,
+        notes_omitted,
+        x_wr_timezone,
+    })
+}
+
+impl Walker {
+    fn line(&mut self, mut line: Line) -> Result<(), IcalError> {
+        let lenient = self.notes.lenient();
+        let (prop, fixes) = match lex::parse_line(&line, lenient) {
+            Ok(read) => read,
+            Err(e) => {
+                let problem = repair::problem_of(&e);
+                return self
+                    .notes
+                    .repair(line.number, problem, "line skipped", || e);
+            }
+        };
+        if fixes.spaces_in_name {
+            self.notes.note(
+                line.number,
+                "white space inside a property or parameter name".to_owned(),
+                "white space removed",
+            );
         }
-        self.lines.push(text);
+        if fixes.unbalanced_quote {
+            self.notes.note(
+                line.number,
+                "a parameter value opens a quote that is never closed".to_owned(),
+                "the quote read as an ordinary character",
+            );
+        }
+        if fixes != lex::LineFixes::default() {
+            line.text = prop.to_line();
+        }
+        match prop.name.as_str() {
+            "BEGIN" => self.begin(prop, line),
+            "END" => self.end(&prop, line),
+            _ => {
+                if self.stack.is_empty() {
+                    let number = line.number;
+                    return self.notes.repair(
+                        number,
+                        format!("{} outside of any component", prop.name),
+                        "line skipped",
+                        || prop.error("property outside of any component (no BEGIN before it)"),
+                    );
+                }
+                let depth = self.stack.len();
+                if let Some(b) = self.current.as_mut() {
+                    if depth == b.depth {
+                        b.push_prop(prop, line.text, &mut self.notes)?;
+                    } else {
+                        b.push_line(line.text, &mut self.notes)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn begin(&mut self, prop: Property, line: Line) -> Result<(), IcalError> {
+        let comp = match component_name(&prop) {
+            Ok(c) => c,
+            Err(e) => {
+                let problem = repair::problem_of(&e);
+                return self
+                    .notes
+                    .repair(line.number, problem, "line skipped", || e);
+            }
+        };
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(prop.error(format!("components nested deeper than {MAX_DEPTH}")));
+        }
+        // The parent's name is copied only when it matters (rare: nesting problems).
+        let nested = match (comp.as_str(), self.stack.last()) {
+            ("VCALENDAR", Some((p, _))) => Some(p.clone()),
+            ("VEVENT", Some((p, _))) if p != "VCALENDAR" => Some(p.clone()),
+            _ => None,
+        };
+        match (comp.as_str(), nested.as_deref()) {
+            ("VCALENDAR", Some(parent)) => {
+                let why = format!("VCALENDAR cannot be nested (inside {parent})");
+                self.notes.repair(
+                    line.number,
+                    why.clone(),
+                    "the open components closed before it",
+                    || prop.error(why.clone()),
+                )?;
+                while !self.stack.is_empty() {
+                    self.close_top(line.number)?;
+                }
+            }
+            ("VEVENT", Some(parent)) if parent != "VCALENDAR" => {
+                let why = format!("VEVENT cannot be nested inside {parent}");
+                if self.current.is_some() {
+                    // A VEVENT never contains one: the open VEVENT ended before this line.
+                    self.notes.repair(
+                        line.number,
+                        why.clone(),
+                        "the open VEVENT ended before it (missing END:VEVENT)",
+                        || prop.error(why.clone()),
+                    )?;
+                    let depth = self.current.as_ref().map_or(0, |b| b.depth);
+                    while self.stack.len() >= depth && !self.stack.is_empty() {
+                        self.close_top(line.number)?;
+                    }
+                } else {
+                    self.notes
+                        .repair(line.number, why.clone(), "read as an event", || {
+                            prop.error(why.clone())
+                        })?;
+                }
+            }
+            _ => {}
+        }
+        self.stack.push((comp.clone(), line.number));
+        if comp == "VCALENDAR" {
+            self.calendars += 1;
+            self.scope = self.calendars;
+        }
+        if comp == "VEVENT" {
+            self.current = Some(EventBuilder {
+                line: line.number,
+                depth: self.stack.len(),
+                scope: self.scope,
+                // Room for a typical event, so that it rarely grows.
+                items: Vec::with_capacity(16),
+                len: 0,
+                too_long: false,
+                props: Vec::with_capacity(16),
+                notes_from: self.notes.mark(),
+            });
+        } else if let Some(b) = self.current.as_mut() {
+            b.push_line(line.text, &mut self.notes)?;
+        }
         Ok(())
     }
 
-    /// Validates the collected properties and builds the component. TZIDs are looked up as
-    /// [`super::zone`] describes, `scope` holding the VTIMEZONEs of the VEVENT's VCALENDAR.
-    fn finish(
+    fn end(&mut self, prop: &Property, line: Line) -> Result<(), IcalError> {
+        let comp = match component_name(prop) {
+            Ok(c) => c,
+            Err(e) => {
+                let problem = repair::problem_of(&e);
+                return self
+                    .notes
+                    .repair(line.number, problem, "line skipped", || e);
+            }
+        };
+        let Some((open, open_line)) = self.stack.last() else {
+            return self.notes.repair(
+                line.number,
+                format!("END:{comp} without a matching BEGIN"),
+                "line skipped",
+                || prop.error(format!("END:{comp} without a matching BEGIN")),
+            );
+        };
+        if *open != comp {
+            let open = open.clone();
+            let why = format!("END:{comp} does not match BEGIN:{open} at line {open_line}");
+            let deeper = self.stack.iter().rposition(|(n, _)| *n == comp);
+            let action = if let Some(at) = deeper {
+                format!("the components opened after BEGIN:{comp} closed here").replace(
+                    "here",
+                    &format!("here ({} missing END)", self.stack.len() - 1 - at),
+                )
+            } else if repair::misspelt(&comp, &open) {
+                format!("read as END:{open}")
+            } else {
+                "line skipped".to_owned()
+            };
+            self.notes.repair(line.number, why.clone(), &action, || {
+                prop.error(why.clone())
+            })?;
+            match deeper {
+                Some(at) => {
+                    while self.stack.len() > at + 1 {
+                        self.close_top(line.number)?;
+                    }
+                }
+                None if repair::misspelt(&comp, &open) => {}
+                None => return Ok(()),
+            }
+        }
+        self.close_top(line.number)
+    }
+
+    /// Closes the innermost open component (its END line is at `number`).
+    fn close_top(&mut self, number: usize) -> Result<(), IcalError> {
+        let Some((comp, _)) = self.stack.pop() else {
+            return Ok(());
+        };
+        if comp == "VCALENDAR" {
+            self.scope = 0;
+        }
+        let closes_event = comp == "VEVENT"
+            && self
+                .current
+                .as_ref()
+                .is_some_and(|b| b.depth == self.stack.len() + 1);
+        if closes_event {
+            if let Some(b) = self.current.take() {
+                self.finish(b)?;
+            }
+        } else if let Some(b) = self.current.as_mut() {
+            let _ = number;
+            b.push_line(format!("END:{comp}"), &mut self.notes)?;
+        }
+        Ok(())
+    }
+
+    /// Builds one VEVENT (leniently: repairs it first, and skips it with a note if it still
+    /// cannot be read).
+    fn finish(&mut self, b: EventBuilder) -> Result<(), IcalError> {
+        let lenient = self.notes.lenient();
+        let at = b.line;
+        let from = b.notes_from;
+        if b.too_long {
+            let why =
+                format!("VEVENT at line {at}: longer than the limit of {MAX_COMPONENT_LEN} bytes");
+            self.notes.note(at, why, "event skipped");
+            self.notes.assign_uid(from, b.uid());
+            return Ok(());
+        }
+        let x_wr = self.prescan.x_wr_timezone.get(b.scope).cloned().flatten();
+        let scope = self.prescan.zones.get(b.scope);
+        let result = b.build(
+            &mut self.cache,
+            scope,
+            &repair::EventContext {
+                x_wr_timezone: x_wr.as_deref(),
+                date_parents: &self.prescan.date_parents,
+            },
+            &mut self.notes,
+        );
+        match result {
+            Ok(event) => {
+                self.notes.assign_uid(from, Some(event.uid.clone()));
+                self.events.push(event);
+                Ok(())
+            }
+            Err((e, uid)) if lenient => {
+                self.notes.note(at, e.0, "event skipped");
+                self.notes.assign_uid(from, uid);
+                Ok(())
+            }
+            Err((e, _)) => Err(e),
+        }
+    }
+
+    fn end_of_input(&mut self) -> Result<(), IcalError> {
+        let Some((open, open_line)) = self.stack.last().cloned() else {
+            return Ok(());
+        };
+        let why = format!("missing END:{open} (BEGIN:{open} at line {open_line} is never closed)");
+        if !self.notes.lenient() {
+            return Err(IcalError(why));
+        }
+        // An event still open at the end may be cut off: it is skipped.
+        if let Some(b) = self.current.take() {
+            self.notes.note(
+                b.line,
+                "VEVENT never closed (the input may be cut off)".to_owned(),
+                "event skipped",
+            );
+            self.notes.assign_uid(b.notes_from, b.uid());
+        }
+        self.notes
+            .note(open_line, why, "closed at the end of the input");
+        self.stack.clear();
+        Ok(())
+    }
+}
+
+impl EventBuilder {
+    fn push_line(&mut self, text: String, notes: &mut Notes) -> Result<(), IcalError> {
+        self.grow(text.len(), notes)?;
+        if !self.too_long {
+            self.items.push(Item::Nested(text));
+        }
+        Ok(())
+    }
+
+    fn push_prop(
+        &mut self,
+        prop: Property,
+        text: String,
+        notes: &mut Notes,
+    ) -> Result<(), IcalError> {
+        self.grow(text.len(), notes)?;
+        if !self.too_long {
+            self.items.push(Item::Own(self.props.len()));
+            self.props.push(OwnProp {
+                prop,
+                text,
+                removed: false,
+            });
+        }
+        Ok(())
+    }
+
+    fn grow(&mut self, len: usize, notes: &Notes) -> Result<(), IcalError> {
+        self.len += len + 2;
+        if self.len > MAX_COMPONENT_LEN {
+            if !notes.lenient() {
+                return Err(IcalError(format!(
+                    "VEVENT at line {}: longer than the limit of {MAX_COMPONENT_LEN} bytes",
+                    self.line
+                )));
+            }
+            self.too_long = true;
+            self.items.clear();
+        }
+        Ok(())
+    }
+
+    /// The UID, if the event has a (first) one.
+    pub(super) fn uid(&self) -> Option<String> {
+        self.own("UID").map(|p| p.prop.value.clone())
+    }
+
+    /// The first live own property of that name.
+    pub(super) fn own(&self, name: &str) -> Option<&OwnProp> {
+        self.props
+            .iter()
+            .find(|p| !p.removed && p.prop.name == name)
+    }
+
+    /// Applies the rewrites every reading makes, then (leniently) the repairs, then validates
+    /// and builds the component. The error comes with the UID, if known.
+    fn build(
         mut self,
         cache: &mut ZoneCache,
         scope: Option<&HashMap<String, ZoneDef>>,
-    ) -> Result<EventComponent, IcalError> {
-        let at = self.line;
+        ctx: &repair::EventContext<'_>,
+        notes: &mut Notes,
+    ) -> Result<EventComponent, (IcalError, Option<String>)> {
         let mut own = HashMap::new();
-        for p in self.props.iter().filter(|p| p.name == ZONE_PROPERTY) {
-            let def = zone_from_property(p)?;
+        for p in self.props.iter().filter(|p| p.prop.name == ZONE_PROPERTY) {
+            let def = zone_from_property(&p.prop).map_err(|e| (e, None))?;
             own.entry(def.tzid.clone()).or_insert(def);
         }
         let mut zones = TzidResolver {
@@ -639,7 +856,26 @@ impl EventBuilder {
             used: Vec::new(),
             resolved: HashMap::new(),
         };
-        let zones = &mut zones;
+        repair::rewrite_event(&mut self, ctx, &mut zones, notes);
+        match self.finish(&mut zones) {
+            Ok(event) => Ok(event),
+            Err(e) if !notes.lenient() => Err((e, None)),
+            // Every lenient repair mends what the validation refuses: they run only for an
+            // event that fails it (so a valid event costs nothing more), then it is
+            // validated again.
+            Err(_) => {
+                repair::repair_event(&mut self, &mut zones, notes);
+                zones.used.clear();
+                zones.resolved.clear();
+                self.finish(&mut zones).map_err(|e| (e, self.uid()))
+            }
+        }
+    }
+
+    /// Validates the (repaired) properties and builds the component. TZIDs are looked up as
+    /// [`super::zone`] describes, `zones` holding the VTIMEZONEs of the VEVENT's VCALENDAR.
+    fn finish(&self, zones: &mut TzidResolver<'_>) -> Result<EventComponent, IcalError> {
+        let at = self.line;
         let mut uid: Option<String> = None;
         let mut sequence: Option<i64> = None;
         let mut summary: Option<String> = None;
@@ -647,6 +883,7 @@ impl EventBuilder {
         let mut attendees = Vec::new();
         let mut transp: Option<String> = None;
         let mut status: Option<String> = None;
+        let mut dtstamp: Option<IcalTime> = None;
         let mut dtstart: Option<(IcalTime, usize)> = None;
         let mut dtend: Option<(IcalTime, usize)> = None;
         let mut duration = None;
@@ -656,7 +893,7 @@ impl EventBuilder {
         let mut rdates = Vec::new();
         let mut exdates = Vec::new();
 
-        for p in &self.props {
+        for p in self.props.iter().filter(|p| !p.removed).map(|p| &p.prop) {
             match p.name.as_str() {
                 "UID" => {
                     once(&uid, p)?;
@@ -690,6 +927,7 @@ impl EventBuilder {
                     once(&status, p)?;
                     status = Some(p.value.to_ascii_uppercase());
                 }
+                "DTSTAMP" => dtstamp = parse_ical_time(p.value.trim(), None, None).ok(),
                 "DTSTART" => {
                     once(&dtstart, p)?;
                     dtstart = Some((time_property(p, zones)?, p.line));
@@ -772,15 +1010,16 @@ impl EventBuilder {
                 )));
             }
         }
-        if !carried.is_empty() {
-            let at = self
-                .lines
+        // The carried zones go before the first nested component.
+        let carry_at = if carried.is_empty() {
+            usize::MAX
+        } else {
+            self.items
                 .iter()
-                .position(|l| starts_with_ci(l, "BEGIN:"))
-                .unwrap_or(self.lines.len());
-            self.len += carried.iter().map(|l| l.len() + 2).sum::<usize>();
-            self.lines.splice(at..at, carried);
-        }
+                .position(|i| matches!(i, Item::Nested(l) if starts_with_ci(l, "BEGIN:")))
+                .unwrap_or(self.items.len())
+        };
+        let len = self.len + carried.iter().map(|l| l.len() + 2).sum::<usize>();
         if dtstart.is_date() {
             for r in &rrules {
                 if r.freq.is_sub_daily() || r.has_time_parts() {
@@ -792,10 +1031,27 @@ impl EventBuilder {
             }
         }
 
-        let mut text = String::with_capacity(self.len + 64);
+        let mut text = String::with_capacity(len + 64);
         fold_into(&mut text, "BEGIN:VEVENT");
-        for l in &self.lines {
-            fold_into(&mut text, l);
+        for (at, item) in self.items.iter().enumerate() {
+            if at == carry_at {
+                for l in &carried {
+                    fold_into(&mut text, l);
+                }
+            }
+            match item {
+                Item::Own(i) => {
+                    if let Some(p) = self.props.get(*i).filter(|p| !p.removed) {
+                        fold_into(&mut text, &p.text);
+                    }
+                }
+                Item::Nested(l) => fold_into(&mut text, l),
+            }
+        }
+        if carry_at == self.items.len() {
+            for l in &carried {
+                fold_into(&mut text, l);
+            }
         }
         fold_into(&mut text, "END:VEVENT");
         if text.len() > MAX_COMPONENT_LEN {
@@ -814,6 +1070,7 @@ impl EventBuilder {
             transp,
             status,
             this_and_future,
+            dtstamp: dtstamp.map(|t| t.instant(Tz::UTC)),
             text,
             dtstart,
             end,
@@ -868,7 +1125,10 @@ fn value_type(p: &Property) -> Option<String> {
 }
 
 /// DTSTART, DTEND and RECURRENCE-ID: one DATE or DATE-TIME.
-fn time_property(p: &Property, zones: &mut TzidResolver<'_>) -> Result<IcalTime, IcalError> {
+pub(super) fn time_property(
+    p: &Property,
+    zones: &mut TzidResolver<'_>,
+) -> Result<IcalTime, IcalError> {
     let expected = match value_type(p).as_deref() {
         None => None,
         Some("DATE") => Some(ValueKind::Date),
@@ -880,7 +1140,7 @@ fn time_property(p: &Property, zones: &mut TzidResolver<'_>) -> Result<IcalTime,
 }
 
 /// DTEND must be of DTSTART's kind and not before it.
-fn check_end(start: &IcalTime, end: &IcalTime) -> Result<(), String> {
+pub(super) fn check_end(start: &IcalTime, end: &IcalTime) -> Result<(), String> {
     if start.is_date() != end.is_date() {
         return Err("DTSTART and DTEND must both be DATEs or both DATE-TIMEs".to_owned());
     }
@@ -907,7 +1167,10 @@ fn check_end(start: &IcalTime, end: &IcalTime) -> Result<(), String> {
 }
 
 /// The comma-separated values of RDATE.
-fn rdate_values(p: &Property, zones: &mut TzidResolver<'_>) -> Result<Vec<RDate>, IcalError> {
+pub(super) fn rdate_values(
+    p: &Property,
+    zones: &mut TzidResolver<'_>,
+) -> Result<Vec<RDate>, IcalError> {
     let tz = tzid(p, zones)?;
     let kind = value_type(p);
     let mut out = Vec::new();
@@ -961,7 +1224,10 @@ fn rdate_values(p: &Property, zones: &mut TzidResolver<'_>) -> Result<Vec<RDate>
 }
 
 /// The comma-separated values of EXDATE.
-fn exdate_values(p: &Property, zones: &mut TzidResolver<'_>) -> Result<Vec<IcalTime>, IcalError> {
+pub(super) fn exdate_values(
+    p: &Property,
+    zones: &mut TzidResolver<'_>,
+) -> Result<Vec<IcalTime>, IcalError> {
     let tz = tzid(p, zones)?;
     let kind = match value_type(p).as_deref() {
         Some("DATE") => ValueKind::Date,
@@ -972,148 +1238,4 @@ fn exdate_values(p: &Property, zones: &mut TzidResolver<'_>) -> Result<Vec<IcalT
         .split(',')
         .map(|item| parse_ical_time(item.trim(), Some(kind), tz.clone()).map_err(|e| p.error(e.0)))
         .collect()
-}
-
-/// Unescapes a TEXT value: `\n`/`\N` (newline), `\,`, `\;`, `\\`. Other backslashes are kept.
-fn unescape_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n' | 'N') => out.push('\n'),
-            Some(c @ (',' | ';' | '\\')) => out.push(c),
-            Some(c) => {
-                out.push('\\');
-                out.push(c);
-            }
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
-/// Appends a content line folded at 75 octets (continuation lines start with a space and hold
-/// at most 74 more octets), never splitting a UTF-8 character, with CRLF endings.
-fn fold_into(out: &mut String, line: &str) {
-    let mut rest = line;
-    let mut limit = 75;
-    loop {
-        if rest.len() <= limit {
-            out.push_str(rest);
-            out.push_str("\r\n");
-            return;
-        }
-        let mut cut = limit;
-        while !rest.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let (head, tail) = rest.split_at(cut);
-        out.push_str(head);
-        out.push_str("\r\n ");
-        rest = tail;
-        limit = 74;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn lines(s: &str) -> Vec<(usize, String)> {
-        logical_lines(s.as_bytes())
-            .unwrap()
-            .into_iter()
-            .map(|l| (l.number, l.text))
-            .collect()
-    }
-
-    #[test]
-    fn unfolds_crlf_and_lf() {
-        let got = lines("A:1\r\nB:2\r\n 3\r\n\t4\nC:5\n\n");
-        assert_eq!(
-            got,
-            vec![
-                (1, "A:1".to_owned()),
-                (2, "B:234".to_owned()),
-                (5, "C:5".to_owned())
-            ]
-        );
-        assert!(logical_lines(b" X:1\r\n").is_err());
-    }
-
-    #[test]
-    fn invalid_utf8_names_the_physical_line() {
-        let input =
-            b"BEGIN:VCALENDAR\r\nX-A:ok\r\nX-B:fine\r\n more \xff\xfe here\r\nEND:VCALENDAR\r\n";
-        let err = logical_lines(input).unwrap_err().0;
-        assert!(err.starts_with("line 4: invalid UTF-8"), "{err}");
-        let err = logical_lines(b"A:\xc3\r\n").unwrap_err().0;
-        assert!(err.starts_with("line 1:"), "{err}");
-    }
-
-    #[test]
-    fn content_line_parameters() {
-        let line = Line {
-            number: 7,
-            text: "attendee;PARTSTAT=accepted;SENT-BY=\"mailto:calendar@example.com\";\
-                   MEMBER=\"a:b\",\"c;d\":mailto:r@example.com"
-                .to_owned(),
-        };
-        let p = parse_content_line(&line).unwrap();
-        assert_eq!(p.name, "ATTENDEE");
-        assert_eq!(p.param("PARTSTAT"), Some("accepted"));
-        assert_eq!(p.param("SENT-BY"), Some("mailto:calendar@example.com"));
-        assert_eq!(p.params[2].1, vec!["a:b".to_owned(), "c;d".to_owned()]);
-        assert_eq!(p.value, "mailto:r@example.com");
-        for bad in [
-            "NOCOLON",
-            "X;P:v",
-            "X;P=\"open:v",
-            "X;P=\"a\"b:v",
-            ":v",
-            "A B:v",
-            "X;=1:v",
-        ] {
-            let line = Line {
-                number: 1,
-                text: bad.to_owned(),
-            };
-            assert!(parse_content_line(&line).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn text_unescaping() {
-        assert_eq!(
-            unescape_text(r"a\, b\; c\\d\ne\Nf\x"),
-            "a, b; c\\d\ne\nf\\x"
-        );
-        assert_eq!(unescape_text("trailing\\"), "trailing\\");
-    }
-
-    #[test]
-    fn folding_respects_octets_and_chars() {
-        let mut out = String::new();
-        let line = format!("SUMMARY:{}", "é".repeat(80));
-        fold_into(&mut out, &line);
-        for (i, physical) in out.split("\r\n").filter(|l| !l.is_empty()).enumerate() {
-            assert!(physical.len() <= 75, "{i}: {}", physical.len());
-            if i > 0 {
-                assert!(physical.starts_with(' '));
-            }
-        }
-        let unfolded: String = out.trim_end().replace("\r\n ", "");
-        assert_eq!(unfolded, line);
-
-        let mut out = String::new();
-        fold_into(&mut out, &"x".repeat(75));
-        assert_eq!(out, format!("{}\r\n", "x".repeat(75)));
-        let mut out = String::new();
-        fold_into(&mut out, &"x".repeat(76));
-        assert_eq!(out, format!("{}\r\n x\r\n", "x".repeat(75)));
-    }
 }

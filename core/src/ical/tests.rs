@@ -1669,7 +1669,10 @@ fn extreme_windows_and_years_do_not_panic() {
                 assert!(exp.instances.len() <= 1000);
             }
         }
-        let ev = event("UID:e\nDTSTART:00000101T000000\nRRULE:FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=3");
+        // Year 0000 is refused (issue 10: a placeholder, not 1 BC); 0001 is the earliest.
+        let msg = event_error("UID:e\nDTSTART:00000101T000000");
+        assert!(msg.ends_with("year 0000 does not exist"), "{msg}");
+        let ev = event("UID:e\nDTSTART:00010101T000000\nRRULE:FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=3");
         let exp = ev
             .instances(&ExpandContext::new(tz(zone), DateTime::<Utc>::MAX_UTC))
             .unwrap();
