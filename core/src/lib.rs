@@ -45,6 +45,7 @@ pub mod record;
 pub mod schema;
 pub mod store;
 pub mod tx;
+pub mod typed;
 pub mod validate;
 pub mod value;
 
