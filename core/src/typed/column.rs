@@ -66,8 +66,9 @@ pub trait Column: Sized {
     const TYPE: FieldType;
     /// Mandatory or optional.
     const PRESENCE: Presence;
-    /// The value to bind (NULL for `None`).
-    fn to_value(&self) -> Value;
+    /// The value to bind (NULL for `None`). Named apart from [`Field::to_value`] so that
+    /// both traits can be in scope.
+    fn bind(&self) -> Value;
     /// Reads column `index` of a row.
     fn from_column(value: Value, index: usize) -> Result<Self, DbError>;
 }
@@ -87,7 +88,7 @@ fn decode<T: Field>(value: Value, index: usize) -> Result<T, DbError> {
 impl<T: Field> Column for T {
     const TYPE: FieldType = T::TYPE;
     const PRESENCE: Presence = Presence::Mandatory;
-    fn to_value(&self) -> Value {
+    fn bind(&self) -> Value {
         Field::to_value(self)
     }
     fn from_column(value: Value, index: usize) -> Result<Self, DbError> {
@@ -98,7 +99,7 @@ impl<T: Field> Column for T {
 impl<T: Field> Column for Option<T> {
     const TYPE: FieldType = T::TYPE;
     const PRESENCE: Presence = Presence::Optional;
-    fn to_value(&self) -> Value {
+    fn bind(&self) -> Value {
         self.as_ref().map_or(Value::Null, Field::to_value)
     }
     fn from_column(value: Value, index: usize) -> Result<Self, DbError> {

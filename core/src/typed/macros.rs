@@ -72,7 +72,7 @@ macro_rules! typed_table {
             };
 
             fn values(&self) -> ::std::vec::Vec<$crate::Value> {
-                ::std::vec![ $( <$ty as $crate::typed::Column>::to_value(&self.$field) ),+ ]
+                ::std::vec![ $( <$ty as $crate::typed::Column>::bind(&self.$field) ),+ ]
             }
 
             #[allow(unused_assignments)]
