@@ -246,7 +246,10 @@ impl FieldType {
                     format!(
                         "length({c}) BETWEEN {min} AND {max} \
                          AND {c} GLOB '$argon2id$v=19$m=[1-9]*,t=[1-9]*,p=[1-9]*$*$*' \
-                         AND {c} NOT GLOB '*[^A-Za-z0-9+/$=,]*'"
+                         AND {c} NOT GLOB '*[^A-Za-z0-9+/$=,]*' \
+                         AND length({c}) - length(replace({c}, '$', '')) = 5 \
+                         AND length({c}) - length(replace({c}, ',', '')) = 2 \
+                         AND length({c}) - length(replace({c}, '=', '')) = 4"
                     )
                 }
             }

@@ -15,8 +15,9 @@ use super::invalid::InvalidValue;
 /// characters. Other algorithms (bcrypt, argon2i, Orge's SHA-1) and other versions are
 /// refused.
 ///
-/// Checked in SQL: the grammar (PostgreSQL fully, by regular expression; SQLite by `GLOB`
-/// and the character set). Checked in Rust only: that the string decodes (Base64 lengths)
+/// Checked in SQL: the grammar (PostgreSQL fully, by regular expression; SQLite by `GLOB`,
+/// the character set and the number of `$`, `,` and `=`, which leaves the digits of the
+/// costs unchecked). Checked in Rust only: that the string decodes (Base64 lengths)
 /// and cost ceilings (`m` ≤ 1 GiB, `t` ≤ 100, `p` ≤ 64), so that a stored hash cannot make a
 /// login verification exhaust the server.
 #[derive(Clone, PartialEq, Eq, Hash)]

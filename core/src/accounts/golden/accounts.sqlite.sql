@@ -21,7 +21,7 @@ CREATE TABLE accounts (
     country TEXT CONSTRAINT accounts_country_check CHECK (length(country) = 2 AND country NOT GLOB '*[^A-Z]*'),
     home_phone TEXT CONSTRAINT accounts_home_phone_check CHECK (length(home_phone) BETWEEN 3 AND 16 AND home_phone GLOB '+[1-9]*' AND substr(home_phone, 2) NOT GLOB '*[^0-9]*'),
     mobile_phone TEXT CONSTRAINT accounts_mobile_phone_check CHECK (length(mobile_phone) BETWEEN 3 AND 16 AND mobile_phone GLOB '+[1-9]*' AND substr(mobile_phone, 2) NOT GLOB '*[^0-9]*'),
-    password_hash TEXT CONSTRAINT accounts_password_hash_check CHECK (length(password_hash) BETWEEN 93 AND 512 AND password_hash GLOB '$argon2id$v=19$m=[1-9]*,t=[1-9]*,p=[1-9]*$*$*' AND password_hash NOT GLOB '*[^A-Za-z0-9+/$=,]*'),
+    password_hash TEXT CONSTRAINT accounts_password_hash_check CHECK (length(password_hash) BETWEEN 93 AND 512 AND password_hash GLOB '$argon2id$v=19$m=[1-9]*,t=[1-9]*,p=[1-9]*$*$*' AND password_hash NOT GLOB '*[^A-Za-z0-9+/$=,]*' AND length(password_hash) - length(replace(password_hash, '$', '')) = 5 AND length(password_hash) - length(replace(password_hash, ',', '')) = 2 AND length(password_hash) - length(replace(password_hash, '=', '')) = 4),
     password_changed_at INTEGER CONSTRAINT accounts_password_changed_at_check CHECK (password_changed_at BETWEEN 0 AND 253402300799999999),
     max_sessions INTEGER NOT NULL DEFAULT 1 CONSTRAINT accounts_max_sessions_check CHECK (max_sessions BETWEEN 1 AND 64),
     CONSTRAINT accounts_live_has_credentials CHECK (scrubbed_at IS NOT NULL OR (login IS NOT NULL AND email IS NOT NULL AND password_hash IS NOT NULL AND password_changed_at IS NOT NULL)),

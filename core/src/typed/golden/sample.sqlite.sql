@@ -18,7 +18,7 @@ CREATE TABLE samples (
     day TEXT CONSTRAINT samples_day_check CHECK (length(day) = 10 AND day GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' AND day >= '0001-01-01' AND date(day, '+0 days') IS day),
     phone TEXT CONSTRAINT samples_phone_check CHECK (length(phone) BETWEEN 3 AND 16 AND phone GLOB '+[1-9]*' AND substr(phone, 2) NOT GLOB '*[^0-9]*'),
     country TEXT CONSTRAINT samples_country_check CHECK (length(country) = 2 AND country NOT GLOB '*[^A-Z]*'),
-    password_hash TEXT CONSTRAINT samples_password_hash_check CHECK (length(password_hash) BETWEEN 93 AND 512 AND password_hash GLOB '$argon2id$v=19$m=[1-9]*,t=[1-9]*,p=[1-9]*$*$*' AND password_hash NOT GLOB '*[^A-Za-z0-9+/$=,]*'),
+    password_hash TEXT CONSTRAINT samples_password_hash_check CHECK (length(password_hash) BETWEEN 93 AND 512 AND password_hash GLOB '$argon2id$v=19$m=[1-9]*,t=[1-9]*,p=[1-9]*$*$*' AND password_hash NOT GLOB '*[^A-Za-z0-9+/$=,]*' AND length(password_hash) - length(replace(password_hash, '$', '')) = 5 AND length(password_hash) - length(replace(password_hash, ',', '')) = 2 AND length(password_hash) - length(replace(password_hash, '=', '')) = 4),
     digest BLOB CONSTRAINT samples_digest_check CHECK (length(digest) = 32),
     calendar TEXT CONSTRAINT samples_calendar_check CHECK (length(calendar) BETWEEN 3 AND 1024 AND calendar GLOB '[A-Za-z]*:?*' AND substr(calendar, 1, instr(calendar, ':') - 1) NOT GLOB '*[^A-Za-z0-9+.-]*' AND calendar NOT GLOB ('*[' || char(1) || '-' || char(32) || char(127) || '-' || char(159) || ']*')),
     CONSTRAINT samples_day_after_at CHECK (day >= date(at / 1000000, 'unixepoch'))
