@@ -40,6 +40,7 @@ mod cases;
 pub mod concurrency;
 pub mod failing;
 pub mod support;
+pub mod typed;
 
 pub use cases::bad_input::*;
 pub use cases::changes::*;
