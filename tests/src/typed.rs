@@ -65,7 +65,7 @@ typed_table! {
     /// A column of every field type: `label` mandatory, the others optional, so that a raw
     /// insert can set one column at a time.
     pub struct Probe in "probes" {
-        /// Orge's String[4].
+        /// Orge's `String[4]`.
         pub label: BoundedString<4>,
         /// A reference (foreign key).
         pub parent: Option<Id<ProbeParent>>,
@@ -289,7 +289,7 @@ pub fn typed_int<C: SqlConnection, F: FnMut() -> C>(open: &mut F) {
     both_accept(&mut c, "count", Int::<0, 9>::new(9).unwrap());
 }
 
-/// `BoundedString<4>` (Orge's String[4]): Unicode scalar values after NFC; no control
+/// `BoundedString<4>` (Orge's `String[4]`): Unicode scalar values after NFC; no control
 /// characters; never empty; NOT NULL when mandatory. 'Loué' is 4 characters (5 bytes).
 pub fn typed_str<C: SqlConnection, F: FnMut() -> C>(open: &mut F) {
     let mut c = fresh(open);

@@ -15,7 +15,7 @@
 use crate::conn::{SqlConnection, SqlConnectionExt};
 use crate::typed::{
     BoundedString, CountryCode, Digest, Field, Id, InvalidValue, IpAddress, Login, PasswordHash,
-    Port, SoftRef, Stored, UtcTime, rows,
+    Port, SoftRef, Stored, Table, UtcTime, rows,
 };
 use crate::value::Value;
 
@@ -299,7 +299,7 @@ pub fn record_login<C: SqlConnection + ?Sized>(
     let inserted = conn.query(
         "INSERT INTO live_sessions (connection_id, account_id, slot, since) \
          VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING slot",
-        &session.values_for_insert(),
+        &Table::values(&session),
     )?;
     if inserted.is_empty() {
         // A concurrent login took the slot between the read and the insert.
@@ -330,12 +330,6 @@ pub fn record_login<C: SqlConnection + ?Sized>(
         account: Some(account.id),
         session: Some(session),
     })
-}
-
-impl LiveSession {
-    fn values_for_insert(&self) -> Vec<Value> {
-        crate::typed::Table::values(self)
-    }
 }
 
 fn closed<C: SqlConnection + ?Sized>(conn: &mut C, row: Connection) -> Result<LoginRecord> {

@@ -75,14 +75,8 @@ pub trait Column: Sized {
 
 fn decode<T: Field>(value: Value, index: usize) -> Result<T, DbError> {
     // The value is moved into the check; keep its class for the error.
-    let found = match &value {
-        Value::Null => Value::Null,
-        Value::Integer(_) => Value::Integer(0),
-        Value::Real(_) => Value::Real(0.0),
-        Value::Text(_) => Value::Text(String::new()),
-        Value::Blob(_) => Value::Blob(Vec::new()),
-    };
-    T::from_value(value).map_err(|e| e.into_decode(index, &found))
+    let found = value.type_name();
+    T::from_value(value).map_err(|e| e.into_decode_of(index, found))
 }
 
 impl<T: Field> Column for T {

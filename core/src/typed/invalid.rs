@@ -38,11 +38,16 @@ impl InvalidValue {
     /// The stored value at column `index` was of the wrong class or broke the type's rules:
     /// a [`DbErrorKind::Decode`] error (a row written around calstore's checks).
     pub fn into_decode(self, index: usize, found: &Value) -> DbError {
+        self.into_decode_of(index, found.type_name())
+    }
+
+    /// [`InvalidValue::into_decode`] given the storage class name of the value found.
+    pub fn into_decode_of(self, index: usize, found: &'static str) -> DbError {
         DbError::new(
             DbErrorKind::Decode {
                 index,
                 expected: self.what,
-                found: found.type_name(),
+                found,
             },
             format!("column {index}: {self}"),
         )
