@@ -1414,17 +1414,18 @@ pub fn accounts_grants<C: SqlConnection, F: FnMut() -> C>(open: &mut F) {
 pub fn accounts_password_reset<C: SqlConnection, F: FnMut() -> C>(open: &mut F) {
     let policy = cheap_policy();
     let mut c = fresh(open);
-    let alf = register(
-        &mut c,
-        new_account("alf", "alf@vega.com", hash(&policy, "I love cats", 1)),
-        at(0),
-    )
-    .unwrap();
+    let old_hash = hash(&policy, "I love cats", 1);
+    let alf = register(&mut c, new_account("alf", "alf@vega.com", old_hash), at(0)).unwrap();
+    let issue = |c: &mut C, token: &ResetToken, ttl: TimeDelta, t: i64| {
+        write(c, |c| resets::create(c, alf, token, ttl, at(t)))
+    };
+    let new_hash = hash(&policy, "I love dogs now", 2);
+    let reset = |c: &mut C, token: &ResetToken, t: i64| {
+        write(c, |c| resets::reset_password(c, token, &new_hash, at(t)))
+    };
+
     let token = ResetToken::new([5; 32]);
-    write(&mut c, |c| {
-        resets::create(c, alf, &token, resets::DEFAULT_TTL, at(1))
-    })
-    .unwrap();
+    issue(&mut c, &token, resets::DEFAULT_TTL, 1).unwrap();
     for bytes in all_stored_bytes(&mut c) {
         assert_ne!(
             bytes.as_slice(),
@@ -1432,74 +1433,33 @@ pub fn accounts_password_reset<C: SqlConnection, F: FnMut() -> C>(open: &mut F) 
             "the token itself is stored"
         );
     }
-    let new_hash = hash(&policy, "I love dogs now", 2);
-    assert_eq!(
-        write(&mut c, |c| resets::reset_password(
-            c,
-            &token,
-            &new_hash,
-            at(10)
-        ))
-        .unwrap(),
-        alf
-    );
-    assert_eq!(
-        get_account(&mut c, alf).password_hash,
-        Some(new_hash.clone())
-    );
-    assert_eq!(get_account(&mut c, alf).password_changed_at, Some(at(10)));
-    assert!(matches!(
-        write(&mut c, |c| resets::reset_password(
-            c,
-            &token,
-            &new_hash,
-            at(11)
-        )),
-        Err(AccountError::ResetTokenInvalid)
-    ));
-    // Expired.
+    assert_eq!(reset(&mut c, &token, 10).unwrap(), alf);
+    let a = get_account(&mut c, alf);
+    assert_eq!(a.password_hash.as_ref(), Some(&new_hash));
+    assert_eq!(a.password_changed_at, Some(at(10)));
+    let invalid =
+        |r: accounts::Result<Id<Account>>| matches!(r, Err(AccountError::ResetTokenInvalid));
+    assert!(invalid(reset(&mut c, &token, 11)), "used twice");
+
     let late = ResetToken::new([6; 32]);
-    write(&mut c, |c| {
-        resets::create(c, alf, &late, resets::DEFAULT_TTL, at(20))
-    })
-    .unwrap();
-    assert!(matches!(
-        write(&mut c, |c| resets::reset_password(
-            c,
-            &late,
-            &new_hash,
-            at(51)
-        )),
-        Err(AccountError::ResetTokenInvalid)
-    ));
-    // Cancelled by a password change.
+    issue(&mut c, &late, resets::DEFAULT_TTL, 20).unwrap();
+    assert!(invalid(reset(&mut c, &late, 51)), "expired");
+
     let pending = ResetToken::new([7; 32]);
+    issue(&mut c, &pending, resets::DEFAULT_TTL, 60).unwrap();
+    let another = hash(&policy, "yet another one", 3);
     write(&mut c, |c| {
-        resets::create(c, alf, &pending, resets::DEFAULT_TTL, at(60))
+        account::set_password_hash(c, alf, &another, at(61))
     })
     .unwrap();
-    write(&mut c, |c| {
-        account::set_password_hash(c, alf, &hash(&policy, "yet another one", 3), at(61))
-    })
-    .unwrap();
-    assert!(matches!(
-        write(&mut c, |c| resets::reset_password(
-            c,
-            &pending,
-            &new_hash,
-            at(62)
-        )),
-        Err(AccountError::ResetTokenInvalid)
-    ));
     assert!(
-        write(&mut c, |c| resets::create(
-            c,
-            alf,
-            &pending,
-            TimeDelta::days(2),
-            at(63)
-        ))
-        .is_err()
+        invalid(reset(&mut c, &pending, 62)),
+        "cancelled by a password change"
+    );
+
+    assert!(
+        issue(&mut c, &pending, TimeDelta::days(2), 63).is_err(),
+        "longer than 24 h"
     );
     assert_eq!(
         write(&mut c, |c| resets::purge_expired(c, at(200))).unwrap(),

@@ -223,28 +223,14 @@ pub fn record_login<C: SqlConnection + ?Sized>(
         None => None,
     };
     let matched = cand.account.as_ref().filter(|_| current.is_some());
-    let mut row = Connection {
-        started_at: now,
-        ended_at: Some(now),
-        outcome: ConnectionOutcome::Pending,
-        account_id: matched.map(|a| a.id),
-        sent_login: matched.map(|a| a.login.clone()),
-        sent_login_key: if matched.is_some() {
-            None
-        } else {
-            Some(cand.login_subject)
-        },
-        peer_ip: peer.ip,
-        peer_port: peer.port,
-        client_version: info.client_version.clone(),
-        reverse_dns: info.reverse_dns.clone(),
-        geo_country: info.geo_country,
-        geo_region: info.geo_region.clone(),
-        geo_city: info.geo_city.clone(),
-        geo_postal_code: info.geo_postal_code.clone(),
-        geo_db_version: info.geo_db_version.clone(),
-        redacted_at: None,
-    };
+    let mut row = ended_row(ConnectionOutcome::Pending, peer, info, now);
+    match matched {
+        Some(a) => {
+            row.account_id = Some(a.id);
+            row.sent_login = Some(a.login.clone());
+        }
+        None => row.sent_login_key = Some(cand.login_subject),
+    }
     let failed = |conn: &mut C| -> Result<()> {
         throttle::record_failure(
             conn,
@@ -332,6 +318,33 @@ pub fn record_login<C: SqlConnection + ?Sized>(
     })
 }
 
+/// A connection that started and ended at `now`, with no login.
+fn ended_row(
+    outcome: ConnectionOutcome,
+    peer: &Peer,
+    info: &ClientInfo,
+    now: UtcTime,
+) -> Connection {
+    Connection {
+        started_at: now,
+        ended_at: Some(now),
+        outcome,
+        account_id: None,
+        sent_login: None,
+        sent_login_key: None,
+        peer_ip: peer.ip,
+        peer_port: peer.port,
+        client_version: info.client_version.clone(),
+        reverse_dns: info.reverse_dns.clone(),
+        geo_country: info.geo_country,
+        geo_region: info.geo_region.clone(),
+        geo_city: info.geo_city.clone(),
+        geo_postal_code: info.geo_postal_code.clone(),
+        geo_db_version: info.geo_db_version.clone(),
+        redacted_at: None,
+    }
+}
+
 fn closed<C: SqlConnection + ?Sized>(conn: &mut C, row: Connection) -> Result<LoginRecord> {
     let outcome = row.outcome;
     let account = row.account_id;
@@ -384,25 +397,7 @@ pub fn record_refusal<C: SqlConnection + ?Sized>(
         )
         .into());
     }
-    let row = Connection {
-        started_at: now,
-        ended_at: Some(now),
-        outcome,
-        account_id: None,
-        sent_login: None,
-        sent_login_key: None,
-        peer_ip: peer.ip,
-        peer_port: peer.port,
-        client_version: info.client_version.clone(),
-        reverse_dns: info.reverse_dns.clone(),
-        geo_country: info.geo_country,
-        geo_region: info.geo_region.clone(),
-        geo_city: info.geo_city.clone(),
-        geo_postal_code: info.geo_postal_code.clone(),
-        geo_db_version: info.geo_db_version.clone(),
-        redacted_at: None,
-    };
-    Ok(rows::insert(conn, &row)?)
+    Ok(rows::insert(conn, &ended_row(outcome, peer, info, now))?)
 }
 
 /// Ends an open session: the connection gets `outcome` (`normal_client_side_termination`,

@@ -26,20 +26,6 @@ pub fn ddl(dialect: Dialect) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn golden(name: &str, actual: &str) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("src/accounts/golden")
-            .join(name);
-        if std::env::var_os("CALSTORE_BLESS").is_some() {
-            std::fs::write(&path, actual).unwrap();
-        }
-        let expected = std::fs::read_to_string(&path).unwrap_or_default();
-        assert_eq!(
-            actual, expected,
-            "generated DDL differs from {name} (CALSTORE_BLESS=1 regenerates it)"
-        );
-    }
-
     fn script(dialect: Dialect) -> String {
         ddl(dialect).iter().map(|s| format!("{s};\n")).collect()
     }
@@ -54,11 +40,15 @@ mod tests {
     /// The accounts DDL, reviewed as text (`golden/accounts.*.sql`).
     #[test]
     fn ddl_sqlite() {
-        golden("accounts.sqlite.sql", &script(Dialect::Sqlite));
+        crate::typed::assert_golden("accounts", "accounts.sqlite.sql", &script(Dialect::Sqlite));
     }
 
     #[test]
     fn ddl_postgres() {
-        golden("accounts.postgres.sql", &script(Dialect::Postgres));
+        crate::typed::assert_golden(
+            "accounts",
+            "accounts.postgres.sql",
+            &script(Dialect::Postgres),
+        );
     }
 }

@@ -43,6 +43,27 @@ mod uri;
 #[cfg(test)]
 mod tests;
 
+/// Compares generated DDL with `src/<dir>/golden/<name>`; `CALSTORE_BLESS=1` rewrites the
+/// file instead (then review the diff).
+#[cfg(test)]
+pub(crate) fn assert_golden(dir: &str, name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src")
+        .join(dir)
+        .join("golden")
+        .join(name);
+    if std::env::var_os("CALSTORE_BLESS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        actual,
+        expected,
+        "generated DDL differs from {} (CALSTORE_BLESS=1 regenerates it)",
+        path.display()
+    );
+}
+
 pub use column::{Column, ColumnDef, ColumnDefault, Field, Presence};
 pub use country::CountryCode;
 pub use date::Date;

@@ -73,17 +73,7 @@ crate::typed_table! {
 }
 
 fn golden(name: &str, actual: &str) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("src/typed/golden")
-        .join(name);
-    if std::env::var_os("CALSTORE_BLESS").is_some() {
-        std::fs::write(&path, actual).unwrap();
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(
-        actual, expected,
-        "generated DDL differs from {name} (CALSTORE_BLESS=1 regenerates it)"
-    );
+    crate::typed::assert_golden("typed", name, actual);
 }
 
 fn script(dialect: Dialect) -> String {
