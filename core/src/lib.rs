@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod accounts;
 pub mod changes;
 pub mod clock;
 pub mod error;
@@ -47,6 +48,7 @@ pub mod sql;
 pub mod status;
 pub mod store;
 pub mod tx;
+pub mod typed;
 pub mod validate;
 pub mod work;
 

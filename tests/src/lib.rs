@@ -40,6 +40,7 @@ mod cases;
 pub mod concurrency;
 pub mod failing;
 pub mod support;
+pub mod typed;
 
 pub use cases::bad_input::*;
 pub use cases::changes::*;
@@ -215,6 +216,7 @@ mod tests {
             include_str!("cases/scenarios.rs"),
             include_str!("cases/bad_input.rs"),
             include_str!("cases/corpus.rs"),
+            include_str!("cases/unit_of_work.rs"),
         ];
         let mut defined: Vec<&str> = sources
             .iter()
