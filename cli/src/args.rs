@@ -1,7 +1,8 @@
 //! Arguments shared by several commands, and the parsers that check option values (a bad
 //! value is a usage error, exit status 2, before anything is opened or written).
 
-use calstore_core::ical::datetime::{parse_tz, parse_utc};
+use calstore_core::ical::datetime::parse_utc;
+use calstore_core::ical::parse_tz;
 use calstore_core::journal::Limit;
 use calstore_core::record::RecordOptions;
 use calstore_core::validate;

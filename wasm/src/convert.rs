@@ -219,7 +219,8 @@ pub fn get_config() -> JsValue {
 
 use std::collections::BTreeMap;
 
-use calstore_core::ical::datetime::{format_utc, parse_tz, parse_utc};
+use calstore_core::ical::datetime::{format_utc, parse_utc};
+use calstore_core::ical::parse_tz;
 use calstore_core::{
     Change, DeclineReason, Entry, ImportReport, Offer, Operation, Period, Providers, QuotaDecision,
     Request, StoreError,

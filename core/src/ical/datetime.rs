@@ -10,8 +10,7 @@ use chrono::{
 };
 use chrono_tz::Tz;
 
-use super::zone::{self, Zone};
-use super::{IcalError, show};
+use super::error::{IcalError, show};
 
 /// Formats an instant as `YYYYMMDDTHHMMSSZ`.
 ///
@@ -91,116 +90,6 @@ pub fn resolve_local(naive: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
     }
 }
 
-/// Parses a time-zone name given by a user (`--tz`): an IANA name known to chrono-tz (exact
-/// spelling first, then a case-insensitive match), `UTC`, `Z` and `GMT`, or a Windows zone name
-/// (`W. Europe Standard Time`), which is mapped to its IANA zone by CLDR's table.
-pub fn parse_tz(name: &str) -> Result<Tz, IcalError> {
-    zone::iana(name)
-        .or_else(|| zone::windows(name))
-        .ok_or_else(|| IcalError(format!("unknown time zone {}", show(name))))
-}
-
-/// A DATE or DATE-TIME value as written in a property, with the zone it refers to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum IcalTime {
-    /// A DATE (`YYYYMMDD`). The zone is set only if the property carried a TZID; otherwise the
-    /// date is resolved in the caller's zone.
-    Date(NaiveDate, Option<Zone>),
-    /// A floating DATE-TIME (no `Z`, no TZID), resolved in the caller's zone.
-    Floating(NaiveDateTime),
-    /// A UTC DATE-TIME (`...Z`).
-    Utc(NaiveDateTime),
-    /// A DATE-TIME with a TZID.
-    Zoned(NaiveDateTime, Zone),
-}
-
-impl IcalTime {
-    /// The wall-clock value (midnight for a DATE).
-    pub(crate) fn naive(&self) -> NaiveDateTime {
-        match self {
-            Self::Date(d, _) => d.and_time(NaiveTime::MIN),
-            Self::Floating(n) | Self::Utc(n) | Self::Zoned(n, _) => *n,
-        }
-    }
-
-    /// True for a DATE value.
-    pub(crate) fn is_date(&self) -> bool {
-        matches!(self, Self::Date(..))
-    }
-
-    /// True for a floating DATE-TIME.
-    pub(crate) fn is_floating(&self) -> bool {
-        matches!(self, Self::Floating(_))
-    }
-
-    /// The instant this value denotes; floating values and dates without TZID are read in `tz`.
-    pub(crate) fn instant(&self, tz: Tz) -> DateTime<Utc> {
-        self.frame().resolve(self.naive(), tz)
-    }
-
-    /// The frame in which wall-clock arithmetic on this value happens.
-    pub(crate) fn frame(&self) -> Frame {
-        match self {
-            Self::Date(_, zone) => Frame::Local(zone.clone()),
-            Self::Floating(_) => Frame::Local(None),
-            Self::Utc(_) => Frame::Utc,
-            Self::Zoned(_, zone) => Frame::Local(Some(zone.clone())),
-        }
-    }
-
-    /// The zone of a TZID, if the value has one (and is not UTC).
-    pub(crate) fn zone(&self) -> Option<&Zone> {
-        match self {
-            Self::Date(_, zone) => zone.as_ref(),
-            Self::Zoned(_, zone) => Some(zone),
-            Self::Floating(_) | Self::Utc(_) => None,
-        }
-    }
-
-    /// The value in the normalised form of imip-agent §4.3: converted to UTC if it has a TZID
-    /// (a DATE with TZID meaning midnight in that zone), otherwise kept as written.
-    pub(crate) fn normalised(&self) -> String {
-        match self {
-            Self::Date(d, None) => format_date(*d),
-            Self::Floating(n) => format_naive(*n),
-            Self::Utc(n) => format_utc(n.and_utc()),
-            Self::Date(_, Some(zone)) | Self::Zoned(_, zone) => {
-                format_utc(zone.resolve(self.naive()))
-            }
-        }
-    }
-}
-
-/// Where wall-clock times of a value live.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Frame {
-    /// In a named zone, or (None) in the caller's zone.
-    Local(Option<Zone>),
-    /// In UTC.
-    Utc,
-}
-
-impl Frame {
-    /// Resolves a wall-clock time of this frame to an instant.
-    pub(crate) fn resolve(&self, naive: NaiveDateTime, default: Tz) -> DateTime<Utc> {
-        match self {
-            Self::Utc => naive.and_utc(),
-            Self::Local(Some(zone)) => zone.resolve(naive),
-            Self::Local(None) => resolve_local(naive, default),
-        }
-    }
-
-    /// The wall-clock time of an instant in this frame (saturating at the ends of the
-    /// representable range).
-    pub(crate) fn local(&self, instant: DateTime<Utc>, default: Tz) -> NaiveDateTime {
-        match self {
-            Self::Utc => instant.naive_utc(),
-            Self::Local(Some(zone)) => zone.local(instant),
-            Self::Local(None) => local_naive(instant, default),
-        }
-    }
-}
-
 /// The wall-clock time of an instant in `tz`, saturating at the ends of the representable range
 /// (chrono's `naive_local` panics there).
 pub(crate) fn local_naive(instant: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
@@ -237,13 +126,32 @@ pub(crate) enum ValueKind {
     DateTime,
 }
 
-/// Parses a DATE (`YYYYMMDD`) or DATE-TIME (`YYYYMMDDTHHMMSS[Z]`) value. `expected` comes from a
-/// VALUE parameter, if any; `tz` from a TZID parameter.
-pub(crate) fn parse_ical_time(
-    value: &str,
-    expected: Option<ValueKind>,
-    tz: Option<Zone>,
-) -> Result<IcalTime, IcalError> {
+/// A DATE or DATE-TIME value as written, before any zone is attached: what a value means
+/// lexically (RRULE's UNTIL, a VTIMEZONE's DTSTART and RDATEs, and every value with a zone,
+/// which [`super::time`] builds from it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wall {
+    /// `YYYYMMDD`.
+    Date(NaiveDate),
+    /// `YYYYMMDDTHHMMSS`.
+    Floating(NaiveDateTime),
+    /// `YYYYMMDDTHHMMSSZ`.
+    Utc(NaiveDateTime),
+}
+
+impl Wall {
+    /// The wall-clock value (midnight for a DATE).
+    pub(crate) fn naive(&self) -> NaiveDateTime {
+        match self {
+            Self::Date(d) => d.and_time(NaiveTime::MIN),
+            Self::Floating(n) | Self::Utc(n) => *n,
+        }
+    }
+}
+
+/// Parses a DATE (`YYYYMMDD`) or DATE-TIME (`YYYYMMDDTHHMMSS[Z]`) value; `expected` comes from
+/// a VALUE parameter, if any.
+pub(crate) fn parse_wall(value: &str, expected: Option<ValueKind>) -> Result<Wall, IcalError> {
     let bytes = value.as_bytes();
     match bytes.len() {
         8 => {
@@ -253,7 +161,7 @@ pub(crate) fn parse_ical_time(
                     show(value)
                 )));
             }
-            Ok(IcalTime::Date(parse_date_digits(value, value)?, tz))
+            Ok(Wall::Date(parse_date_digits(value, value)?))
         }
         15 | 16 if bytes[8].eq_ignore_ascii_case(&b'T') => {
             if expected == Some(ValueKind::Date) {
@@ -275,12 +183,9 @@ pub(crate) fn parse_ical_time(
                         show(value)
                     )));
                 }
-                // A TZID on a UTC value is ignored (imip-agent writes `TZID=UTC:...Z`).
-                Ok(IcalTime::Utc(naive))
-            } else if let Some(tz) = tz {
-                Ok(IcalTime::Zoned(naive, tz))
+                Ok(Wall::Utc(naive))
             } else {
-                Ok(IcalTime::Floating(naive))
+                Ok(Wall::Floating(naive))
             }
         }
         _ => Err(IcalError(format!(
@@ -353,8 +258,8 @@ mod tests {
     use super::*;
 
     fn naive(s: &str) -> NaiveDateTime {
-        match parse_ical_time(s, None, None).unwrap() {
-            IcalTime::Floating(n) => n,
+        match parse_wall(s, None).unwrap() {
+            Wall::Floating(n) => n,
             other => panic!("not floating: {other:?}"),
         }
     }
@@ -418,46 +323,5 @@ mod tests {
         let t = resolve_local(naive("20111230T120000"), apia);
         // Offset before the gap was -10:00.
         assert_eq!(format_utc(t), "20111230T220000Z");
-    }
-
-    #[test]
-    fn time_zone_names() {
-        assert_eq!(parse_tz("UTC").unwrap(), Tz::UTC);
-        assert_eq!(parse_tz("Z").unwrap(), Tz::UTC);
-        assert_eq!(parse_tz("GMT").unwrap().name(), "GMT");
-        assert_eq!(parse_tz("Europe/Oslo").unwrap().name(), "Europe/Oslo");
-        assert_eq!(parse_tz("europe/oslo").unwrap().name(), "Europe/Oslo");
-        assert_eq!(
-            parse_tz("W. Europe Standard Time").unwrap().name(),
-            "Europe/Berlin"
-        );
-        let err = parse_tz("Mars/Olympus").unwrap_err().0;
-        assert!(err.contains("Mars/Olympus"), "{err}");
-    }
-
-    #[test]
-    fn ical_time_forms() {
-        let oslo: Tz = "Europe/Oslo".parse().unwrap();
-        assert!(matches!(
-            parse_ical_time("20141114", None, None).unwrap(),
-            IcalTime::Date(_, None)
-        ));
-        assert!(matches!(
-            parse_ical_time("20141114T000000Z", None, Some(Zone::Iana(oslo))).unwrap(),
-            IcalTime::Utc(_)
-        ));
-        assert!(matches!(
-            parse_ical_time("20141114T000000", None, Some(Zone::Iana(oslo))).unwrap(),
-            IcalTime::Zoned(_, _)
-        ));
-        assert!(parse_ical_time("20141114", Some(ValueKind::DateTime), None).is_err());
-        assert!(parse_ical_time("20141114T000000", Some(ValueKind::Date), None).is_err());
-        assert!(parse_ical_time("20230230", None, None).is_err());
-        assert!(parse_ical_time("20230101T250000", None, None).is_err());
-        assert!(parse_ical_time("20230101T235960", None, None).is_err());
-        assert!(parse_ical_time("20230101T2359", None, None).is_err());
-        assert!(parse_ical_time("2023-01-01", None, None).is_err());
-        assert!(parse_ical_time("20230101X000000", None, None).is_err());
-        assert!(parse_ical_time("2023\u{e9}101", None, None).is_err());
     }
 }

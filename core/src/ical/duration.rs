@@ -16,7 +16,7 @@
 //! parsers do, although the grammar asks for `PT1H0M30S`). Letters are case-insensitive, as in
 //! all ABNF literals.
 
-use super::{IcalError, show};
+use super::error::{IcalError, show};
 
 const MINUTE: i64 = 60;
 const HOUR: i64 = 60 * MINUTE;

@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
-use super::datetime::{Frame, IcalTime, format_utc};
+use super::datetime::{Wall, format_utc};
 use super::duration::Dur;
+use super::error::{IcalError, show};
+use super::event::{EndSpec, EventComponent, ExpandContext, Expansion, Instance, PeriodEnd};
 use super::rrule::{Rule, RuleIter};
-use super::{
-    EndSpec, EventComponent, ExpandContext, Expansion, IcalError, Instance, PeriodEnd, show,
-};
+use super::time::{Frame, IcalTime};
 
 /// How long each instance lasts.
 #[derive(Debug, Clone, Copy)]
@@ -282,19 +282,19 @@ impl EventComponent {
         }
         // The wall-clock time past which UNTIL certainly excludes everything.
         let until_limit = rule.until.as_ref().map(|u| match u {
-            IcalTime::Date(d, _) => date_end(*d),
-            IcalTime::Utc(n) => frame
+            Wall::Date(d) => date_end(*d),
+            Wall::Utc(n) => frame
                 .local(n.and_utc(), tz)
                 .checked_add_days(GAP_SLACK)
                 .unwrap_or(NaiveDateTime::MAX),
-            IcalTime::Floating(n) | IcalTime::Zoned(n, _) => *n,
+            Wall::Floating(n) => *n,
         });
         let limit = until_limit.map_or(window_limit, |u| u.min(window_limit));
         let past_until = |naive: NaiveDateTime, start: DateTime<Utc>| match &rule.until {
             None => false,
-            Some(IcalTime::Date(d, _)) => naive.date() > *d,
-            Some(IcalTime::Utc(n)) => start > n.and_utc(),
-            Some(IcalTime::Floating(n) | IcalTime::Zoned(n, _)) => naive > *n,
+            Some(Wall::Date(d)) => naive.date() > *d,
+            Some(Wall::Utc(n)) => start > n.and_utc(),
+            Some(Wall::Floating(n)) => naive > *n,
         };
 
         let mut it = RuleIter::new(rule, dtstart_naive, limit);

@@ -3,10 +3,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::datetime::{IcalTime, parse_ical_time};
 use super::duration::parse_dur;
+use super::error::{IcalError, show};
 use super::lex::{Property, logical_lines, parse_content_line};
-use super::{IcalError, show, zone};
+use super::time::{IcalTime, parse_ical_time};
+use super::zone;
 
 /// One FREEBUSY period.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,8 +14,9 @@
 
 use std::borrow::Cow;
 
-use super::repair::Notes;
-use super::{IcalError, MAX_PROPERTY_VALUE_LEN, show};
+use super::error::{IcalError, show};
+use super::event::MAX_PROPERTY_VALUE_LEN;
+use super::notes::Notes;
 
 /// An unfolded content line.
 #[derive(Debug, Clone)]
@@ -482,6 +483,12 @@ pub(super) fn fold_into(out: &mut String, line: &str) {
         rest = tail;
         limit = 74;
     }
+}
+
+/// True if `text` starts with `prefix`, ignoring ASCII case.
+pub(super) fn starts_with_ci(text: &str, prefix: &str) -> bool {
+    text.get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
 }
 
 #[cfg(test)]

@@ -1,47 +1,23 @@
-//! Component building: the structure of BEGIN/END lines, VTIMEZONE scopes, and VEVENT
-//! validation. Content lines come from `lex`; what the lenient reading repairs is decided in
-//! `repair`, through [`Notes`] (which in strict mode turns every problem into today's error).
+//! The structure of an input: BEGIN/END lines, VCALENDAR scopes and their VTIMEZONEs, and the
+//! VEVENTs in them. Content lines come from `lex`; each VEVENT is built and validated in
+//! `build`; what the lenient reading repairs is decided in `repair`, through `Notes` (which
+//! in strict mode turns every problem into today's error).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
-use chrono_tz::Tz;
-
-use super::datetime::{IcalTime, ValueKind, parse_ical_time};
-use super::duration::parse_dur;
+use super::build::{EventBuilder, TzidResolver, ZONE_PROPERTY, ZoneCache, ZoneDef};
+use super::error::{IcalError, show};
+use super::event::{EventComponent, MAX_COMPONENT_LEN};
 use super::lex::{
-    self, LENIENT_MAX_LINE_LEN, Line, MAX_LINE_LEN, Property, escape_text, fold_into,
-    parse_content_line, unescape_text,
+    self, LENIENT_MAX_LINE_LEN, Line, Property, parse_content_line, starts_with_ci, unescape_text,
 };
-use super::repair::{self, Notes, ParseOptions, ParsedCalendar};
-use super::rrule::Rule;
-use super::zone::{self, CustomZone, ObservanceDef, Zone, ZoneProp};
-use super::{
-    Attendee, EndSpec, EventComponent, IcalError, MAX_COMPONENT_LEN, MAX_UID_LEN, PeriodEnd, RDate,
-    show,
-};
-
-/// The property that carries, inside a stored VEVENT, a VTIMEZONE the event uses (see
-/// [`super::zone`]).
-pub(crate) const ZONE_PROPERTY: &str = "X-CALSTORE-VTIMEZONE";
+use super::notes::{Notes, ParseOptions, ParsedCalendar, problem_of};
+use super::repair;
+use super::zone::{ObservanceDef, ZoneProp};
 
 /// Deepest component nesting accepted (deeper is refused in both modes: runaway nesting is
 /// not a calendar).
 const MAX_DEPTH: usize = 32;
-
-/// A VTIMEZONE component as read, not yet built into a zone (most are never used: a TZID that
-/// is an IANA name does not look at them).
-#[derive(Debug, Clone)]
-pub(super) struct ZoneDef {
-    tzid: String,
-    /// Content lines (unfolded), BEGIN:VTIMEZONE to END:VTIMEZONE, joined by `\n`.
-    text: String,
-    /// Line of BEGIN:VTIMEZONE.
-    line: usize,
-    observances: Vec<ObservanceDef>,
-    /// A content line of the component could not be parsed.
-    broken: Option<String>,
-}
 
 /// The VTIMEZONEs of each scope: index 0 holds those outside any VCALENDAR, index `n` those of
 /// the `n`th VCALENDAR. The first definition of a TZID in a scope wins.
@@ -118,12 +94,6 @@ impl ZoneCollector {
         }
         None
     }
-}
-
-/// True if `text` starts with `prefix`, ignoring ASCII case.
-fn starts_with_ci(text: &str, prefix: &str) -> bool {
-    text.get(..prefix.len())
-        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
 }
 
 /// The component name of a `BEGIN:`/`END:` line, upper-cased (cheaply, without a full parse).
@@ -257,70 +227,6 @@ fn collect_zones(lines: &[Line]) -> ZoneScopes {
     prescan(lines).zones
 }
 
-/// Custom zones built so far, by definition text (the same VTIMEZONE repeated in every
-/// VCALENDAR of a large import is built once).
-#[derive(Debug, Default)]
-pub(super) struct ZoneCache {
-    built: HashMap<String, Result<Arc<CustomZone>, IcalError>>,
-}
-
-impl ZoneCache {
-    fn build(&mut self, def: &ZoneDef) -> Result<Arc<CustomZone>, IcalError> {
-        if let Some(hit) = self.built.get(&def.text) {
-            return hit.clone();
-        }
-        let result = match &def.broken {
-            Some(why) => Err(IcalError(format!(
-                "VTIMEZONE {} at line {}: {why}",
-                show(&def.tzid),
-                def.line
-            ))),
-            None => CustomZone::build(&def.tzid, def.text.clone(), &def.observances, def.line)
-                .map(Arc::new),
-        };
-        self.built.insert(def.text.clone(), result.clone());
-        result
-    }
-}
-
-/// Resolves the TZIDs of one VEVENT and remembers which custom zones it used.
-pub(super) struct TzidResolver<'a> {
-    cache: &'a mut ZoneCache,
-    /// VTIMEZONEs carried by the VEVENT itself ([`ZONE_PROPERTY`]).
-    own: HashMap<String, ZoneDef>,
-    /// VTIMEZONEs of the VEVENT's scope.
-    scope: Option<&'a HashMap<String, ZoneDef>>,
-    /// Custom zones used, and whether the VEVENT carries them already.
-    used: Vec<(Arc<CustomZone>, bool)>,
-    resolved: HashMap<String, Zone>,
-}
-
-impl TzidResolver<'_> {
-    pub(super) fn zone(&mut self, name: &str) -> Result<Zone, IcalError> {
-        if let Some(z) = self.resolved.get(name) {
-            return Ok(z.clone());
-        }
-        let mut used = None;
-        let zone = zone::lookup(name, &mut |tzid| {
-            let (def, own) = match self.own.get(tzid) {
-                Some(def) => (def, true),
-                None => (self.scope?.get(tzid)?, false),
-            };
-            Some(self.cache.build(def).map(|z| {
-                used = Some((Arc::clone(&z), own));
-                Zone::Custom(z)
-            }))
-        })?;
-        if let Some((z, own)) = used
-            && !self.used.iter().any(|(u, _)| u.text == z.text)
-        {
-            self.used.push((z, own));
-        }
-        self.resolved.insert(name.to_owned(), zone.clone());
-        Ok(zone)
-    }
-}
-
 /// Reads the VTIMEZONE held in a [`ZONE_PROPERTY`] value.
 fn zone_from_property(p: &Property) -> Result<ZoneDef, IcalError> {
     let text = unescape_text(&p.value);
@@ -337,52 +243,6 @@ fn zone_from_property(p: &Property) -> Result<ZoneDef, IcalError> {
         .flat_map(HashMap::into_values)
         .next()
         .ok_or_else(|| p.error("holds no VTIMEZONE component"))
-}
-
-/// A content line of a VEVENT's own (not of a nested component).
-#[derive(Debug)]
-pub(super) struct OwnProp {
-    pub(super) prop: Property,
-    /// The content line as it will be stored (unfolded).
-    pub(super) text: String,
-    /// Dropped by a repair.
-    pub(super) removed: bool,
-}
-
-impl OwnProp {
-    /// Writes the (changed) property back into its content line.
-    pub(super) fn rewrite(&mut self) {
-        self.text = self.prop.to_line();
-    }
-}
-
-/// A line of a VEVENT, in order.
-#[derive(Debug)]
-pub(super) enum Item {
-    /// The VEVENT's own property, by index in [`EventBuilder::props`].
-    Own(usize),
-    /// A line of a nested component (VALARM, ...), or an added line.
-    Nested(String),
-}
-
-/// A VEVENT being read.
-#[derive(Debug)]
-pub(super) struct EventBuilder {
-    /// Line of BEGIN:VEVENT.
-    pub(super) line: usize,
-    /// Nesting depth at which the VEVENT's own properties sit.
-    depth: usize,
-    /// Its VCALENDAR (0: outside any).
-    scope: usize,
-    /// Content lines (unfolded) between BEGIN:VEVENT and END:VEVENT.
-    pub(super) items: Vec<Item>,
-    /// Sum of the lengths of the lines, to give up early on huge components.
-    len: usize,
-    /// Leniently: the VEVENT grew past [`MAX_COMPONENT_LEN`] and will be skipped.
-    too_long: bool,
-    pub(super) props: Vec<OwnProp>,
-    /// Where this event's notes start in [`Notes`] (they get its UID when it is finished).
-    notes_from: usize,
 }
 
 /// The upper-cased component name of a BEGIN or END line.
@@ -422,7 +282,7 @@ struct Walker {
 ///   must nest correctly. A VTIMEZONE defines a zone for the TZIDs of its VCALENDAR (or, outside
 ///   any VCALENDAR, of the VEVENTs outside any); it is read only when an event uses it, and
 ///   is then an error if malformed.
-/// * Each VEVENT needs exactly one UID (non-empty, at most [`MAX_UID_LEN`] bytes, no control
+/// * Each VEVENT needs exactly one UID (non-empty, at most [`MAX_UID_LEN`](super::MAX_UID_LEN) bytes, no control
 ///   characters) and one valid DTSTART. Dates must exist (year 0001 or later) and times be
 ///   times of day (leap seconds are rejected). DTEND must be of DTSTART's kind (DATE or
 ///   DATE-TIME, floating or not) and not before it; DTEND and DURATION exclude each other;
@@ -462,7 +322,7 @@ pub fn parse_events(input: &[u8]) -> Result<Vec<EventComponent>, IcalError> {
 /// * a property outside any component skipped; a misspelt END (`END:VCALENDARD`) matched to
 ///   its BEGIN; components left open closed where the structure shows their end (a
 ///   VEVENT inside a VEVENT, the end of the input); a VEVENT inside another component read;
-/// * per VEVENT ([`repair`]): a UID derived from its content when missing; a repeated
+/// * per VEVENT (`repair`): a UID derived from its content when missing; a repeated
 ///   once-only property keeps its first value; unknown TZIDs read as floating; malformed or
 ///   empty RRULE, RDATE, EXDATE, DURATION dropped; invalid TRANSP read as OPAQUE; DTEND of
 ///   another kind than DTSTART, before it, or beside DURATION repaired; an event that still
@@ -519,7 +379,7 @@ impl Walker {
         let (prop, fixes) = match lex::parse_line(&line, lenient) {
             Ok(read) => read,
             Err(e) => {
-                let problem = repair::problem_of(&e);
+                let problem = problem_of(&e);
                 return self
                     .notes
                     .repair(line.number, problem, "line skipped", || e);
@@ -572,7 +432,7 @@ impl Walker {
         let comp = match component_name(&prop) {
             Ok(c) => c,
             Err(e) => {
-                let problem = repair::problem_of(&e);
+                let problem = problem_of(&e);
                 return self
                     .notes
                     .repair(line.number, problem, "line skipped", || e);
@@ -650,7 +510,7 @@ impl Walker {
         let comp = match component_name(prop) {
             Ok(c) => c,
             Err(e) => {
-                let problem = repair::problem_of(&e);
+                let problem = problem_of(&e);
                 return self
                     .notes
                     .repair(line.number, problem, "line skipped", || e);
@@ -782,59 +642,6 @@ impl Walker {
 }
 
 impl EventBuilder {
-    fn push_line(&mut self, text: String, notes: &mut Notes) -> Result<(), IcalError> {
-        self.grow(text.len(), notes)?;
-        if !self.too_long {
-            self.items.push(Item::Nested(text));
-        }
-        Ok(())
-    }
-
-    fn push_prop(
-        &mut self,
-        prop: Property,
-        text: String,
-        notes: &mut Notes,
-    ) -> Result<(), IcalError> {
-        self.grow(text.len(), notes)?;
-        if !self.too_long {
-            self.items.push(Item::Own(self.props.len()));
-            self.props.push(OwnProp {
-                prop,
-                text,
-                removed: false,
-            });
-        }
-        Ok(())
-    }
-
-    fn grow(&mut self, len: usize, notes: &Notes) -> Result<(), IcalError> {
-        self.len += len + 2;
-        if self.len > MAX_COMPONENT_LEN {
-            if !notes.lenient() {
-                return Err(IcalError(format!(
-                    "VEVENT at line {}: longer than the limit of {MAX_COMPONENT_LEN} bytes",
-                    self.line
-                )));
-            }
-            self.too_long = true;
-            self.items.clear();
-        }
-        Ok(())
-    }
-
-    /// The UID, if the event has a (first) one.
-    pub(super) fn uid(&self) -> Option<String> {
-        self.own("UID").map(|p| p.prop.value.clone())
-    }
-
-    /// The first live own property of that name.
-    pub(super) fn own(&self, name: &str) -> Option<&OwnProp> {
-        self.props
-            .iter()
-            .find(|p| !p.removed && p.prop.name == name)
-    }
-
     /// Applies the rewrites every reading makes, then (leniently) the repairs, then validates
     /// and builds the component. The error comes with the UID, if known.
     fn build(
@@ -871,371 +678,4 @@ impl EventBuilder {
             }
         }
     }
-
-    /// Validates the (repaired) properties and builds the component. TZIDs are looked up as
-    /// [`super::zone`] describes, `zones` holding the VTIMEZONEs of the VEVENT's VCALENDAR.
-    fn finish(&self, zones: &mut TzidResolver<'_>) -> Result<EventComponent, IcalError> {
-        let at = self.line;
-        let mut uid: Option<String> = None;
-        let mut sequence: Option<i64> = None;
-        let mut summary: Option<String> = None;
-        let mut organizer: Option<String> = None;
-        let mut attendees = Vec::new();
-        let mut transp: Option<String> = None;
-        let mut status: Option<String> = None;
-        let mut dtstamp: Option<IcalTime> = None;
-        let mut dtstart: Option<(IcalTime, usize)> = None;
-        let mut dtend: Option<(IcalTime, usize)> = None;
-        let mut duration = None;
-        let mut recurrence_id: Option<IcalTime> = None;
-        let mut this_and_future = false;
-        let mut rrules = Vec::new();
-        let mut rdates = Vec::new();
-        let mut exdates = Vec::new();
-
-        for p in self.props.iter().filter(|p| !p.removed).map(|p| &p.prop) {
-            match p.name.as_str() {
-                "UID" => {
-                    once(&uid, p)?;
-                    uid = Some(check_uid(p)?);
-                }
-                "SEQUENCE" => {
-                    once(&sequence, p)?;
-                    let n =
-                        p.value.trim().parse::<i64>().map_err(|_| {
-                            p.error(format!("{} is not an integer", show(&p.value)))
-                        })?;
-                    sequence = Some(n);
-                }
-                "SUMMARY" => {
-                    once(&summary, p)?;
-                    summary = Some(unescape_text(&p.value));
-                }
-                "ORGANIZER" => {
-                    once(&organizer, p)?;
-                    organizer = Some(p.value.clone());
-                }
-                "ATTENDEE" => attendees.push(Attendee {
-                    uri: p.value.clone(),
-                    partstat: p.param("PARTSTAT").map(str::to_ascii_uppercase),
-                }),
-                "TRANSP" => {
-                    once(&transp, p)?;
-                    transp = Some(p.value.to_ascii_uppercase());
-                }
-                "STATUS" => {
-                    once(&status, p)?;
-                    status = Some(p.value.to_ascii_uppercase());
-                }
-                "DTSTAMP" => dtstamp = parse_ical_time(p.value.trim(), None, None).ok(),
-                "DTSTART" => {
-                    once(&dtstart, p)?;
-                    dtstart = Some((time_property(p, zones)?, p.line));
-                }
-                "DTEND" => {
-                    once(&dtend, p)?;
-                    dtend = Some((time_property(p, zones)?, p.line));
-                }
-                "DURATION" => {
-                    once(&duration, p)?;
-                    let d = parse_dur(p.value.trim()).map_err(|e| p.error(e.0))?;
-                    if d.is_negative() {
-                        return Err(p.error(format!(
-                            "{} is negative; an event cannot end before it starts",
-                            show(&p.value)
-                        )));
-                    }
-                    duration = Some((d, p.line));
-                }
-                "RECURRENCE-ID" => {
-                    once(&recurrence_id, p)?;
-                    recurrence_id = Some(time_property(p, zones)?);
-                    match p.param("RANGE") {
-                        None => {}
-                        Some(r) if r.eq_ignore_ascii_case("THISANDFUTURE") => {
-                            this_and_future = true;
-                        }
-                        Some(r) => {
-                            return Err(p.error(format!(
-                                "RANGE {} is not supported (only THISANDFUTURE)",
-                                show(r)
-                            )));
-                        }
-                    }
-                }
-                "RRULE" => rrules.push(Rule::parse(p.value.trim()).map_err(|e| p.error(e.0))?),
-                "EXRULE" => {
-                    return Err(p.error("EXRULE is not supported (RFC 5545 removed it)"));
-                }
-                "RDATE" => rdates.extend(rdate_values(p, zones)?),
-                "EXDATE" => exdates.extend(exdate_values(p, zones)?),
-                _ => {}
-            }
-        }
-
-        let Some(uid) = uid else {
-            return Err(IcalError(format!("VEVENT at line {at}: no UID")));
-        };
-        let ctx =
-            |why: String| IcalError(format!("VEVENT at line {at} (UID {}): {why}", show(&uid)));
-        let Some((dtstart, start_line)) = dtstart else {
-            return Err(ctx("no DTSTART".to_owned()));
-        };
-        let end = match (dtend, duration) {
-            (Some((_, l1)), Some((_, l2))) => {
-                return Err(ctx(format!(
-                    "DTEND (line {l1}) and DURATION (line {l2}) must not both be present"
-                )));
-            }
-            (Some((e, line)), None) => {
-                check_end(&dtstart, &e)
-                    .map_err(|why| IcalError(format!("line {line}: DTEND: {why}")))?;
-                EndSpec::DtEnd(e)
-            }
-            (None, Some((d, _))) => EndSpec::Duration(d),
-            (None, None) => EndSpec::None,
-        };
-        // The VTIMEZONEs the event uses and does not carry yet go into its text, before any
-        // nested component (properties come first in a VEVENT).
-        let carried: Vec<String> = zones
-            .used
-            .iter()
-            .filter(|(_, own)| !own)
-            .map(|(z, _)| format!("{ZONE_PROPERTY}:{}", escape_text(&z.text)))
-            .collect();
-        for line in &carried {
-            if line.len() > MAX_LINE_LEN {
-                return Err(ctx(format!(
-                    "the VTIMEZONE it uses is longer than {MAX_LINE_LEN} bytes"
-                )));
-            }
-        }
-        // The carried zones go before the first nested component.
-        let carry_at = if carried.is_empty() {
-            usize::MAX
-        } else {
-            self.items
-                .iter()
-                .position(|i| matches!(i, Item::Nested(l) if starts_with_ci(l, "BEGIN:")))
-                .unwrap_or(self.items.len())
-        };
-        let len = self.len + carried.iter().map(|l| l.len() + 2).sum::<usize>();
-        if dtstart.is_date() {
-            for r in &rrules {
-                if r.freq.is_sub_daily() || r.has_time_parts() {
-                    return Err(ctx(format!(
-                        "DTSTART (line {start_line}) is a DATE, so the RRULE cannot use \
-                         sub-daily FREQ, BYHOUR, BYMINUTE or BYSECOND"
-                    )));
-                }
-            }
-        }
-
-        let mut text = String::with_capacity(len + 64);
-        fold_into(&mut text, "BEGIN:VEVENT");
-        for (at, item) in self.items.iter().enumerate() {
-            if at == carry_at {
-                for l in &carried {
-                    fold_into(&mut text, l);
-                }
-            }
-            match item {
-                Item::Own(i) => {
-                    if let Some(p) = self.props.get(*i).filter(|p| !p.removed) {
-                        fold_into(&mut text, &p.text);
-                    }
-                }
-                Item::Nested(l) => fold_into(&mut text, l),
-            }
-        }
-        if carry_at == self.items.len() {
-            for l in &carried {
-                fold_into(&mut text, l);
-            }
-        }
-        fold_into(&mut text, "END:VEVENT");
-        if text.len() > MAX_COMPONENT_LEN {
-            return Err(ctx(format!(
-                "serialised VEVENT is {} bytes, more than the limit of {MAX_COMPONENT_LEN}",
-                text.len()
-            )));
-        }
-
-        Ok(EventComponent {
-            uid,
-            sequence: sequence.unwrap_or(0),
-            summary,
-            organizer,
-            attendees,
-            transp,
-            status,
-            this_and_future,
-            dtstamp: dtstamp.map(|t| t.instant(Tz::UTC)),
-            text,
-            dtstart,
-            end,
-            rrules,
-            rdates,
-            exdates,
-            recurrence_id,
-        })
-    }
-}
-
-/// Rejects a second occurrence of a single-valued property.
-fn once<T>(seen: &Option<T>, p: &Property) -> Result<(), IcalError> {
-    if seen.is_some() {
-        return Err(p.error("appears more than once in the VEVENT"));
-    }
-    Ok(())
-}
-
-fn check_uid(p: &Property) -> Result<String, IcalError> {
-    let uid = &p.value;
-    if uid.is_empty() {
-        return Err(p.error("empty UID"));
-    }
-    if uid.len() > MAX_UID_LEN {
-        return Err(p.error(format!(
-            "UID {} is {} bytes long, more than the limit of {MAX_UID_LEN}",
-            show(uid),
-            uid.len()
-        )));
-    }
-    if uid.chars().any(char::is_control) {
-        return Err(p.error(format!("UID {} contains control characters", show(uid))));
-    }
-    Ok(uid.clone())
-}
-
-/// The zone of a TZID parameter, if any.
-fn tzid(p: &Property, zones: &mut TzidResolver<'_>) -> Result<Option<Zone>, IcalError> {
-    let Some(name) = p.param("TZID") else {
-        return Ok(None);
-    };
-    zones
-        .zone(name)
-        .map(Some)
-        .map_err(|e| p.error(format!("{} (TZID)", e.0)))
-}
-
-/// The VALUE parameter, if any (upper-cased).
-fn value_type(p: &Property) -> Option<String> {
-    p.param("VALUE").map(str::to_ascii_uppercase)
-}
-
-/// DTSTART, DTEND and RECURRENCE-ID: one DATE or DATE-TIME.
-pub(super) fn time_property(
-    p: &Property,
-    zones: &mut TzidResolver<'_>,
-) -> Result<IcalTime, IcalError> {
-    let expected = match value_type(p).as_deref() {
-        None => None,
-        Some("DATE") => Some(ValueKind::Date),
-        Some("DATE-TIME") => Some(ValueKind::DateTime),
-        Some(other) => return Err(p.error(format!("VALUE={other} is not allowed here"))),
-    };
-    let tz = tzid(p, zones)?;
-    parse_ical_time(p.value.trim(), expected, tz).map_err(|e| p.error(e.0))
-}
-
-/// DTEND must be of DTSTART's kind and not before it.
-pub(super) fn check_end(start: &IcalTime, end: &IcalTime) -> Result<(), String> {
-    if start.is_date() != end.is_date() {
-        return Err("DTSTART and DTEND must both be DATEs or both DATE-TIMEs".to_owned());
-    }
-    if start.is_floating() != end.is_floating() {
-        return Err(
-            "DTSTART and DTEND must both be floating (no TZID, no Z) or both not".to_owned(),
-        );
-    }
-    // Values on the same wall clock are compared there (so a DTSTART in a daylight-saving gap
-    // may be followed by a DTEND just after the gap); others as instants.
-    let before = match (start, end) {
-        (IcalTime::Zoned(_, a), IcalTime::Zoned(_, b)) if a == b => end.naive() < start.naive(),
-        _ if start.is_date() || start.is_floating() => end.naive() < start.naive(),
-        _ => end.instant(Tz::UTC) < start.instant(Tz::UTC),
-    };
-    if before {
-        return Err(format!(
-            "ends ({}) before DTSTART ({})",
-            end.normalised(),
-            start.normalised()
-        ));
-    }
-    Ok(())
-}
-
-/// The comma-separated values of RDATE.
-pub(super) fn rdate_values(
-    p: &Property,
-    zones: &mut TzidResolver<'_>,
-) -> Result<Vec<RDate>, IcalError> {
-    let tz = tzid(p, zones)?;
-    let kind = value_type(p);
-    let mut out = Vec::new();
-    for item in p.value.split(',') {
-        let item = item.trim();
-        let rdate = match kind.as_deref() {
-            Some("PERIOD") => {
-                let Some((start, end)) = item.split_once('/') else {
-                    return Err(p.error(format!("PERIOD {} has no '/'", show(item))));
-                };
-                let start = parse_ical_time(start, Some(ValueKind::DateTime), tz.clone())
-                    .map_err(|e| p.error(format!("PERIOD start: {}", e.0)))?;
-                let end = if end.starts_with(['P', 'p', '+', '-']) {
-                    let d = parse_dur(end).map_err(|e| p.error(e.0))?;
-                    if d.is_negative() {
-                        return Err(
-                            p.error(format!("PERIOD {} has a negative duration", show(item)))
-                        );
-                    }
-                    PeriodEnd::Duration(d)
-                } else {
-                    let end = parse_ical_time(end, Some(ValueKind::DateTime), tz.clone())
-                        .map_err(|e| p.error(format!("PERIOD end: {}", e.0)))?;
-                    if start.is_floating() != end.is_floating()
-                        || end.instant(Tz::UTC) < start.instant(Tz::UTC)
-                    {
-                        return Err(p.error(format!("PERIOD {} ends before it starts", show(item))));
-                    }
-                    PeriodEnd::Time(end)
-                };
-                RDate {
-                    start,
-                    end: Some(end),
-                }
-            }
-            Some("DATE") => RDate {
-                start: parse_ical_time(item, Some(ValueKind::Date), tz.clone())
-                    .map_err(|e| p.error(e.0))?,
-                end: None,
-            },
-            None | Some("DATE-TIME") => RDate {
-                start: parse_ical_time(item, Some(ValueKind::DateTime), tz.clone())
-                    .map_err(|e| p.error(e.0))?,
-                end: None,
-            },
-            Some(other) => return Err(p.error(format!("VALUE={other} is not allowed here"))),
-        };
-        out.push(rdate);
-    }
-    Ok(out)
-}
-
-/// The comma-separated values of EXDATE.
-pub(super) fn exdate_values(
-    p: &Property,
-    zones: &mut TzidResolver<'_>,
-) -> Result<Vec<IcalTime>, IcalError> {
-    let tz = tzid(p, zones)?;
-    let kind = match value_type(p).as_deref() {
-        Some("DATE") => ValueKind::Date,
-        None | Some("DATE-TIME") => ValueKind::DateTime,
-        Some(other) => return Err(p.error(format!("VALUE={other} is not allowed here"))),
-    };
-    p.value
-        .split(',')
-        .map(|item| parse_ical_time(item.trim(), Some(kind), tz.clone()).map_err(|e| p.error(e.0)))
-        .collect()
 }

@@ -221,8 +221,8 @@ proptest! {
         prop_assert!(exp.instances.iter().all(|i| i.end >= i.start));
         for ex in &ev.exdates {
             match ex {
-                datetime::IcalTime::Date(d, _) => {
-                    let frame = datetime::Frame::Local(ev.dtstart.zone().cloned());
+                super::time::IcalTime::Date(d, _) => {
+                    let frame = super::time::Frame::Local(ev.dtstart.zone().cloned());
                     prop_assert!(
                         exp.instances.iter().all(|i| frame.local(i.start, tz).date() != *d),
                         "an instance on an excluded date"

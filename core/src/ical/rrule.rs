@@ -29,8 +29,8 @@ use std::collections::VecDeque;
 
 use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
 
-use super::datetime::{IcalTime, parse_ical_time};
-use super::{IcalError, show};
+use super::datetime::{Wall, parse_wall};
+use super::error::{IcalError, show};
 
 /// Upper bound on the days and candidate times one expansion may examine, so that a rule whose
 /// matches are rare (or that never matches) cannot keep the expander busy for long.
@@ -74,7 +74,7 @@ pub(crate) struct Rule {
     pub(crate) interval: u32,
     pub(crate) count: Option<u64>,
     /// A DATE, floating DATE-TIME or UTC DATE-TIME.
-    pub(crate) until: Option<IcalTime>,
+    pub(crate) until: Option<Wall>,
     pub(crate) by_second: Vec<u32>,
     pub(crate) by_minute: Vec<u32>,
     pub(crate) by_hour: Vec<u32>,
@@ -167,10 +167,8 @@ impl Rule {
                     rule.count = Some(n);
                 }
                 "UNTIL" => {
-                    rule.until = Some(
-                        parse_ical_time(val, None, None)
-                            .map_err(|e| err(format!("UNTIL: {}", e.0)))?,
-                    );
+                    rule.until =
+                        Some(parse_wall(val, None).map_err(|e| err(format!("UNTIL: {}", e.0)))?);
                 }
                 "BYSECOND" => rule.by_second = unsigned_list(&name, val, 0, 60).map_err(err)?,
                 "BYMINUTE" => rule.by_minute = unsigned_list(&name, val, 0, 59).map_err(err)?,
@@ -905,11 +903,11 @@ mod tests {
             Rule::parse("FREQ=DAILY;UNTIL=19971224T000000Z")
                 .unwrap()
                 .until,
-            Some(IcalTime::Utc(_))
+            Some(Wall::Utc(_))
         ));
         assert!(matches!(
             Rule::parse("FREQ=DAILY;UNTIL=19971224").unwrap().until,
-            Some(IcalTime::Date(_, None))
+            Some(Wall::Date(_))
         ));
     }
 

@@ -50,10 +50,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
-use super::datetime::{IcalTime, ValueKind, local_naive, parse_ical_time, resolve_local};
+use super::datetime::{ValueKind, Wall, local_naive, parse_wall, resolve_local};
+use super::error::{IcalError, show};
 use super::rrule::{Rule, RuleIter};
 use super::windows::WINDOWS_ZONES;
-use super::{IcalError, show};
 
 /// The zone of a value with a TZID.
 #[derive(Clone)]
@@ -111,6 +111,15 @@ impl Zone {
             }
         }
     }
+}
+
+/// Parses a time-zone name given by a user (`--tz`): an IANA name known to chrono-tz (exact
+/// spelling first, then a case-insensitive match), `UTC`, `Z` and `GMT`, or a Windows zone name
+/// (`W. Europe Standard Time`), which is mapped to its IANA zone by CLDR's table.
+pub fn parse_tz(name: &str) -> Result<Tz, IcalError> {
+    iana(name)
+        .or_else(|| windows(name))
+        .ok_or_else(|| IcalError(format!("unknown time zone {}", show(name))))
 }
 
 /// An IANA name known to chrono-tz, or `UTC`/`Z`/`GMT` (exact spelling first, then a
@@ -290,8 +299,7 @@ impl CustomZone {
                 let perr = |why: String| err(p.line, format!("{}: {}: {why}", def.kind, p.name));
                 match p.name.as_str() {
                     "DTSTART" => {
-                        let t =
-                            parse_ical_time(p.value.trim(), None, None).map_err(|e| perr(e.0))?;
+                        let t = parse_wall(p.value.trim(), None).map_err(|e| perr(e.0))?;
                         start = Some(t.naive());
                     }
                     "TZOFFSETFROM" => {
@@ -313,8 +321,7 @@ impl CustomZone {
                         for item in p.value.split(',') {
                             // A PERIOD's end means nothing for an onset.
                             let item = item.split('/').next().unwrap_or(item).trim();
-                            rdate_values
-                                .push(parse_ical_time(item, kind, None).map_err(|e| perr(e.0))?);
+                            rdate_values.push(parse_wall(item, kind).map_err(|e| perr(e.0))?);
                         }
                     }
                     _ => {}
@@ -327,7 +334,7 @@ impl CustomZone {
             let rdates = rdate_values
                 .iter()
                 .filter_map(|t| match t {
-                    IcalTime::Utc(n) => Some(n.and_utc()),
+                    Wall::Utc(n) => Some(n.and_utc()),
                     other => onset_instant(other.naive(), from),
                 })
                 .collect();
@@ -478,8 +485,8 @@ fn rule_onsets(
     }
     let until = rule.until.as_ref().map(|u| match u {
         // RFC 5545 wants UNTIL in UTC here; local forms are read in `from`.
-        IcalTime::Utc(n) => n.and_utc(),
-        IcalTime::Date(d, _) => onset_instant(
+        Wall::Utc(n) => n.and_utc(),
+        Wall::Date(d) => onset_instant(
             d.succ_opt()
                 .unwrap_or(*d)
                 .and_time(NaiveTime::MIN)
@@ -522,6 +529,21 @@ fn rule_onsets(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_zone_names() {
+        assert_eq!(parse_tz("UTC").unwrap(), Tz::UTC);
+        assert_eq!(parse_tz("Z").unwrap(), Tz::UTC);
+        assert_eq!(parse_tz("GMT").unwrap().name(), "GMT");
+        assert_eq!(parse_tz("Europe/Oslo").unwrap().name(), "Europe/Oslo");
+        assert_eq!(parse_tz("europe/oslo").unwrap().name(), "Europe/Oslo");
+        assert_eq!(
+            parse_tz("W. Europe Standard Time").unwrap().name(),
+            "Europe/Berlin"
+        );
+        let err = parse_tz("Mars/Olympus").unwrap_err().0;
+        assert!(err.contains("Mars/Olympus"), "{err}");
+    }
 
     #[test]
     fn offsets() {

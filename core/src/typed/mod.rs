@@ -18,6 +18,7 @@
 //! every other writer (raw SQL, other clients, migrations). Where an engine cannot express
 //! the whole rule, the value type's documentation says what the database does not check.
 
+mod checks;
 mod column;
 mod country;
 mod date;
@@ -78,7 +79,8 @@ pub use login::Login;
 pub use password_hash::PasswordHash;
 pub use phone::Phone;
 pub use port::Port;
+pub use rows::Stored;
 pub use string::BoundedString;
-pub use table::{CheckDef, IndexDef, IndexKey, StorageClass, Stored, Table, TableDef, TableSql};
+pub use table::{CheckDef, IndexDef, IndexKey, StorageClass, Table, TableDef, TableSql};
 pub use time::UtcTime;
 pub use uri::CalendarUri;

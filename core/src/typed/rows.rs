@@ -2,12 +2,40 @@
 //! [`TableSql`](super::TableSql) and caller-supplied static `WHERE`/`ORDER BY` tails; values
 //! are always bound.
 
-use crate::sql::SqlConnection;
 use crate::error::{DbError, DbErrorKind};
+use crate::sql::SqlConnection;
 use crate::sql::{Row, Value};
 
 use super::id::Id;
-use super::table::{Stored, Table};
+use super::table::Table;
+
+/// A record of a table with an identity, with its id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stored<T> {
+    /// The row's id.
+    pub id: Id<T>,
+    /// The row's other columns.
+    pub record: T,
+}
+
+impl<T: Table> Stored<T> {
+    /// Decodes a row selected with every column (`id` first).
+    pub fn from_row(mut row: Row) -> Result<Self, DbError> {
+        let value = row.take::<Value>(0)?;
+        let found = value.clone();
+        let id = match value {
+            Value::Integer(i) => Id::new(i).map_err(|e| e.into_decode(0, &found))?,
+            other => {
+                return Err(super::invalid::InvalidValue::new("id", "not an INTEGER")
+                    .into_decode(0, &other));
+            }
+        };
+        Ok(Stored {
+            id,
+            record: T::from_row_at(&mut row, 1)?,
+        })
+    }
+}
 
 /// Inserts `record` into its table (which has an identity) and returns the id the database
 /// allocated.

@@ -8,7 +8,6 @@ use crate::sql::{Row, Value};
 
 use super::column::{ColumnDef, ColumnDefault};
 use super::field_type::FieldType;
-use super::id::Id;
 
 /// Where a table's rows live and what a committed write survives (spec §C.3).
 ///
@@ -344,7 +343,7 @@ impl TableSql {
 }
 
 /// A record type declared with [`typed_table!`](crate::typed_table): its table and its
-/// conversion to and from the table's columns (the identity excluded: see [`Stored`]).
+/// conversion to and from the table's columns (the identity excluded: see [`Stored`](super::Stored)).
 pub trait Table: Sized + 'static {
     /// The table name.
     const NAME: &'static str;
@@ -356,32 +355,4 @@ pub trait Table: Sized + 'static {
     fn from_row_at(row: &mut Row, first: usize) -> Result<Self, DbError>;
     /// The derived statements.
     fn sql() -> &'static TableSql;
-}
-
-/// A record of a table with an identity, with its id.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Stored<T> {
-    /// The row's id.
-    pub id: Id<T>,
-    /// The row's other columns.
-    pub record: T,
-}
-
-impl<T: Table> Stored<T> {
-    /// Decodes a row selected with every column (`id` first).
-    pub fn from_row(mut row: Row) -> Result<Self, DbError> {
-        let value = row.take::<Value>(0)?;
-        let found = value.clone();
-        let id = match value {
-            Value::Integer(i) => Id::new(i).map_err(|e| e.into_decode(0, &found))?,
-            other => {
-                return Err(super::invalid::InvalidValue::new("id", "not an INTEGER")
-                    .into_decode(0, &other));
-            }
-        };
-        Ok(Stored {
-            id,
-            record: T::from_row_at(&mut row, 1)?,
-        })
-    }
 }
