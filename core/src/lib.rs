@@ -47,6 +47,7 @@ pub mod schema;
 pub mod sql;
 pub mod status;
 pub mod store;
+pub mod sync;
 pub mod tx;
 pub mod typed;
 pub mod validate;

@@ -9,7 +9,7 @@
 //! changed by the unit is journalled once with that revision when the unit commits, and a
 //! write that fails rolls back to its savepoint and leaves the unit as it was before it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::changes::{Operation, Scope};
 use crate::error::{Result, StoreError};
@@ -55,10 +55,26 @@ impl WriteTx {
     }
 }
 
+/// A key changed by a unit of work.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChangedKey {
+    /// Store user or journal quota.
+    pub scope: Scope,
+    /// The user or quota.
+    pub owner: String,
+    /// The table, as the change journal names it.
+    pub table: String,
+    /// The key within the owner (a JSON array, see [`crate::changes`]).
+    pub key: String,
+}
+
 /// What an open unit of work has done so far, per owner.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Unit {
     owners: BTreeMap<(Scope, String), OwnerState>,
+    /// Open captures ([`crate::Store::capture`]): each collects the keys every write changes
+    /// while it is open.
+    pub(crate) captures: Vec<BTreeSet<ChangedKey>>,
 }
 
 #[derive(Clone, Debug)]
@@ -70,6 +86,16 @@ struct OwnerState {
 
 impl Unit {
     fn absorb(&mut self, scope: Scope, owner: &str, tx: WriteTx) {
+        for capture in &mut self.captures {
+            for (table, key) in tx.pending.keys() {
+                capture.insert(ChangedKey {
+                    scope,
+                    owner: owner.to_owned(),
+                    table: (*table).to_owned(),
+                    key: key.clone(),
+                });
+            }
+        }
         let state = self
             .owners
             .entry((scope, owner.to_owned()))
@@ -80,6 +106,22 @@ impl Unit {
             });
         state.next_position = tx.next_position;
         state.pending.extend(tx.pending);
+    }
+
+    /// Every key changed so far: (scope, owner, table, key).
+    pub(crate) fn changed_keys(&self) -> Vec<ChangedKey> {
+        let mut out = Vec::new();
+        for ((scope, owner), state) in &self.owners {
+            for (table, key) in state.pending.keys() {
+                out.push(ChangedKey {
+                    scope: *scope,
+                    owner: owner.clone(),
+                    table: (*table).to_owned(),
+                    key: key.clone(),
+                });
+            }
+        }
+        out
     }
 
     /// Journals every changed key, owner by owner; called once, right before the commit.

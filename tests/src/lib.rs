@@ -38,6 +38,7 @@
 pub mod atomicity;
 mod cases;
 pub mod concurrency;
+pub mod convergence;
 pub mod failing;
 pub mod support;
 pub mod typed;

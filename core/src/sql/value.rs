@@ -212,6 +212,11 @@ impl Row {
         self.values.is_empty()
     }
 
+    /// The values, in column order, moved out.
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+
     /// The raw values.
     pub fn values(&self) -> &[Value] {
         &self.values

@@ -39,7 +39,7 @@ use crate::schema;
 use crate::sql::{Row, SqlConnection, TxKind};
 use crate::tx::{finish, retrying};
 use crate::validate;
-use crate::work::{self, Unit, WriteTx};
+use crate::work::{self, ChangedKey, Unit, WriteTx};
 
 /// The store over one connection.
 ///
@@ -145,9 +145,38 @@ impl<C: SqlConnection> Store<C> {
         })
     }
 
+    /// Runs `f` as a unit of work (a nested one inside an open unit) and returns, with its
+    /// value, the keys its writes changed, even keys the enclosing unit had changed already.
+    pub fn capture<T, F>(&mut self, mut f: F) -> Result<(T, Vec<ChangedKey>)>
+    where
+        F: FnMut(&mut Self) -> Result<T>,
+    {
+        self.transaction(|s| {
+            if let Some(unit) = s.unit.as_mut() {
+                unit.captures.push(Default::default());
+            }
+            let result = f(s);
+            let keys = s
+                .unit
+                .as_mut()
+                .and_then(|u| u.captures.pop())
+                .unwrap_or_default();
+            result.map(|value| (value, keys.into_iter().collect()))
+        })
+    }
+
     /// True while a unit of work is open.
     pub fn in_transaction(&self) -> bool {
         self.unit.is_some()
+    }
+
+    /// The keys the open unit of work has changed so far (empty outside one): what a sync
+    /// client records with a local mutation, to re-read them from the server.
+    pub fn unit_changes(&self) -> Vec<ChangedKey> {
+        self.unit
+            .as_ref()
+            .map(Unit::changed_keys)
+            .unwrap_or_default()
     }
 
     /// Runs one write of `user` (see [`crate::work`]).
