@@ -6,11 +6,13 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::path::Path;
 
 use calstore_core::ical::{self, format_utc};
-use calstore_core::{Offer, Period, Source, Status};
+use calstore_core::sync::{Mutation, Version};
+use calstore_core::{Offer, Period, RecordOptions, Source, Status};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::{Format, ObjectArgs};
 use super::output::{self, PeriodLine, PeriodListing};
+use super::replica;
 use super::{
     CliError, CliStore, CountersArgs, EventCommand, EventsArgs, FreebusyArgs, FreebusyExtendArgs,
     FreebusyOtherArgs, FreebusyOtherCommand, ImportArgs, OffersArgs, ProvidersArgs,
@@ -61,6 +63,22 @@ pub fn import(
         .collect();
     let user = &args.user.user;
     let opts = args.expand.options(store.now());
+    if replica::is_replica(store)? {
+        // Parsed first (an error names its file), then one mutation per file.
+        for source in &sources {
+            source.events(None)?;
+        }
+        for (name, bytes) in &inputs {
+            let m = Mutation::Record {
+                user: user.clone(),
+                ics: String::from_utf8_lossy(bytes).into_owned(),
+                replace_recurrences: false,
+            };
+            write!(out, "{name}: ")?;
+            replica::write(store, m, &opts, out)?;
+        }
+        return Ok(());
+    }
     let bar = io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(0);
         if let Ok(style) =
@@ -220,6 +238,16 @@ pub fn event(
             require_user(store, user)?;
             require_object(store, object, Status::Active)?;
             let opts = expand.options(store.now());
+            let base = base_version(store, object)?;
+            let m = Mutation::Cancel {
+                user: user.clone(),
+                uid: object.uid.clone(),
+                rid: object.rid.clone(),
+                base,
+            };
+            if replica::write(store, m, &opts, out)?.is_some() {
+                return Ok(());
+            }
             store.record_cancellation(user, &object.uid, object.rid.as_deref(), &opts)?;
             let left = store.get_freebusy(user)?;
             let left = left
@@ -238,6 +266,16 @@ pub fn event(
             require_user(store, user)?;
             require_object(store, object, Status::Cancelled)?;
             let opts = expand.options(store.now());
+            let base = base_version(store, object)?;
+            let m = Mutation::Uncancel {
+                user: user.clone(),
+                uid: object.uid.clone(),
+                rid: object.rid.clone(),
+                base,
+            };
+            if replica::write(store, m, &opts, out)?.is_some() {
+                return Ok(());
+            }
             store.record_uncancellation(user, &object.uid, object.rid.as_deref(), &opts)?;
             let now_held = store.get_freebusy(user)?;
             let held = now_held
@@ -268,6 +306,16 @@ pub fn event(
                 )));
             }
             let opts = expand.options(store.now());
+            let base = base_version(store, object)?;
+            let m = Mutation::Remove {
+                user: user.clone(),
+                uid: uid.clone(),
+                rid: object.rid.clone(),
+                base,
+            };
+            if replica::write(store, m, &opts, out)?.is_some() {
+                return Ok(());
+            }
             store.record_removal(user, uid, rid, &opts)?;
             writeln!(out, "removed {}", object_name(object))?;
         }
@@ -294,6 +342,16 @@ pub fn requests(
         }
         RequestsCommand::Queue { object, kind } => {
             let user = &object.user.user;
+            let m = Mutation::QueueRequest {
+                user: user.clone(),
+                uid: object.uid.clone(),
+                rid: object.rid.clone(),
+                request_type: kind.clone(),
+            };
+            let opts = RecordOptions::new(store.now());
+            if replica::write(store, m, &opts, out)?.is_some() {
+                return Ok(());
+            }
             let queued =
                 store.queue_request(user, &object.uid, object.rid.as_deref(), kind.as_deref())?;
             if queued {
@@ -315,6 +373,15 @@ pub fn requests(
                     "no request queued for {} for {user}",
                     object_name(object)
                 )));
+            }
+            let m = Mutation::DequeueRequest {
+                user: user.clone(),
+                uid: object.uid.clone(),
+                rid: object.rid.clone(),
+            };
+            let opts = RecordOptions::new(store.now());
+            if replica::write(store, m, &opts, out)?.is_some() {
+                return Ok(());
             }
             store.dequeue_request(user, &object.uid, rid)?;
             writeln!(out, "dequeued the request for {}", object_name(object))?;
@@ -401,6 +468,15 @@ fn freebusy_other_import(
         ical::parse_freebusy(&data).map_err(|e| CliError::Failed(format!("{name}: {}", e.0)))?;
     if components.is_empty() {
         return Err(CliError::Failed(format!("{name}: no VFREEBUSY found")));
+    }
+    let m = Mutation::ImportFreebusyOther {
+        user: user.to_owned(),
+        other: other.to_owned(),
+        ics: String::from_utf8_lossy(&data).into_owned(),
+    };
+    let opts = RecordOptions::new(store.now());
+    if replica::write(store, m, &opts, out)?.is_some() {
+        return Ok(());
     }
     let stored = store.import_freebusy_for_other(user, other, &components)?;
     let ranges: Vec<String> = components
@@ -528,4 +604,19 @@ pub fn providers(
         }
     }
     Ok(())
+}
+
+/// The version of the stored object a write acts on (sent with the mutation on a replica:
+/// a newer one on the server wins).
+fn base_version(store: &mut CliStore, object: &ObjectArgs) -> Result<Option<Version>, CliError> {
+    Ok(calstore_core::sync::mutation::stored_version(
+        store,
+        &object.user.user,
+        &object.uid,
+        object.rid.as_deref(),
+    )?
+    .map(|v| Version {
+        sequence: v.sequence,
+        dtstamp: v.dtstamp,
+    }))
 }

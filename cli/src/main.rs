@@ -11,6 +11,7 @@ mod demo;
 mod imip;
 mod output;
 mod quota;
+mod replica;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -79,6 +80,13 @@ pub enum Command {
     ImportImipAgent(imip::ImportArgs),
     /// Export the store and journal in imip-agent 0.3's file layout
     ExportImipAgent(imip::ExportArgs),
+    /// Make a replica of what an account of a calstore server may see (--db names the new
+    /// database)
+    Clone(replica::CloneArgs),
+    /// Push a replica's outbox to its server and pull what changed
+    Sync(replica::SyncArgs),
+    /// List a replica's outbox: the writes not yet acknowledged by the server
+    Outbox(replica::OutboxArgs),
 }
 
 /// `import`.
@@ -457,6 +465,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Demo => demo::run(cli.db.as_ref(), &mut out),
         Command::Copy(a) => copy::run(cli.db.as_ref(), &a, &mut out),
         Command::ImportImipAgent(a) => imip::import(&db_or_default(cli.db)?, &a, &mut out),
+        Command::Clone(a) => replica::clone(&replica::db_url(cli.db)?, &a, clock()?, &mut out),
+        Command::Sync(a) => replica::sync(&replica::db_url(cli.db)?, &a, clock()?, &mut out),
+        Command::Outbox(a) => replica::outbox(&replica::db_url(cli.db)?, &a, clock()?, &mut out),
         command => {
             let url = db_or_default(cli.db)?;
             let mut store = open_store(&url, clock()?)?;
@@ -520,7 +531,12 @@ fn dispatch(store: &mut CliStore, command: Command, out: &mut dyn Write) -> Resu
         Command::Providers(a) => commands::providers(store, &a, out),
         Command::Quota(c) => quota::run(store, &c, out),
         Command::ExportImipAgent(a) => imip::export(store, &a, out),
-        Command::Demo | Command::Copy(_) | Command::ImportImipAgent(_) => Err(CliError::Usage(
+        Command::Demo
+        | Command::Copy(_)
+        | Command::ImportImipAgent(_)
+        | Command::Clone(_)
+        | Command::Sync(_)
+        | Command::Outbox(_) => Err(CliError::Usage(
             "this command opens its databases itself".into(),
         )),
     }

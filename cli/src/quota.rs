@@ -4,12 +4,15 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use calstore_core::{Period, Source, record};
+use calstore_core::ical::format_utc;
+use calstore_core::sync::{BookingSpec, Mutation};
+use calstore_core::{Period, RecordOptions, Source, record};
 use chrono::{DateTime, Utc};
 
 use super::args::{self, ExpandArgs};
 use super::commands::{input_name, read_input};
 use super::output::{self, PeriodLine, PeriodListing};
+use super::replica;
 use super::{CliError, CliStore, QuotaArg, QuotaCommand};
 
 /// What a booking to check is: an event file, or a start and an end.
@@ -112,6 +115,21 @@ pub fn run(store: &mut CliStore, cmd: &QuotaCommand, out: &mut dyn Write) -> Res
             replace,
         } => {
             let q = &quota.quota;
+            if (*replace || !set.is_empty())
+                && replica::write(
+                    store,
+                    Mutation::SetQuotaLimits {
+                        quota: q.clone(),
+                        limits: set.iter().cloned().collect(),
+                        replace: *replace,
+                    },
+                    &RecordOptions::new(store.now()),
+                    out,
+                )?
+                .is_some()
+            {
+                return Ok(());
+            }
             if *replace {
                 store
                     .journal()
@@ -132,6 +150,21 @@ pub fn run(store: &mut CliStore, cmd: &QuotaCommand, out: &mut dyn Write) -> Res
             replace,
         } => {
             let q = &quota.quota;
+            if (*replace || !set.is_empty())
+                && replica::write(
+                    store,
+                    Mutation::SetQuotaGroups {
+                        quota: q.clone(),
+                        groups: set.iter().cloned().collect(),
+                        replace: *replace,
+                    },
+                    &RecordOptions::new(store.now()),
+                    out,
+                )?
+                .is_some()
+            {
+                return Ok(());
+            }
             if *replace {
                 store
                     .journal()
@@ -148,6 +181,20 @@ pub fn run(store: &mut CliStore, cmd: &QuotaCommand, out: &mut dyn Write) -> Res
         }
         QuotaCommand::Delegates { quota, set, clear } => {
             let q = &quota.quota;
+            if (*clear || !set.is_empty())
+                && replica::write(
+                    store,
+                    Mutation::SetQuotaDelegates {
+                        quota: q.clone(),
+                        delegates: set.clone(),
+                    },
+                    &RecordOptions::new(store.now()),
+                    out,
+                )?
+                .is_some()
+            {
+                return Ok(());
+            }
             if *clear || !set.is_empty() {
                 store.journal().set_delegates(q, set)?;
             } else {
@@ -170,6 +217,25 @@ pub fn run(store: &mut CliStore, cmd: &QuotaCommand, out: &mut dyn Write) -> Res
             let data = booking_data(&a.booking, store.now())?;
             require_quota(store, q)?;
             let attendee = a.attendee.as_deref().unwrap_or(q);
+            let spec = BookingSpec::Periods {
+                organiser: data.organiser.clone(),
+                uid: Some(data.uid.clone()),
+                rid: data.rid.clone(),
+                periods: data
+                    .periods
+                    .iter()
+                    .map(|p| (format_utc(p.start), format_utc(p.end)))
+                    .collect(),
+                open_ended: data.open_ended,
+            };
+            let m = Mutation::Reserve {
+                quota: q.clone(),
+                attendee: Some(attendee.to_owned()),
+                booking: spec,
+            };
+            if replica::write(store, m, &RecordOptions::new(store.now()), out)?.is_some() {
+                return Ok(());
+            }
             let decision = store.journal().reserve(q, &data.booking(attendee))?;
             output::write_decision(out, q, &decision, data.requested())?;
             if decision.is_accepted() {

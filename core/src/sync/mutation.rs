@@ -240,6 +240,9 @@ pub enum Side {
     Client,
     /// On the server: the iTIP order decides.
     Server,
+    /// On a database that does not sync: as written (no version checks), bookings decided
+    /// at once.
+    Local,
 }
 
 /// What applying a mutation did.
