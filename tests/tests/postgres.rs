@@ -643,3 +643,22 @@ SUMMARY:Meeting at 4pm\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
         );
     }
 }
+
+// ---- the convergence suite with the server on PostgreSQL -------------------------------------
+
+/// A smaller run of the convergence suite (`calstore_tests::convergence`) with the server on
+/// PostgreSQL (a fresh schema per history) and the clients on SQLite.
+/// `CALSTORE_CONVERGENCE_PG_HISTORIES=N` sets how many (default 40).
+#[test]
+fn convergence_with_the_server_on_postgres() {
+    use calstore_tests::convergence::{self, Faults};
+    let n: u64 = std::env::var("CALSTORE_CONVERGENCE_PG_HISTORIES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40);
+    for seed in 0..n {
+        let server = TestPg::connect();
+        let client = || calstore_native::SqliteConnection::open_in_memory().unwrap();
+        convergence::run(10_000 + seed, server, client, 3, 60, Faults::HOSTILE);
+    }
+}
