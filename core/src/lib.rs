@@ -41,6 +41,7 @@ pub mod error;
 pub mod ical;
 pub mod journal;
 pub mod period;
+pub mod prefs;
 pub mod publish;
 pub mod record;
 pub mod schema;
