@@ -44,6 +44,7 @@ pub mod period;
 pub mod prefs;
 pub mod publish;
 pub mod record;
+pub mod scheduling;
 pub mod schema;
 pub mod sql;
 pub mod status;

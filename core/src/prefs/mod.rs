@@ -39,7 +39,11 @@ pub struct Known {
     pub choices: &'static [&'static str],
 }
 
-const fn known(name: &'static str, meaning: &'static str, choices: &'static [&'static str]) -> Known {
+const fn known(
+    name: &'static str,
+    meaning: &'static str,
+    choices: &'static [&'static str],
+) -> Known {
     Known {
         name,
         meaning,
@@ -312,7 +316,11 @@ impl<C: SqlConnection> Store<C> {
                  ON CONFLICT (store_user, name) DO UPDATE SET value = excluded.value",
                 &[user.into(), name.into(), value.into()],
             )?;
-            tx.changed("preferences", changes::key(&[Some(name)]), Operation::Upsert);
+            tx.changed(
+                "preferences",
+                changes::key(&[Some(name)]),
+                Operation::Upsert,
+            );
             Ok(())
         })
     }
@@ -328,7 +336,11 @@ impl<C: SqlConnection> Store<C> {
                 &[user.into(), name.into()],
             )?;
             if n > 0 {
-                tx.changed("preferences", changes::key(&[Some(name)]), Operation::Delete);
+                tx.changed(
+                    "preferences",
+                    changes::key(&[Some(name)]),
+                    Operation::Delete,
+                );
             }
             Ok(n > 0)
         })
@@ -346,7 +358,10 @@ mod tests {
             ("freebusy_offers", "P1D"),
             ("permitted_times", "0,15,30,45"),
             ("permitted_times", "8,9,10:0,30"),
-            ("scheduling_function", "schedule_in_freebusy\ncheck_quota cars"),
+            (
+                "scheduling_function",
+                "schedule_in_freebusy\ncheck_quota cars",
+            ),
             ("TZID", "Europe/Oslo"),
             ("window_size", "100"),
             ("participating", "no"),

@@ -126,9 +126,18 @@ mod tests {
     fn corrections() {
         let oslo = chrono_tz::Europe::Oslo;
         // S10: 16:05 Oslo (14:05Z) becomes 16:15.
-        assert_eq!(c("0,15,30,45", "20141010T140500Z", oslo), "20141010T141500Z");
-        assert_eq!(c("0,15,30,45", "20141010T141500Z", oslo), "20141010T141500Z");
-        assert_eq!(c("0,15,30,45", "20141010T145959Z", oslo), "20141010T150000Z");
+        assert_eq!(
+            c("0,15,30,45", "20141010T140500Z", oslo),
+            "20141010T141500Z"
+        );
+        assert_eq!(
+            c("0,15,30,45", "20141010T141500Z", oslo),
+            "20141010T141500Z"
+        );
+        assert_eq!(
+            c("0,15,30,45", "20141010T145959Z", oslo),
+            "20141010T150000Z"
+        );
         // Hours on the user's wall clock: 8:00 Oslo is 06:00Z in summer.
         assert_eq!(c("8,12:0", "20141010T070000Z", oslo), "20141010T100000Z");
         assert_eq!(c("8,12:0", "20141010T110000Z", oslo), "20141011T060000Z");

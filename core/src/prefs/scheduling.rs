@@ -65,7 +65,9 @@ pub fn parse_scheduling_functions(value: &str) -> Result<Vec<SchedulingFunction>
                 if let Some(n) = args.first()
                     && n.parse::<u32>().ok().filter(|n| *n >= 1).is_none()
                 {
-                    return Err(format!("schedule_in_freebusy {n}: not a number of at least 1"));
+                    return Err(format!(
+                        "schedule_in_freebusy {n}: not a number of at least 1"
+                    ));
                 }
             }
             SchedulingFunctionKind::CheckQuota | SchedulingFunctionKind::ScheduleAcrossQuota => {
