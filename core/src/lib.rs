@@ -40,6 +40,7 @@ pub mod clock;
 pub mod error;
 pub mod ical;
 pub mod journal;
+pub mod outbox;
 pub mod period;
 pub mod prefs;
 pub mod publish;

@@ -109,6 +109,20 @@ pub struct Outcome {
     pub responses: Vec<Response>,
 }
 
+/// How deep answers to answers are delivered locally by [`Store::process`].
+pub const MAX_HOPS: usize = 4;
+
+/// What [`Store::process`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Processed {
+    /// The recipient's outcome, with its answers.
+    pub outcome: Outcome,
+    /// Answers delivered to local users, and what each did.
+    pub delivered: Vec<(String, Outcome)>,
+    /// Ids of the outbox messages queued for recipients who are not local.
+    pub queued: Vec<i64>,
+}
+
 /// How [`Store::receive`] answers.
 #[derive(Clone, Debug, Default)]
 pub struct ReceiveOptions {
@@ -203,6 +217,54 @@ impl<C: SqlConnection> Store<C> {
             let mut ctx = s.context(sender, &opts)?;
             organiser::send(s, &mut ctx, message)
         })
+    }
+
+    /// What a server (or `calstore receive`) does with a message for a local user: it is
+    /// processed ([`Store::receive`]) and every answer is routed, all in one unit of work:
+    /// to a recipient who is a local user (one who has written to this store) it is
+    /// delivered by processing it for them in turn (implicit scheduling; answers to answers
+    /// are routed the same way, at most [`MAX_HOPS`] deep), to anyone else it is queued in
+    /// the outbox (component [`crate::outbox::OUTBOX`], which must exist).
+    pub fn process(
+        &mut self,
+        recipient: &str,
+        message: &Message,
+        opts: &ReceiveOptions,
+    ) -> Result<Processed> {
+        self.transaction(|s| {
+            let outcome = s.receive(recipient, message, opts)?;
+            let mut processed = Processed {
+                outcome,
+                delivered: Vec::new(),
+                queued: Vec::new(),
+            };
+            let first = processed.outcome.responses.clone();
+            s.route(&first, 0, &mut processed)?;
+            Ok(processed)
+        })
+    }
+
+    fn route(&mut self, responses: &[Response], depth: usize, into: &mut Processed) -> Result<()> {
+        for r in responses {
+            for to in &r.to {
+                if self.user_exists(to)? && depth < MAX_HOPS && !same_uri(to, &r.from) {
+                    let msg = parse_message(r.text.as_bytes(), None)?;
+                    let opts = ReceiveOptions {
+                        sent_by: None,
+                        from: Some(r.from.clone()),
+                    };
+                    let out = self.receive(to, &msg, &opts)?;
+                    let next = out.responses.clone();
+                    into.delivered.push((to.clone(), out));
+                    self.route(&next, depth + 1, into)?;
+                } else if !self.user_exists(to)? {
+                    let id =
+                        self.enqueue_message(&r.from, to, r.method.as_str(), Some(&r.uid), &r.text)?;
+                    into.queued.push(id);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn context<'a>(&mut self, user: &'a str, opts: &'a ReceiveOptions) -> Result<Ctx<'a>> {
