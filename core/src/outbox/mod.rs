@@ -69,7 +69,9 @@ impl OutgoingState {
             "pending" => Ok(OutgoingState::Pending),
             "sent" => Ok(OutgoingState::Sent),
             "dead" => Ok(OutgoingState::Dead),
-            other => Err(StoreError::invalid(format!("unknown outbox state {other:?}"))),
+            other => Err(StoreError::invalid(format!(
+                "unknown outbox state {other:?}"
+            ))),
         }
     }
 }
@@ -162,7 +164,11 @@ impl<C: SqlConnection> Store<C> {
     /// The pending messages due at `now`, oldest first, at most `limit`; each is claimed
     /// (its next attempt moved [`CLAIM`] ahead) so that another sender does not take it
     /// meanwhile.
-    pub fn due_messages(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutgoingMessage>> {
+    pub fn due_messages(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutgoingMessage>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let claim = Value::Text(format_utc(now + CLAIM));
         let at = Value::Text(format_utc(now));
@@ -191,7 +197,10 @@ impl<C: SqlConnection> Store<C> {
     }
 
     /// Every message in `state` (every one when None), oldest first.
-    pub fn outgoing_messages(&mut self, state: Option<OutgoingState>) -> Result<Vec<OutgoingMessage>> {
+    pub fn outgoing_messages(
+        &mut self,
+        state: Option<OutgoingState>,
+    ) -> Result<Vec<OutgoingMessage>> {
         let rows = match state {
             Some(st) => self.conn.query(
                 &format!("SELECT {COLUMNS} FROM outgoing_messages WHERE state = $1 ORDER BY id"),

@@ -258,8 +258,13 @@ impl<C: SqlConnection> Store<C> {
                     into.delivered.push((to.clone(), out));
                     self.route(&next, depth + 1, into)?;
                 } else if !self.user_exists(to)? {
-                    let id =
-                        self.enqueue_message(&r.from, to, r.method.as_str(), Some(&r.uid), &r.text)?;
+                    let id = self.enqueue_message(
+                        &r.from,
+                        to,
+                        r.method.as_str(),
+                        Some(&r.uid),
+                        &r.text,
+                    )?;
                     into.queued.push(id);
                 }
             }
