@@ -182,7 +182,8 @@ pub fn parse_message(bytes: &[u8], method: Option<&str>) -> Result<Message> {
             ));
         }
     };
-    let parsed = ical::parse_calendar(bytes, &ParseOptions::lenient())
+    let completed = with_dtstart(&lines);
+    let parsed = ical::parse_calendar(completed.as_bytes(), &ParseOptions::lenient())
         .map_err(|e| StoreError::invalid(format!("the iCalendar cannot be read: {e}")))?;
     let mut events = parsed.events;
     if let Some(e) = events
@@ -224,6 +225,66 @@ pub fn parse_message(bytes: &[u8], method: Option<&str>) -> Result<Message> {
         freebusy,
         zones,
     })
+}
+
+/// Marks a VEVENT that came without DTSTART (allowed in a REFRESH, REPLY or CANCEL): it was
+/// given its RECURRENCE-ID, or the epoch, as DTSTART so that it can be read. Such a VEVENT
+/// is never booked (a REQUEST, ADD, PUBLISH or COUNTER without DTSTART is refused).
+pub(crate) const PLACEHOLDER_PROPERTY: &str = "X-CALSTORE-PLACEHOLDER";
+
+/// True if `e` came without a DTSTART.
+pub(crate) fn lacks_dtstart(e: &EventComponent) -> bool {
+    e.text.contains(PLACEHOLDER_PROPERTY)
+}
+
+/// The message's lines with a DTSTART added to every VEVENT that has none (see
+/// [`PLACEHOLDER_PROPERTY`]).
+fn with_dtstart(lines: &[String]) -> String {
+    let mut out = String::new();
+    let mut depth = 0usize;
+    let mut event_depth = None;
+    let mut has_start = false;
+    let mut rid: Option<Line> = None;
+    for raw in lines {
+        let l = Line::parse(raw);
+        match l.as_ref().map(|l| (l.name.as_str(), l.value.trim().to_ascii_uppercase())) {
+            Some(("BEGIN", kind)) => {
+                depth += 1;
+                if kind == "VEVENT" && event_depth.is_none() {
+                    event_depth = Some(depth);
+                    has_start = false;
+                    rid = None;
+                }
+            }
+            Some(("END", _)) => {
+                if event_depth == Some(depth) {
+                    if !has_start {
+                        let start = match rid.take() {
+                            Some(r) => Line {
+                                name: "DTSTART".to_owned(),
+                                ..r
+                            },
+                            None => Line::new("DTSTART", "19700101T000000Z"),
+                        };
+                        let mut start = start;
+                        start.remove_param("RANGE");
+                        out.push_str(&start.to_text());
+                        out.push_str("\r\n");
+                        out.push_str(PLACEHOLDER_PROPERTY);
+                        out.push_str(":DTSTART\r\n");
+                    }
+                    event_depth = None;
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Some(("DTSTART", _)) if event_depth == Some(depth) => has_start = true,
+            Some(("RECURRENCE-ID", _)) if event_depth == Some(depth) => rid = l.clone(),
+            _ => {}
+        }
+        out.push_str(raw);
+        out.push_str("\r\n");
+    }
+    out
 }
 
 #[cfg(test)]

@@ -311,6 +311,16 @@ pub(crate) fn outcome(message: &Message, kind: OutcomeKind, reason: Option<Strin
     }
 }
 
+/// Refuses a message that would book a VEVENT without DTSTART.
+pub(crate) fn require_dtstart(events: &[EventComponent], method: Method) -> Result<()> {
+    if events.iter().any(message::lacks_dtstart) {
+        return Err(StoreError::invalid(format!(
+            "a VEVENT of the {method} has no DTSTART"
+        )));
+    }
+    Ok(())
+}
+
 /// Parses a stored object's text.
 pub(crate) fn parse_one(text: &str) -> Result<EventComponent> {
     ical::parse_events(text.as_bytes())

@@ -47,6 +47,7 @@ pub(super) fn send<C: SqlConnection>(
 /// parent; counter-proposals the new version answers withdrawn.
 fn request<C: SqlConnection>(s: &mut Store<C>, ctx: &Ctx<'_>, msg: &Message) -> Result<Outcome> {
     let user = ctx.user;
+    super::require_dtstart(&msg.events, msg.method)?;
     let mut any = false;
     for e in &msg.events {
         if outdated(s, user, e)? {

@@ -57,6 +57,7 @@ fn request<C: SqlConnection>(
     events: &[EventComponent],
 ) -> Result<Outcome> {
     let user = ctx.user;
+    super::require_dtstart(events, msg.method)?;
     if events.iter().any(|e| is_organiser(e, user)) {
         return Ok(ignored(msg, "the recipient organises the event"));
     }
@@ -329,6 +330,7 @@ fn reply<C: SqlConnection>(s: &mut Store<C>, ctx: &Ctx<'_>, msg: &Message) -> Re
 /// organiser's copy and free/busy are unchanged until they decide.
 fn counter<C: SqlConnection>(s: &mut Store<C>, ctx: &Ctx<'_>, msg: &Message) -> Result<Outcome> {
     let user = ctx.user;
+    super::require_dtstart(&msg.events, msg.method)?;
     let mut stored_any = false;
     for e in &msg.events {
         let Some((held, _)) = organiser_copy(s, user, e)? else {
@@ -445,6 +447,7 @@ fn publish_events<C: SqlConnection>(
     msg: &Message,
 ) -> Result<Outcome> {
     let user = ctx.user;
+    super::require_dtstart(&msg.events, msg.method)?;
     let mut any = false;
     for e in &msg.events {
         if is_organiser(e, user) || outdated(s, user, e)? {

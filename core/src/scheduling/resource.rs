@@ -65,6 +65,7 @@ fn request<C: SqlConnection>(
     answer: Method,
 ) -> Result<Outcome> {
     let user = ctx.user;
+    super::require_dtstart(events, msg.method)?;
     if events.iter().any(|e| attendee_of(e, user).is_none()) {
         return Ok(ignored(msg, "the resource is not an attendee of the event"));
     }
