@@ -7,7 +7,6 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
@@ -24,7 +23,7 @@ const AGENT: &str = "mailto:calendar@example.com";
 const NOW: &str = "20141009T000000Z";
 
 /// A database for one test and the commands run on it.
-pub struct Env {
+struct Env {
     dir: TempDir,
     db: String,
     now: std::cell::RefCell<String>,
@@ -32,14 +31,14 @@ pub struct Env {
     pg: Option<pg::Schema>,
 }
 
-pub struct Run {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
 }
 
 impl Run {
-    pub fn ok(&self) -> &str {
+    fn ok(&self) -> &str {
         assert_eq!(
             self.code,
             Some(0),
@@ -50,13 +49,13 @@ impl Run {
         &self.stdout
     }
 
-    pub fn json(&self) -> Value {
+    fn json(&self) -> Value {
         serde_json::from_str(self.ok()).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
     }
 }
 
 impl Env {
-    pub fn sqlite() -> Env {
+    fn sqlite() -> Env {
         let dir = tempfile::tempdir().unwrap();
         let db = format!("sqlite:{}", dir.path().join("t.db").display());
         Env {
@@ -67,7 +66,7 @@ impl Env {
         }
     }
 
-    pub fn postgres() -> Env {
+    fn postgres() -> Env {
         let schema = pg::Schema::new();
         Env {
             dir: tempfile::tempdir().unwrap(),
@@ -77,15 +76,11 @@ impl Env {
         }
     }
 
-    pub fn set_now(&self, now: &str) {
+    fn set_now(&self, now: &str) {
         *self.now.borrow_mut() = now.to_owned();
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    pub fn run_with(&self, args: &[&str], input: Option<&[u8]>) -> Run {
+    fn run_with(&self, args: &[&str], input: Option<&[u8]>) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_calstore"));
         cmd.current_dir(self.dir.path())
             .env("CALSTORE_NOW", self.now.borrow().as_str())
@@ -107,18 +102,18 @@ impl Env {
         }
     }
 
-    pub fn run(&self, args: &[&str]) -> Run {
+    fn run(&self, args: &[&str]) -> Run {
         self.run_with(args, None)
     }
 
-    pub fn prefs(&self, user: &str, pairs: &[(&str, &str)]) {
+    fn prefs(&self, user: &str, pairs: &[(&str, &str)]) {
         for (k, v) in pairs {
             self.run(&["prefs", "set", "--user", user, k, v]).ok();
         }
     }
 
     /// `receive --format json` of `message` for `user`.
-    pub fn receive(&self, user: &str, message: &str) -> Value {
+    fn receive(&self, user: &str, message: &str) -> Value {
         self.run_with(
             &[
                 "receive",
@@ -135,7 +130,7 @@ impl Env {
         .json()
     }
 
-    pub fn send(&self, user: &str, message: &str) -> Value {
+    fn send(&self, user: &str, message: &str) -> Value {
         self.run_with(
             &["send", "--user", user, "--format", "json", "-"],
             Some(message.as_bytes()),
@@ -145,7 +140,7 @@ impl Env {
 
     /// The user's free/busy as imip-agent's file lines (start end uid transp rid "summary"
     /// organiser, `-` for none).
-    pub fn fb(&self, user: &str) -> Vec<String> {
+    fn fb(&self, user: &str) -> Vec<String> {
         rows(
             &self
                 .run(&["freebusy", "--user", user, "--format", "json"])
@@ -153,7 +148,7 @@ impl Env {
         )
     }
 
-    pub fn events(&self, user: &str, cancelled: bool) -> Vec<String> {
+    fn events(&self, user: &str, cancelled: bool) -> Vec<String> {
         let mut args = vec!["events", "--user", user];
         if cancelled {
             args.push("--cancelled");
@@ -165,7 +160,7 @@ impl Env {
             .collect()
     }
 
-    pub fn show(&self, user: &str, uid: &str, rid: Option<&str>, cancelled: bool) -> String {
+    fn show(&self, user: &str, uid: &str, rid: Option<&str>, cancelled: bool) -> String {
         let mut args = vec!["event", "show", "--user", user, "--uid", uid];
         if let Some(r) = rid {
             args.extend(["--rid", r]);
@@ -176,7 +171,7 @@ impl Env {
         self.run(&args).ok().replace("\r\n ", "")
     }
 
-    pub fn requests(&self, user: &str) -> Vec<String> {
+    fn requests(&self, user: &str) -> Vec<String> {
         self.run(&["requests", "list", "--user", user])
             .ok()
             .lines()
@@ -186,7 +181,7 @@ impl Env {
 }
 
 /// Period objects as file lines.
-pub fn rows(v: &Value) -> Vec<String> {
+fn rows(v: &Value) -> Vec<String> {
     let s = |k: &str, p: &Value| p[k].as_str().unwrap_or("-").to_owned();
     v.as_array()
         .unwrap()
@@ -214,7 +209,7 @@ pub fn rows(v: &Value) -> Vec<String> {
 }
 
 /// An iTIP message of one VEVENT.
-pub fn itip(method: &str, lines: &[&str]) -> String {
+fn itip(method: &str, lines: &[&str]) -> String {
     let mut out = format!(
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//imip-agent tests//EN\r\nMETHOD:{method}\r\n\
          BEGIN:VEVENT\r\n"
@@ -228,7 +223,7 @@ pub fn itip(method: &str, lines: &[&str]) -> String {
 }
 
 /// A request from `organiser` to `resource` (imip-agent's test templates).
-pub fn request(
+fn request(
     uid: &str,
     organiser: &str,
     resource: &str,
@@ -247,12 +242,12 @@ pub fn request(
     v
 }
 
-pub fn msg(method: &str, lines: &[String]) -> String {
+fn msg(method: &str, lines: &[String]) -> String {
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     itip(method, &refs)
 }
 
-pub fn with(mut lines: Vec<String>, extra: &[&str]) -> Vec<String> {
+fn with(mut lines: Vec<String>, extra: &[&str]) -> Vec<String> {
     for e in extra {
         let name = e.split([':', ';']).next().unwrap_or_default();
         lines.retain(|l| !l.starts_with(&format!("{name}:")) || name == "ATTENDEE");
@@ -306,7 +301,7 @@ fn attendee_line(reply: &str) -> String {
 }
 
 /// S1–S4: booking, conflict, free slot, cancel.
-pub fn s1_to_s4(env: &Env) {
+fn s1_to_s4(env: &Env) {
     room(env);
     // S1
     let out = env.receive(ROOM, &msg("REQUEST", &s1_request()));
@@ -422,7 +417,7 @@ fn s5_request(seq: &str) -> Vec<String> {
 }
 
 /// S5–S8: bounded recurrence, moved occurrence, cancelled occurrence, parent re-sent.
-pub fn s5_to_s8(env: &Env) {
+fn s5_to_s8(env: &Env) {
     room(env);
     assert_eq!(
         env.receive(ROOM, &msg("REQUEST", &s5_request("SEQUENCE:0")))["outcome"],
@@ -518,7 +513,7 @@ pub fn s5_to_s8(env: &Env) {
 }
 
 /// S9: open-ended recurrence on the sauna: 14 periods and a provider.
-pub fn s9(env: &Env) {
+fn s9(env: &Env) {
     env.prefs(SAUNA, &[("scheduling_function", "schedule_in_freebusy")]);
     let req = request(
         "event5@example.com",
@@ -545,7 +540,7 @@ pub fn s9(env: &Env) {
 }
 
 /// S10–S12: a counter-proposal with an offer; the offer blocks; an expired offer does not.
-pub fn s10_to_s12(env: &Env) {
+fn s10_to_s12(env: &Env) {
     env.prefs(
         ROOM,
         &[
@@ -675,7 +670,7 @@ fn entries(env: &Env, group: &str) -> Vec<String> {
 }
 
 /// Q1 and Q2: a quota shared by two cars, and its retraction.
-pub fn q1_q2(env: &Env) {
+fn q1_q2(env: &Env) {
     cars(env);
     env.run(&["quota", "limits", "--quota", "cars", "--set", "*=PT1H"])
         .ok();
@@ -714,7 +709,7 @@ pub fn q1_q2(env: &Env) {
 }
 
 /// Q3: groups and unlimited; past bookings no longer count (§7.14 fixed).
-pub fn q3(env: &Env) {
+fn q3(env: &Env) {
     cars(env);
     env.run(&[
         "quota", "limits", "--quota", "cars", "--set", "*=PT1H", "staff=*",
@@ -760,7 +755,7 @@ const P_ROW: &str = "20141010T130000Z 20141010T140000Z pevent1@example.com OPAQU
                      \"Person meeting\" mailto:paul.boddie@example.com";
 
 /// P1, P2, and the answers: REPLY ordered by SEQUENCE then DTSTAMP, DECLINECOUNTER.
-pub fn p1_p2(env: &Env) {
+fn p1_p2(env: &Env) {
     let invite = msg(
         "REQUEST",
         &pevent("NEEDS-ACTION", ("150000", "160000"), &[]),
@@ -856,7 +851,7 @@ pub fn p1_p2(env: &Env) {
 
 /// F1 and W1: received VFREEBUSY (comma-separated periods, §7.13 fixed), replaced by
 /// range; the published VFREEBUSY after S1 and S3.
-pub fn f1_w1(env: &Env) {
+fn f1_w1(env: &Env) {
     room(env);
     let publish = |body: &str| {
         format!(

@@ -168,7 +168,7 @@ impl<C: SqlConnection> Store<C> {
     /// window leave the list. Returns how many providers were extended.
     ///
     /// Fails (changing nothing) if an event would need more than
-    /// [`ical::DEFAULT_MAX_INSTANCES`] instances up to `until`; the error names the event.
+    /// [`crate::ical::DEFAULT_MAX_INSTANCES`] instances up to `until`; the error names the event.
     pub fn extend_freebusy(&mut self, user: &str, until: DateTime<Utc>, tz: Tz) -> Result<usize> {
         let now = self.now();
         self.write(user, |c, tx| {

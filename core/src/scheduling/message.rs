@@ -247,7 +247,10 @@ fn with_dtstart(lines: &[String]) -> String {
     let mut rid: Option<Line> = None;
     for raw in lines {
         let l = Line::parse(raw);
-        match l.as_ref().map(|l| (l.name.as_str(), l.value.trim().to_ascii_uppercase())) {
+        match l
+            .as_ref()
+            .map(|l| (l.name.as_str(), l.value.trim().to_ascii_uppercase()))
+        {
             Some(("BEGIN", kind)) => {
                 depth += 1;
                 if kind == "VEVENT" && event_depth.is_none() {

@@ -19,11 +19,11 @@ pub(crate) const ZONE_PROPERTY: &str = "X-CALSTORE-VTIMEZONE";
 pub(crate) fn unfold(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for raw in text.split(['\n', '\r']) {
-        if let Some(rest) = raw.strip_prefix([' ', '\t']) {
-            if let Some(last) = out.last_mut() {
-                last.push_str(rest);
-                continue;
-            }
+        if let Some(rest) = raw.strip_prefix([' ', '\t'])
+            && let Some(last) = out.last_mut()
+        {
+            last.push_str(rest);
+            continue;
         }
         if !raw.is_empty() {
             out.push(raw.to_owned());
