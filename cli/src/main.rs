@@ -12,6 +12,7 @@ mod imip;
 mod output;
 mod quota;
 mod replica;
+mod scheduling;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -72,6 +73,19 @@ pub enum Command {
     /// Quotas: limits, groups, delegates, the quota check, entries
     #[command(subcommand)]
     Quota(QuotaCommand),
+    /// Process one scheduling message (an RFC 5322 mail as an MTA pipes it, or bare
+    /// iCalendar) for a local user: a person stores and queues it, a resource (its
+    /// scheduling_function preference set) decides and answers; answers for local users are
+    /// delivered, the others queued for `mail send`. Exit 0 whenever it was processed
+    Receive(scheduling::ReceiveArgs),
+    /// Record a message a user sends (an organiser's REQUEST, CANCEL or DECLINECOUNTER; an
+    /// attendee's REPLY or COUNTER) in their own store
+    Send(scheduling::SendArgs),
+    /// List a user's preferences, or set or unset one (imip-agent's names and values)
+    Prefs(scheduling::PrefsArgs),
+    /// The outbox: send what is due through an SMTP relay, or list it
+    #[command(subcommand)]
+    Mail(scheduling::MailCommand),
     /// Build a sample store (calstore-demo.db) and show a week of free/busy and quota decisions
     Demo,
     /// Copy every table between two databases (any backends), in one transaction, and verify
@@ -531,6 +545,10 @@ fn dispatch(store: &mut CliStore, command: Command, out: &mut dyn Write) -> Resu
         Command::Providers(a) => commands::providers(store, &a, out),
         Command::Quota(c) => quota::run(store, &c, out),
         Command::ExportImipAgent(a) => imip::export(store, &a, out),
+        Command::Receive(a) => scheduling::receive(store, &a, out),
+        Command::Send(a) => scheduling::send(store, &a, out),
+        Command::Prefs(a) => scheduling::prefs(store, &a, out),
+        Command::Mail(c) => scheduling::mail(store, &c, out),
         Command::Demo
         | Command::Copy(_)
         | Command::ImportImipAgent(_)

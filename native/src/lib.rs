@@ -34,6 +34,9 @@ pub mod sqlite;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 
+#[cfg(feature = "mail")]
+pub mod mail;
+
 #[cfg(feature = "postgres")]
 pub use self::postgres::PgConnection;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -29,7 +29,8 @@
 //! `freebusy` (own, others', offers, providers), `journal` (limits, groups, delegates,
 //! entries, the quota check), `changes` (revisions, tombstones, schema, raw values), `record`
 //! (recording events, conflicts, the window), `scenarios` (the acceptance scenarios of the
-//! imip-agent reconstruction, §6.2) and `bad_input`.
+//! imip-agent reconstruction, §6.2, through the scheduling API), `scheduling` (the rest of
+//! the scheduling API) and `bad_input`.
 // This crate is test code compiled as a library (so that other crates can run the suite):
 // failing loudly with unwrap/expect/panic is what a test case should do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -50,6 +51,7 @@ pub use cases::freebusy::*;
 pub use cases::journal::*;
 pub use cases::record::*;
 pub use cases::scenarios::*;
+pub use cases::scheduling::*;
 pub use cases::store::*;
 pub use cases::unit_of_work::*;
 pub use failing::{FailMode, FailingConnection, Snapshot, snapshot, sqlite_tables};
@@ -181,6 +183,16 @@ macro_rules! all_cases {
             scenario_p2_counter_received,
             scenario_f1_received_vfreebusy,
             scenario_w1_publish,
+            // scheduling through the core's API (receive, send_message, process)
+            scheduling_transparent_neither_blocks_nor_needs_room,
+            scheduling_concurrency_argument,
+            scheduling_message_is_one_unit_of_work,
+            scheduling_process_delivers_to_local_users,
+            scheduling_counter_offer_withdrawn,
+            scheduling_refresh,
+            scheduling_add,
+            scheduling_ignored_messages,
+            scheduling_preferences_roundtrip,
             // the calendar corpus and time-zone/recurrence edge cases through the store
             corpus_matches_independent_expectations,
             this_and_future_through_the_store,
@@ -215,6 +227,7 @@ mod tests {
             include_str!("cases/changes.rs"),
             include_str!("cases/record.rs"),
             include_str!("cases/scenarios.rs"),
+            include_str!("cases/scheduling.rs"),
             include_str!("cases/bad_input.rs"),
             include_str!("cases/corpus.rs"),
             include_str!("cases/unit_of_work.rs"),

@@ -66,6 +66,15 @@ pub fn calendar(lines: &[&str]) -> String {
     calendar_of(&[lines])
 }
 
+/// An iTIP message: a VCALENDAR with `METHOD:method` holding one VEVENT made of `lines`.
+pub fn itip(method: &str, lines: &[&str]) -> String {
+    calendar(lines).replacen(
+        "VERSION:2.0\r\n",
+        &format!("VERSION:2.0\r\nMETHOD:{method}\r\n"),
+        1,
+    )
+}
+
 /// A VCALENDAR holding one VEVENT per entry of `events`.
 pub fn calendar_of(events: &[&[&str]]) -> String {
     let mut out =

@@ -639,7 +639,7 @@ SUMMARY:Meeting at 4pm\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
         // Opening again finds the migrated schema in this search_path.
         assert_eq!(
             calstore_core::schema::version(store.connection()).unwrap(),
-            1
+            calstore_core::schema::CURRENT_VERSION
         );
     }
 }

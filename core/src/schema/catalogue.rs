@@ -138,6 +138,7 @@ pub const TABLES: &[Table] = &[
             "queued",
         ],
     ),
+    store("preferences", &["store_user", "name", "value"]),
     journal(
         "quota_freebusy",
         period_columns!("quota", "user_group"; "attendee"),

@@ -72,14 +72,22 @@ pub static CORE: Component = Component {
     }],
 };
 
-/// imip-agent's per-user store: objects, recurrences, counters, requests, free/busy.
+/// imip-agent's per-user store: objects, recurrences, counters, requests, free/busy (v1);
+/// preferences (v2: a browser database has them too, since clients read them).
 pub static STORE: Component = Component {
     name: "store",
-    migrations: &[Migration {
-        version: 1,
-        sqlite: include_str!("sqlite_store_v1.sql"),
-        postgres: include_str!("postgres_store_v1.sql"),
-    }],
+    migrations: &[
+        Migration {
+            version: 1,
+            sqlite: include_str!("sqlite_store_v1.sql"),
+            postgres: include_str!("postgres_store_v1.sql"),
+        },
+        Migration {
+            version: 2,
+            sqlite: include_str!("sqlite_store_v2.sql"),
+            postgres: include_str!("postgres_store_v2.sql"),
+        },
+    ],
 };
 
 /// imip-agent's journal: quotas, limits, groups, delegates and their entries.
@@ -95,8 +103,9 @@ pub static JOURNAL: Component = Component {
 /// What every calendar database holds, servers and browsers alike.
 pub static CALENDAR: &[&Component] = &[&CORE, &STORE, &JOURNAL];
 
-/// The version of the calendar components ([`CALENDAR`]) this build writes.
-pub const CURRENT_VERSION: i64 = 1;
+/// The version of the calendar schema this build writes: the store's (the newest of the
+/// [`CALENDAR`] components; core and journal are at 1).
+pub const CURRENT_VERSION: i64 = 2;
 
 /// True if the database has the `calstore_schema` table.
 fn has_schema_table<C: SqlConnection + ?Sized>(conn: &mut C) -> Result<bool> {
@@ -146,14 +155,16 @@ pub fn component_version<C: SqlConnection + ?Sized>(
     Ok(0)
 }
 
-/// The version of the calendar schema: the lowest of the [`CALENDAR`] components' versions
-/// (0 for an empty database).
+/// The version of the calendar schema: 0 for a database missing any of the [`CALENDAR`]
+/// components, else the store component's version (the one that has moved: core and
+/// journal are still at their first).
 pub fn version<C: SqlConnection + ?Sized>(conn: &mut C) -> Result<i64> {
-    let mut lowest = i64::MAX;
     for c in CALENDAR {
-        lowest = lowest.min(component_version(conn, c)?);
+        if component_version(conn, c)? == 0 {
+            return Ok(0);
+        }
     }
-    Ok(lowest)
+    component_version(conn, &STORE)
 }
 
 fn check_not_too_new<C: SqlConnection + ?Sized>(

@@ -188,6 +188,16 @@ impl<C: SqlConnection> Store<C> {
         work::write(&mut self.conn, self.unit.as_mut(), Scope::Store, user, f)
     }
 
+    /// Takes `user`'s write lock: the revision bump that serialises the user's writers (a
+    /// row lock held to the end of the transaction). Inside a unit of work, call it before
+    /// reading what a decision depends on (a resource's free/busy before it accepts a
+    /// booking), so that no other unit can decide on the same reading; the unit's later
+    /// writes of the user share the same revision. Alone, it is a write that changes nothing
+    /// but the revision.
+    pub fn lock_user(&mut self, user: &str) -> Result<()> {
+        self.write(user, |_, _| Ok(()))
+    }
+
     // ---- users --------------------------------------------------------------------------
 
     /// Every user that has written anything (imip-agent's per-user directories), sorted.

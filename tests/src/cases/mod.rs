@@ -8,5 +8,6 @@ pub mod freebusy;
 pub mod journal;
 pub mod record;
 pub mod scenarios;
+pub mod scheduling;
 pub mod store;
 pub mod unit_of_work;
