@@ -16,8 +16,8 @@ use chrono_tz::Tz;
 
 use crate::changes::{self, Operation};
 use crate::error::{Result, StoreError};
-use crate::ical::parse_tz;
 use crate::ical::duration::parse_duration;
+use crate::ical::parse_tz;
 use crate::record::DEFAULT_WINDOW_DAYS;
 use crate::sql::SqlConnection;
 use crate::store::{Store, strings};

@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::wire::{BookingOutcome, ServerVersion};
 use crate::error::{Result, StoreError};
 use crate::ical::datetime::{format_utc, parse_utc};
 use crate::ical::{self, EventComponent};
@@ -21,6 +20,36 @@ use crate::record::{self, RecordOptions, Source};
 use crate::sql::SqlConnection;
 use crate::status::Status;
 use crate::store::Store;
+
+/// The server's version of an object that won over a mutation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerVersion {
+    /// The user whose object it is.
+    pub user: String,
+    /// Its UID.
+    pub uid: String,
+    /// Its RECURRENCE-ID, None for the whole event.
+    pub rid: Option<String>,
+    /// `active` or `cancelled`, None if the server has no such object.
+    pub status: Option<String>,
+    /// Its SEQUENCE.
+    pub sequence: i64,
+    /// Its DTSTAMP, if any.
+    pub dtstamp: Option<String>,
+    /// The stored text.
+    pub text: Option<String>,
+}
+
+/// The decision on a quota booking.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingOutcome {
+    /// The quota.
+    pub quota: String,
+    /// `accepted` or `declined`.
+    pub decision: String,
+    /// The journal's reason for a decline (imip-agent's sentence).
+    pub reason: Option<String>,
+}
 
 /// A version in the iTIP order: SEQUENCE, then DTSTAMP.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::mutation::Mutation;
+pub use super::mutation::{BookingOutcome, Mutation, ServerVersion};
 use crate::changes::Scope;
 use crate::sql::Value;
 
@@ -132,36 +132,6 @@ pub enum ResultStatus {
     Superseded,
     /// Not applied: not allowed, or invalid; see `reason`.
     Rejected,
-}
-
-/// The server's version of an object that won over a mutation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServerVersion {
-    /// The user whose object it is.
-    pub user: String,
-    /// Its UID.
-    pub uid: String,
-    /// Its RECURRENCE-ID, None for the whole event.
-    pub rid: Option<String>,
-    /// `active` or `cancelled`, None if the server has no such object.
-    pub status: Option<String>,
-    /// Its SEQUENCE.
-    pub sequence: i64,
-    /// Its DTSTAMP, if any.
-    pub dtstamp: Option<String>,
-    /// The stored text.
-    pub text: Option<String>,
-}
-
-/// The decision on a quota booking.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BookingOutcome {
-    /// The quota.
-    pub quota: String,
-    /// `accepted` or `declined`.
-    pub decision: String,
-    /// The journal's reason for a decline (imip-agent's sentence).
-    pub reason: Option<String>,
 }
 
 /// The result of one mutation.
