@@ -17,8 +17,20 @@ use super::{
 };
 use crate::CliError;
 
-/// The journal tables as 0.3 names them (its store tables have calstore's names: the
-/// catalogue's `store` component).
+/// imip-agent 0.3's store tables (calstore's `store` component has the same names, and
+/// tables of its own besides), then its journal tables.
+const STORE_TABLES: &[&str] = &[
+    "objects",
+    "recurrences",
+    "countered_objects",
+    "countered_recurrences",
+    "freebusy",
+    "freebusy_offers",
+    "freebusy_other",
+    "freebusy_providers",
+    "freebusy_provider_datetimes",
+    "requests",
+];
 const JOURNAL_TABLES: &[&str] = &[
     "journal_objects",
     "journal_recurrences",
@@ -573,8 +585,7 @@ pub fn read(url: &str, journal: Option<&str>) -> Result<ImipData, CliError> {
     };
     read_journal(&mut jsrc, &mut data)?;
     missing.append(&mut jsrc.missing);
-    let store_tables = calstore_core::schema::catalogue::tables_of("store").count();
-    if missing.len() == store_tables + JOURNAL_TABLES.len() {
+    if missing.len() == STORE_TABLES.len() + JOURNAL_TABLES.len() {
         return Err(CliError::Failed(
             "no imip-agent 0.3 table (objects, freebusy, requests, journal_objects, …) was \
              found in the source database; check its search_path"
