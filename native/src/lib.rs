@@ -31,13 +31,18 @@ pub mod url;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
+#[cfg(all(feature = "sqlite", not(target_family = "wasm")))]
+pub mod snapshots;
+
 #[cfg(feature = "postgres")]
 pub mod postgres;
 
 #[cfg(feature = "postgres")]
 pub use self::postgres::PgConnection;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use any::{AnyConnection, connect};
+pub use any::{AnyConnection, connect, memory_backend};
+#[cfg(all(feature = "sqlite", not(target_family = "wasm")))]
+pub use snapshots::SqliteSnapshots;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteConnection, SqliteOpenOptions};
 pub use url::DbUrl;

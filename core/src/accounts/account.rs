@@ -1,13 +1,13 @@
 //! Registering, reading, suspending, activating, deleting and scrubbing accounts, and
 //! setting their password hash.
 
-use crate::sql::{SqlConnection, SqlConnectionExt};
 use crate::error::DbErrorKind;
+use crate::sql::Value;
+use crate::sql::{SqlConnection, SqlConnectionExt};
 use crate::typed::{
     CountryCode, Date, EmailAddress, Field, Id, InvalidValue, Login, PasswordHash, Phone, Stored,
     UtcTime, rows,
 };
-use crate::sql::Value;
 
 use super::connections::end_sessions_of;
 use super::keys::PseudonymKey;

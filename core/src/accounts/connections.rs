@@ -12,12 +12,12 @@
 //! one session the check is one insert that finds its slot taken (`ON CONFLICT DO NOTHING`,
 //! which also keeps a PostgreSQL transaction usable), and never a scan of the log.
 
+use crate::sql::Value;
 use crate::sql::{SqlConnection, SqlConnectionExt};
 use crate::typed::{
     BoundedString, CountryCode, Digest, Field, Id, InvalidValue, IpAddress, Login, PasswordHash,
     Port, SoftRef, Stored, Table, UtcTime, rows,
 };
-use crate::sql::Value;
 
 use super::keys::PseudonymKey;
 use super::password::PasswordPolicy;

@@ -9,9 +9,9 @@
 
 use chrono::TimeDelta;
 
+use crate::sql::Value;
 use crate::sql::{SqlConnection, SqlConnectionExt};
 use crate::typed::{Column, Digest, Field, UtcTime, rows};
-use crate::sql::Value;
 
 use super::Result;
 use super::tables::{Failures, Throttle, ThrottleKind};

@@ -2,8 +2,8 @@
 //! [`TableSql`](super::TableSql) and caller-supplied static `WHERE`/`ORDER BY` tails; values
 //! are always bound.
 
-use crate::sql::SqlConnection;
 use crate::error::{DbError, DbErrorKind};
+use crate::sql::SqlConnection;
 use crate::sql::{Row, Value};
 
 use super::id::Id;
