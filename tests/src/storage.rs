@@ -64,7 +64,7 @@ fn session_row(tag: u8) -> LiveSession {
 }
 
 /// Writes memory rows tagged `tags` (one throttle counter and one live session each).
-fn write_memory<C: SqlConnection + ?Sized>(c: &mut C, tags: &[u8]) {
+pub fn write_memory<C: SqlConnection + ?Sized>(c: &mut C, tags: &[u8]) {
     write(c, |c| {
         for &t in tags {
             rows::insert_row(c, &throttle_row(t, 1))?;
@@ -76,13 +76,14 @@ fn write_memory<C: SqlConnection + ?Sized>(c: &mut C, tags: &[u8]) {
 }
 
 /// The memory tables' contents, sorted.
-fn memory_state<C: SqlConnection + ?Sized>(c: &mut C) -> (Vec<Throttle>, Vec<LiveSession>) {
+pub fn memory_state<C: SqlConnection + ?Sized>(c: &mut C) -> (Vec<Throttle>, Vec<LiveSession>) {
     let t: Vec<Throttle> = rows::select_records(c, "ORDER BY subject", &[]).unwrap();
     let s: Vec<LiveSession> = rows::select_records(c, "ORDER BY connection_id", &[]).unwrap();
     (t, s)
 }
 
-fn expected_state(tags: &[u8]) -> (Vec<Throttle>, Vec<LiveSession>) {
+/// What [`memory_state`] gives after [`write_memory`] of `tags`.
+pub fn expected_state(tags: &[u8]) -> (Vec<Throttle>, Vec<LiveSession>) {
     (
         tags.iter().map(|&t| throttle_row(t, 1)).collect(),
         tags.iter().map(|&t| session_row(t)).collect(),
