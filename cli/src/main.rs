@@ -4,11 +4,13 @@
 //! arguments and format results.
 #![forbid(unsafe_code)]
 
+mod accounts;
 mod args;
 mod commands;
 mod copy;
 mod demo;
 mod imip;
+mod keyfile;
 mod output;
 mod quota;
 
@@ -79,6 +81,13 @@ pub enum Command {
     ImportImipAgent(imip::ImportArgs),
     /// Export the store and journal in imip-agent 0.3's file layout
     ExportImipAgent(imip::ExportArgs),
+    /// Accounts: add, list, show, suspend, activate, delete, passwd, grant, login
+    Account(accounts::AccountArgs),
+    /// The connection log (every login attempt and session), or its retention (`connections
+    /// prune`)
+    Connections(accounts::ConnectionsArgs),
+    /// Take a snapshot of the memory tables (live sessions, login throttling) now
+    Snapshot(accounts::SnapshotArgs),
 }
 
 /// `import`.
@@ -457,6 +466,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Demo => demo::run(cli.db.as_ref(), &mut out),
         Command::Copy(a) => copy::run(cli.db.as_ref(), &a, &mut out),
         Command::ImportImipAgent(a) => imip::import(&db_or_default(cli.db)?, &a, &mut out),
+        Command::Account(a) => accounts::account(&db_or_default(cli.db)?, &a, &*clock()?, &mut out),
+        Command::Connections(a) => {
+            accounts::connections(&db_or_default(cli.db)?, &a, &*clock()?, &mut out)
+        }
+        Command::Snapshot(a) => {
+            accounts::snapshot(&db_or_default(cli.db)?, &a, &*clock()?, &mut out)
+        }
         command => {
             let url = db_or_default(cli.db)?;
             let mut store = open_store(&url, clock()?)?;
@@ -520,7 +536,12 @@ fn dispatch(store: &mut CliStore, command: Command, out: &mut dyn Write) -> Resu
         Command::Providers(a) => commands::providers(store, &a, out),
         Command::Quota(c) => quota::run(store, &c, out),
         Command::ExportImipAgent(a) => imip::export(store, &a, out),
-        Command::Demo | Command::Copy(_) | Command::ImportImipAgent(_) => Err(CliError::Usage(
+        Command::Demo
+        | Command::Copy(_)
+        | Command::ImportImipAgent(_)
+        | Command::Account(_)
+        | Command::Connections(_)
+        | Command::Snapshot(_) => Err(CliError::Usage(
             "this command opens its databases itself".into(),
         )),
     }

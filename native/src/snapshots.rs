@@ -126,7 +126,7 @@ impl SqliteSnapshots {
                 });
             }
         }
-        out.sort_by(|a, b| b.generation.cmp(&a.generation));
+        out.sort_by_key(|f| std::cmp::Reverse(f.generation));
         Ok(out)
     }
 
