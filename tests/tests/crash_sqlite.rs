@@ -1,8 +1,14 @@
-//! SQLite's memory tables and their snapshot files (spec §C.5 scenarios 5 and 6, natively):
-//! a corrupt newest snapshot (head garbled, tail cut, tail garbled, a page garbled under a
-//! matching checksum, every generation bad) falls back to an older generation and says so;
-//! generations beyond `keep` are deleted; a real child process killed with SIGKILL comes back
-//! to its last complete snapshot, also when it is killed in the middle of taking one.
+//! Crashes on native SQLite (spec §C.5 scenarios 4, 5 and 6):
+//!
+//! - durability of the disk tables: a child process commits inserts (set- and bag-like
+//!   rows), updates and deletes of the account tables in a loop and is killed with SIGKILL at
+//!   an arbitrary moment; every commit it announced is there, exactly (compared with the same
+//!   steps replayed on a fresh database);
+//! - memory tables: a child killed with SIGKILL comes back to its last complete snapshot,
+//!   also when killed in the middle of taking one;
+//! - a corrupt newest snapshot (head garbled, tail cut, tail garbled, a page garbled under a
+//!   matching checksum, every generation bad) falls back to an older generation and says so;
+//!   generations beyond `keep` are deleted.
 //!
 //! The child processes are this test binary run again with `CALSTORE_MEMORY_CHILD` set: its
 //! test `child_process_entry` then plays the child's part (and does nothing otherwise).
@@ -15,10 +21,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use calstore_core::accounts::connections::{self, ClientInfo, Peer};
 use calstore_core::accounts::open::OpenReport;
-use calstore_core::accounts::{LiveSession, Purpose, Throttle, ThrottleKind};
+use calstore_core::accounts::{
+    ConnectionOutcome, GrantRole, LiveSession, NewAccount, PasswordPolicy, Purpose, Throttle,
+    ThrottleKind, account, grants,
+};
 use calstore_core::schema::storage::{RestoreOutcome, StorageConnection};
-use calstore_core::typed::{Digest, Id, Int, SoftRef, rows};
+use calstore_core::typed::{
+    CalendarUri, Digest, EmailAddress, Id, Int, Login, PasswordHash, Port, SoftRef, rows,
+};
 use calstore_core::{SqlConnection, StoreError};
 use calstore_native::{SqliteConnection, SqliteSnapshots};
 use calstore_tests::typed::{at, key, write};
@@ -314,6 +326,15 @@ fn child_process_entry() {
                 out.flush().unwrap();
             }
         }
+        // Disk commits in a loop, each announced once committed.
+        "disk-loop" => {
+            let hash = cheap_hash();
+            for step in 1.. {
+                disk_step(&mut c, step, &hash);
+                writeln!(out, "committed {step}").unwrap();
+                out.flush().unwrap();
+            }
+        }
         other => panic!("unknown child mode {other}"),
     }
     out.flush().unwrap();
@@ -390,5 +411,131 @@ fn kill_9_during_a_snapshot_leaves_a_complete_generation() {
             }
             assert!(t.skipped.is_empty(), "{t:?}");
         }
+    }
+}
+
+// ---- durability of the disk tables -------------------------------------------------------
+
+fn cheap_hash() -> PasswordHash {
+    let policy = PasswordPolicy::with_costs(64, 1, 1).unwrap();
+    policy
+        .hash(&policy.check_new("I love cats", &[]).unwrap(), [3; 16])
+        .unwrap()
+}
+
+/// Step `n` (from 1) of the disk workload, one transaction: every step appends a connection
+/// (a log row); then, in a cycle of four, it registers an account (a set: unique login),
+/// grants it two calendars (bag-like: several rows per account), suspends it or re-activates
+/// the one suspended a cycle before (updates), and revokes one of its grants (a delete).
+fn disk_step<C: SqlConnection>(c: &mut C, n: i64, hash: &PasswordHash) {
+    let peer = Peer {
+        ip: "192.0.2.1".parse().unwrap(),
+        port: Port::new(4000).unwrap(),
+    };
+    let k = n - 1;
+    let id = |cycle: i64| Id::new(cycle + 1).unwrap();
+    let cycle = k / 4;
+    let calendar = |i: u8| CalendarUri::new(&format!("mailto:cal{cycle}-{i}@example.com")).unwrap();
+    write(c, |c| {
+        connections::record_refusal(
+            c,
+            ConnectionOutcome::TimedOut,
+            &peer,
+            &ClientInfo::default(),
+            at(n),
+        )?;
+        match k % 4 {
+            0 => {
+                account::register(
+                    c,
+                    &key(),
+                    NewAccount::new(
+                        Login::new(&format!("user{cycle}")).unwrap(),
+                        EmailAddress::new(&format!("user{cycle}@example.com")).unwrap(),
+                        hash.clone(),
+                    ),
+                    at(n),
+                )?;
+            }
+            1 => {
+                grants::grant(c, id(cycle), &calendar(1), GrantRole::Read, at(n))?;
+                grants::grant(c, id(cycle), &calendar(2), GrantRole::Write, at(n))?;
+            }
+            2 if cycle % 2 == 0 => {
+                account::suspend(c, id(cycle), at(n))?;
+            }
+            2 => {
+                account::activate(c, id(cycle - 1), at(n))?;
+            }
+            _ => {
+                grants::revoke(c, id(cycle), &calendar(1))?;
+            }
+        }
+        Ok(())
+    })
+    .unwrap();
+}
+
+/// Every disk table's rows, in key order.
+fn disk_dump<C: SqlConnection>(c: &mut C) -> Vec<Vec<calstore_core::Value>> {
+    let mut out = Vec::new();
+    for def in calstore_core::accounts::schema::TABLES
+        .iter()
+        .filter(|t| !t.storage.is_memory())
+    {
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY {}",
+            def.column_list(),
+            def.name,
+            def.primary_key.join(", ")
+        );
+        for row in c.query(&sql, &[]).unwrap() {
+            out.push(row.values().to_vec());
+        }
+    }
+    out
+}
+
+/// Scenario 4 with a real process: the disk rows are exactly those of the commits made
+/// before the kill (the last announced, or one more committed before its announcement).
+#[test]
+fn kill_9_keeps_every_committed_disk_row() {
+    let hash = cheap_hash();
+    for wait in [17_i64, 40] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("disk.sqlite");
+        let (mut child, mut lines) = spawn_child("disk-loop", &path);
+        let mut announced = 0;
+        while announced < wait {
+            let line = lines.next().expect("the child stopped").unwrap();
+            if let Some(n) = line.strip_prefix("committed ") {
+                announced = n.parse().unwrap();
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let (mut c, _) = open(&path, Purpose::Admin).unwrap();
+        let synchronous: i64 = c.query("PRAGMA main.synchronous", &[]).unwrap()[0]
+            .get(0)
+            .unwrap();
+        assert_eq!(synchronous, 2, "FULL");
+        let found = disk_dump(&mut c);
+        // The same steps on a fresh database.
+        let model_dir = tempfile::tempdir().unwrap();
+        let model_path = model_dir.path().join("model.sqlite");
+        let (mut m, _) = open(&model_path, Purpose::Admin).unwrap();
+        let mut matched = false;
+        for step in 1..=announced + 1 {
+            disk_step(&mut m, step, &hash);
+            if step >= announced && disk_dump(&mut m) == found {
+                matched = true;
+                break;
+            }
+        }
+        assert!(
+            matched,
+            "the database after the kill is not the state after step {announced} or {}",
+            announced + 1
+        );
     }
 }
