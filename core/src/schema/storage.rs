@@ -137,6 +137,20 @@ pub enum Survival {
     Lost,
 }
 
+impl Survival {
+    /// A stable code for JSON: `kept`, `last_snapshot`, `shutdown_snapshot`,
+    /// `kept_once_logged`, `lost`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Survival::Kept => "kept",
+            Survival::LastSnapshot => "last_snapshot",
+            Survival::ShutdownSnapshot => "shutdown_snapshot",
+            Survival::KeptOnceLogged => "kept_once_logged",
+            Survival::Lost => "lost",
+        }
+    }
+}
+
 impl fmt::Display for Survival {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
