@@ -2,7 +2,7 @@
 //! snapshot files (spec §C.3, `MemoryWithSnapshots`).
 //!
 //! [`SqliteSnapshots`] implements the core's
-//! [`MemoryBackend`](calstore_core::schema::storage::MemoryBackend):
+//! [`MemoryBackend`]:
 //!
 //! - **Open**: `ATTACH DATABASE ':memory:' AS ram`, the memory tables created in it, and each
 //!   restored from its newest snapshot file that passes two checks: the BLAKE2b checksum in its

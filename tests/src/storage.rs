@@ -1,5 +1,6 @@
 //! Storage classes on every backend (spec §C.3, §C.5 scenario 5): memory tables after a crash
-//! and after a clean shutdown, each as the backend's reported [`Guarantees`] say; where they
+//! and after a clean shutdown, each as the backend's reported
+//! [`Guarantees`](calstore_core::schema::storage::Guarantees) say; where they
 //! live; one owner at a time; snapshots of one table; the recovery at start of the process
 //! that serves logins.
 //!
@@ -290,7 +291,7 @@ pub fn memory_snapshot_of_one_table<C: SqlConnection, F: FnMut(Purpose) -> Opene
 
 /// The process that serves logins runs the recovery at start when it opens: alf's session
 /// left open by a crash ends as `server_restart`, and alf can log in again (scenario 7,
-/// through [`accounts::open`]).
+/// through [`accounts::open()`]).
 pub fn login_owner_recovers_at_start<C: SqlConnection, F: FnMut(Purpose) -> Opened<C>>(
     open: &mut F,
 ) {

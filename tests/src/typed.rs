@@ -11,9 +11,9 @@
 //!
 //! Every case takes an **opener**: `FnMut() -> C`. Its first call gives a connection to a
 //! fresh, empty database; every later call reopens the same database (a restart). Each call
-//! opens the accounts component as a process would ([`accounts::open`]: migrated, memory
+//! opens the accounts component as a process would ([`accounts::open()`]: migrated, memory
 //! tables created and restored by the backend's
-//! [`MemoryBackend`](calstore_core::schema::storage::MemoryBackend)); [`accounts_opener`]
+//! [`MemoryBackend`]); [`accounts_opener`]
 //! builds one from a connection factory and a backend factory. A backend instantiates the
 //! list with [`typed_cases!`](crate::typed_cases) and [`typed_suite!`](crate::typed_suite):
 //!
