@@ -6,6 +6,10 @@
 #                                          line on stdout; progress goes to stderr)
 #   scripts/pg-test-cluster.sh stop DIR    stops it (fast shutdown) and removes DIR
 #   scripts/pg-test-cluster.sh status DIR  prints the URL if the cluster runs, exits 1 if not
+#   scripts/pg-test-cluster.sh restart DIR fast|immediate
+#                                          restarts the server on the same port: `fast` is a clean
+#                                          shutdown, `immediate` a crash (no checkpoint; UNLOGGED
+#                                          tables are emptied by the recovery)
 #
 # The server listens on 127.0.0.1 on a free port from 54329 on (and on a unix socket in DIR),
 # trusts every local connection, and runs with fsync off: it is for tests only. Without server
@@ -31,7 +35,7 @@ die() {
 }
 
 usage() {
-    echo "usage: $0 start|stop|status DIR" >&2
+    echo "usage: $0 start|stop|status DIR, or $0 restart DIR fast|immediate" >&2
     exit 2
 }
 
@@ -231,6 +235,21 @@ cmd_stop() {
     log "removed $DIR"
 }
 
+cmd_restart() {
+    [[ -n ${1:-} && -d $1 ]] || die "${1:-DIR} does not exist"
+    local mode=${2:-}
+    [[ $mode == fast || $mode == immediate ]] || die "restart mode must be fast or immediate"
+    DIR=$(cd "$1" && pwd -P)
+    [[ -f $DIR/$MARKER ]] || die "$DIR was not made by this script; refusing to touch it"
+    BIN=$(find_bindir) || die "no PostgreSQL server binaries found"
+    OWNER=$(stat -c %U "$DIR/data")
+    log "restarting the cluster in $DIR (-m $mode)"
+    # pg_ctl restart reuses the options of the last start (postmaster.opts): same port.
+    as_owner "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -m "$mode" -w -t 60 restart >/dev/null \
+        || die "pg_ctl restart failed; see $DIR/server.log"
+    running_url || die "the cluster in $DIR did not come back"
+}
+
 cmd_status() {
     [[ -n ${1:-} && -d $1 ]] || die "${1:-DIR} does not exist"
     DIR=$(cd "$1" && pwd -P)
@@ -242,10 +261,11 @@ cmd_status() {
     }
 }
 
-[[ $# -eq 2 ]] || usage
+[[ $# -eq 2 || ($# -eq 3 && $1 == restart) ]] || usage
 case $1 in
 start) cmd_start "$2" ;;
 stop) cmd_stop "$2" ;;
 status) cmd_status "$2" ;;
+restart) cmd_restart "$2" "$3" ;;
 *) usage ;;
 esac

@@ -73,14 +73,14 @@ impl Copying for Table {
         match self.owner {
             Owner::Store(col) => format!("'{STORE}', {col}"),
             Owner::Journal(col) => format!("'{JOURNAL}', {col}"),
-            Owner::Both | Owner::Database => "scope, owner".to_owned(),
+            Owner::Both | Owner::Database | Owner::Installation => "scope, owner".to_owned(),
         }
     }
 
     fn owner_group(&self) -> &'static str {
         match self.owner {
             Owner::Store(col) | Owner::Journal(col) => col,
-            Owner::Both | Owner::Database => "scope, owner",
+            Owner::Both | Owner::Database | Owner::Installation => "scope, owner",
         }
     }
 
@@ -118,7 +118,9 @@ impl Copying for Table {
                 Owner::Journal(col) if scope == JOURNAL => {
                     (format!("DELETE FROM {} WHERE {col} IN ", self.name), vec![])
                 }
-                Owner::Store(_) | Owner::Journal(_) | Owner::Database => continue,
+                Owner::Store(_) | Owner::Journal(_) | Owner::Database | Owner::Installation => {
+                    continue;
+                }
             };
             let names: Vec<&String> = owners
                 .iter()

@@ -4,11 +4,13 @@
 //! arguments and format results.
 #![forbid(unsafe_code)]
 
+mod accounts;
 mod args;
 mod commands;
 mod copy;
 mod demo;
 mod imip;
+mod keyfile;
 mod output;
 mod quota;
 mod replica;
@@ -101,6 +103,13 @@ pub enum Command {
     Sync(replica::SyncArgs),
     /// List a replica's outbox: the writes not yet acknowledged by the server
     Outbox(replica::OutboxArgs),
+    /// Accounts: add, list, show, suspend, activate, delete, passwd, grant, login
+    Account(accounts::AccountArgs),
+    /// The connection log (every login attempt and session), or its retention (`connections
+    /// prune`)
+    Connections(accounts::ConnectionsArgs),
+    /// Take a snapshot of the memory tables (live sessions, login throttling) now
+    Snapshot(accounts::SnapshotArgs),
 }
 
 /// `import`.
@@ -482,6 +491,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Clone(a) => replica::clone(&replica::db_url(cli.db)?, &a, clock()?, &mut out),
         Command::Sync(a) => replica::sync(&replica::db_url(cli.db)?, &a, clock()?, &mut out),
         Command::Outbox(a) => replica::outbox(&replica::db_url(cli.db)?, &a, clock()?, &mut out),
+        Command::Account(a) => accounts::account(&db_or_default(cli.db)?, &a, &*clock()?, &mut out),
+        Command::Connections(a) => {
+            accounts::connections(&db_or_default(cli.db)?, &a, &*clock()?, &mut out)
+        }
+        Command::Snapshot(a) => {
+            accounts::snapshot(&db_or_default(cli.db)?, &a, &*clock()?, &mut out)
+        }
         command => {
             let url = db_or_default(cli.db)?;
             let mut store = open_store(&url, clock()?)?;
@@ -554,7 +570,10 @@ fn dispatch(store: &mut CliStore, command: Command, out: &mut dyn Write) -> Resu
         | Command::ImportImipAgent(_)
         | Command::Clone(_)
         | Command::Sync(_)
-        | Command::Outbox(_) => Err(CliError::Usage(
+        | Command::Outbox(_)
+        | Command::Account(_)
+        | Command::Connections(_)
+        | Command::Snapshot(_) => Err(CliError::Usage(
             "this command opens its databases itself".into(),
         )),
     }

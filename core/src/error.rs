@@ -23,6 +23,10 @@ pub enum StoreError {
         /// Newest version this build knows.
         known: i64,
     },
+    /// Another process owns what the operation needs (the memory tables and logins of a
+    /// database: [`crate::schema::storage::MemoryBackend::claim`]).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// A database error, classified.
     #[error(transparent)]
     Db(#[from] DbError),

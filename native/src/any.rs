@@ -1,6 +1,7 @@
 //! A connection to whichever backend a database URL names (only with at least one backend
 //! feature).
 
+use calstore_core::schema::storage::{Guarantees, MainSchemaMemory, MemoryBackend, PostgresMemory};
 use calstore_core::{DbError, DbErrorKind, Dialect, Row, SqlConnection, TxEvent, TxKind, Value};
 
 use crate::url::DbUrl;
@@ -15,6 +16,20 @@ pub enum AnyConnection {
     /// PostgreSQL (boxed: the client is several times larger than a SQLite handle).
     #[cfg(feature = "postgres")]
     Postgres(Box<crate::PgConnection>),
+}
+
+/// The backend that keeps memory-class tables for the database at `url`
+/// ([`calstore_core::schema::storage`]): snapshot files beside a SQLite file
+/// ([`crate::SqliteSnapshots`]), `UNLOGGED` tables with snapshot copies on PostgreSQL, and
+/// plain tables for `sqlite::memory:` (which keeps nothing anyway).
+pub fn memory_backend(url: &DbUrl) -> Box<dyn MemoryBackend> {
+    match url {
+        #[cfg(all(feature = "sqlite", not(target_family = "wasm")))]
+        DbUrl::SqliteFile(path) => Box::new(crate::SqliteSnapshots::beside(path)),
+        DbUrl::Postgres(_) => Box::new(PostgresMemory::new()),
+        #[allow(unreachable_patterns)]
+        _ => Box::new(MainSchemaMemory::new(Guarantees::in_memory())),
+    }
 }
 
 /// Opens a connection for `url`.

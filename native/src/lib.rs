@@ -31,6 +31,9 @@ pub mod url;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
+#[cfg(all(feature = "sqlite", not(target_family = "wasm")))]
+pub mod snapshots;
+
 #[cfg(feature = "postgres")]
 pub mod postgres;
 
@@ -40,7 +43,9 @@ pub mod mail;
 #[cfg(feature = "postgres")]
 pub use self::postgres::PgConnection;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use any::{AnyConnection, connect};
+pub use any::{AnyConnection, connect, memory_backend};
+#[cfg(all(feature = "sqlite", not(target_family = "wasm")))]
+pub use snapshots::SqliteSnapshots;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteConnection, SqliteOpenOptions};
 pub use url::DbUrl;

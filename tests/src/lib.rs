@@ -41,6 +41,7 @@ mod cases;
 pub mod concurrency;
 pub mod convergence;
 pub mod failing;
+pub mod storage;
 pub mod support;
 pub mod typed;
 
@@ -151,6 +152,7 @@ macro_rules! all_cases {
             failed_write_leaves_no_trace,
             revisions_independent_per_user_and_scope,
             schema_migrate_idempotent,
+            calendar_open_creates_no_account_table,
             i64_extremes_roundtrip,
             blob_and_unicode_roundtrip,
             sqlite_version_is_modern,

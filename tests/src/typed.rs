@@ -10,9 +10,12 @@
 //!   retention, throttling and rehashing.
 //!
 //! Every case takes an **opener**: `FnMut() -> C`. Its first call gives a connection to a
-//! fresh, empty database; every later call reopens the same database (a restart). A backend
-//! instantiates the list with [`typed_cases!`](crate::typed_cases) and
-//! [`typed_suite!`](crate::typed_suite):
+//! fresh, empty database; every later call reopens the same database (a restart). Each call
+//! opens the accounts component as a process would ([`accounts::open()`]: migrated, memory
+//! tables created and restored by the backend's
+//! [`MemoryBackend`]); [`accounts_opener`]
+//! builds one from a connection factory and a backend factory. A backend instantiates the
+//! list with [`typed_cases!`](crate::typed_cases) and [`typed_suite!`](crate::typed_suite):
 //!
 //! ```ignore
 //! calstore_tests::typed_cases!(calstore_tests::typed_suite, #[test] my_opener());
@@ -28,9 +31,10 @@ use calstore_core::accounts::grants::{self, CalendarAccess};
 use calstore_core::accounts::throttle::{self, ThrottlePolicy};
 use calstore_core::accounts::{
     self, Account, AccountError, AccountRole, AccountStatus, Connection, ConnectionOutcome,
-    GrantRole, NewAccount, PasswordPolicy, Profile, PseudonymKey, ResetToken, ThrottleKind,
-    account, resets,
+    GrantRole, NewAccount, PasswordPolicy, Profile, PseudonymKey, Purpose, ResetToken,
+    ThrottleKind, account, resets,
 };
+use calstore_core::schema::storage::{MemoryBackend, StorageConnection};
 use calstore_core::typed::{
     BoundedString, CalendarUri, CountryCode, Date, Digest, EmailAddress, Field, Id, Int, IpAddress,
     Ipv4Address, Login, PasswordHash, Phone, Port, SoftRef, StorageClass, Stored, Table, TableDef,
@@ -111,23 +115,36 @@ pub fn tables() -> Vec<TableDef> {
     t
 }
 
-/// Creates the probe tables and the account tables.
-pub fn install<C: SqlConnection + ?Sized>(c: &mut C) {
+/// Creates the probe tables (the account tables come with the opener).
+pub fn install_probes<C: SqlConnection + ?Sized>(c: &mut C) {
     let dialect = c.dialect();
     let stmts = ProbeParent::DEF
         .ddl(dialect)
         .into_iter()
-        .chain(Probe::DEF.ddl(dialect))
-        .chain(accounts::schema::ddl(dialect));
+        .chain(Probe::DEF.ddl(dialect));
     for stmt in stmts {
         c.execute_batch(&stmt)
             .unwrap_or_else(|e| panic!("DDL failed: {e}\n{stmt}"));
     }
 }
 
+/// An opener for the cases: every call connects (`connect`) and opens the accounts component
+/// on the connection with a new backend (`backend`), for administration (the cases run the
+/// recovery at start themselves), at [`at(0)`](at), with [`key()`](key).
+pub fn accounts_opener<C: SqlConnection>(
+    mut connect: impl FnMut() -> C,
+    mut backend: impl FnMut() -> Box<dyn MemoryBackend>,
+) -> impl FnMut() -> StorageConnection<C> {
+    move || {
+        accounts::open(connect(), backend(), &key(), Purpose::Admin, at(0))
+            .unwrap_or_else(|e| panic!("opening the accounts component: {e}"))
+            .0
+    }
+}
+
 fn fresh<C: SqlConnection, F: FnMut() -> C>(open: &mut F) -> C {
     let mut c = open();
-    install(&mut c);
+    install_probes(&mut c);
     c
 }
 

@@ -6,10 +6,12 @@
 #[path = "support/pg.rs"]
 mod pg;
 
+use calstore_core::schema::storage::PostgresMemory;
+use calstore_tests::typed::accounts_opener;
 use calstore_tests::{typed_cases, typed_suite};
 
 typed_cases!(
     typed_suite,
     #[test]
-    pg::opener()
+    accounts_opener(pg::opener(), || Box::new(PostgresMemory::new()))
 );

@@ -2,7 +2,13 @@
 // WebAssembly module, the in-module backend (wasm/js/calstore-sqlite.js, wasm/src/api.rs with
 // the feature sqlite-wasm). The values and the store methods are those of calstore.d.ts.
 
-import type { CalStoreMethods, TimeInput, UtcTime, WasmInput } from "./calstore.js";
+import type {
+  CalStoreMethods,
+  StorageGuarantees,
+  TimeInput,
+  UtcTime,
+  WasmInput,
+} from "./calstore.js";
 
 export type {
   Booking,
@@ -64,6 +70,8 @@ export class CalStore {
   free(): void;
   /** `"in-module"` (`"sql.js"` for a store over a sql.js Database). */
   readonly backend: "sql.js" | "in-module";
+  /** What each storage class survives here (spec §C.3), as this backend can honestly promise. */
+  readonly storageGuarantees: StorageGuarantees;
   /** The store's current time. */
   now(): UtcTime;
   /** Fixes the clock, or with null goes back to `Date.now()`. */

@@ -22,6 +22,29 @@ export type Rid = string | null | undefined;
 export type IcsInput = string | Uint8Array;
 
 /** A free/busy period, the shape of `calstore freebusy --format json`. */
+/** What a committed write is after an event (spec §C.3). */
+export type Survival = "kept" | "last_snapshot" | "shutdown_snapshot" | "kept_once_logged" | "lost";
+
+/** What one storage class survives. */
+export interface StorageGuarantee {
+  class: "DiskOnly" | "MemoryAndDisk" | "MemoryWithSnapshots";
+  /** The tab or worker dies. */
+  processCrash: Survival;
+  /** The database server dies (the same as processCrash in a browser). */
+  serverCrash: Survival;
+  /** The OS crashes or the power fails. */
+  osCrash: Survival;
+  /** A clean reload. */
+  cleanRestart: Survival;
+}
+
+/** The storage-class guarantee table of a backend, with what qualifies it. */
+export interface StorageGuarantees {
+  backend: string;
+  rows: StorageGuarantee[];
+  notes: string[];
+}
+
 export interface Period {
   start: UtcTime;
   end: UtcTime;
@@ -350,6 +373,8 @@ export class CalStore {
   readonly replayed: number;
   /** `"sql.js"` here; `"in-module"` for a store opened by calstore-wasm/sqlite. */
   readonly backend: "sql.js" | "in-module";
+  /** What each storage class survives here (spec §C.3), as this backend can honestly promise. */
+  readonly storageGuarantees: StorageGuarantees;
   /** The whole database image. */
   exportImage(): Uint8Array;
 }
@@ -425,6 +450,8 @@ export class PersistentCalStore {
   readonly name: string;
   /** The synchronous CalStore underneath (its writes are persisted by the next call or `flush()`). */
   readonly store: CalStore;
+  /** What each storage class survives here (the store's `storageGuarantees`). */
+  readonly storageGuarantees: StorageGuarantees;
   now(): UtcTime;
   setNow(now: TimeInput | null): void;
   /** Resolves when every write committed so far is durable. */

@@ -238,6 +238,11 @@ export class PersistentCalStore {
     return this._name;
   }
 
+  /** What each storage class survives in this store (see CalStore.storageGuarantees). */
+  get storageGuarantees() {
+    return this._store.storageGuarantees;
+  }
+
   /**
    * The underlying synchronous CalStore. Reads through it see the latest state at once;
    * writes through it are persisted by the next call here or by flush().

@@ -124,6 +124,32 @@ impl CalStore {
         self.store.connection().backend_name().to_owned()
     }
 
+    /// What each storage class (spec §C.3) survives in this store, as this backend can
+    /// honestly promise it: `{ backend, rows: [{ class, processCrash, serverCrash, osCrash,
+    /// cleanRestart }], notes }`, each survival one of `kept`, `last_snapshot`,
+    /// `shutdown_snapshot`, `kept_once_logged`, `lost`.
+    #[wasm_bindgen(getter, js_name = storageGuarantees)]
+    pub fn storage_guarantees(&mut self) -> JsValue {
+        let g = self.store.connection().guarantees();
+        let rows = js_sys::Array::new();
+        for r in &g.rows {
+            let mut o = cv::Obj::new().set("class", r.class.to_string());
+            for (key, s) in ["processCrash", "serverCrash", "osCrash", "cleanRestart"]
+                .iter()
+                .zip(r.after)
+            {
+                o = o.set(key, s.as_str());
+            }
+            rows.push(&o.build());
+        }
+        let notes: js_sys::Array = g.notes.iter().map(|n| JsValue::from_str(n)).collect();
+        cv::Obj::new()
+            .set("backend", g.backend.as_str())
+            .set("rows", rows)
+            .set("notes", notes)
+            .build()
+    }
+
     // ---- clock and persistence --------------------------------------------------------------
 
     /// The store's current time, `YYYYMMDDTHHMMSSZ`.

@@ -54,6 +54,31 @@ impl BrowserConnection {
         }
     }
 
+    /// What each storage class survives on this backend: sql.js has every table in memory,
+    /// persisted as a whole by the IndexedDB log (`openCalStore`); in-module SQLite on an OPFS
+    /// file (WAL) keeps commits, in memory nothing.
+    pub fn guarantees(&mut self) -> calstore_core::schema::storage::Guarantees {
+        use calstore_core::schema::storage::Guarantees;
+        match self {
+            BrowserConnection::SqlJs(_) => Guarantees::sqljs_with_log(),
+            #[cfg(feature = "sqlite-wasm")]
+            BrowserConnection::InModule(c) => {
+                use calstore_core::SqlConnectionExt;
+                let mode = c
+                    .query_opt("PRAGMA main.journal_mode", &[])
+                    .ok()
+                    .flatten()
+                    .and_then(|r| r.get::<String>(0).ok())
+                    .unwrap_or_default();
+                if mode.eq_ignore_ascii_case("wal") {
+                    Guarantees::opfs()
+                } else {
+                    Guarantees::in_memory()
+                }
+            }
+        }
+    }
+
     /// The whole database image, a plain SQLite file: sql.js's `export()`, or in-module
     /// `sqlite3_serialize` of the main database.
     pub fn export(&mut self) -> Result<js_sys::Uint8Array, DbError> {

@@ -510,6 +510,37 @@ pub fn recent_connections<C: SqlConnection + ?Sized>(
     )?)
 }
 
+/// Which connections [`list`] returns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnectionFilter {
+    /// Only attempts of this login: those of its account, and those whose sent login matched
+    /// no account but had this keyed digest (`sent_login_key`).
+    pub login: Option<(Option<Id<Account>>, Option<Digest>)>,
+    /// Only connections still open (`ended_at` NULL).
+    pub open_only: bool,
+}
+
+/// The connections matching `filter`, by id.
+pub fn list<C: SqlConnection + ?Sized>(
+    conn: &mut C,
+    filter: &ConnectionFilter,
+) -> Result<Vec<Stored<Connection>>> {
+    let (by_login, account, key) = match filter.login {
+        Some((account, key)) => (1, account, key),
+        None => (0, None, None),
+    };
+    Ok(rows::select_stored(
+        conn,
+        "WHERE ($1 = 0 OR account_id = $2 OR sent_login_key = $3)          AND ($4 = 0 OR ended_at IS NULL) ORDER BY id",
+        &[
+            Value::Integer(by_login),
+            account.map_or(Value::Null, |a| a.to_value()),
+            key.map_or(Value::Null, |k| k.to_value()),
+            Value::Integer(i64::from(filter.open_only)),
+        ],
+    )?)
+}
+
 /// The connection with id `id`.
 pub fn get<C: SqlConnection + ?Sized>(
     conn: &mut C,

@@ -18,7 +18,10 @@ use blake2::digest::{Digest as _, KeyInit, Mac};
 use blake2::{Blake2b256, Blake2bMac};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::typed::{Digest, IpAddress, Login};
+use crate::sql::{SqlConnection, SqlConnectionExt};
+use crate::typed::{Digest, InvalidValue, IpAddress, Login};
+
+use super::{AccountError, Result};
 
 /// The installation secret for keyed digests (see the module documentation).
 #[derive(Clone)]
@@ -57,6 +60,75 @@ impl PseudonymKey {
     /// The throttling subject of a peer: its IPv4 address or its IPv6 /64.
     pub fn address(&self, ip: IpAddress) -> Digest {
         self.mac(b"calstore-address\0", &ip.throttle_prefix())
+    }
+
+    /// A value that identifies the key without revealing it (a keyed digest of a fixed
+    /// label), recorded in the database so that opening it with another key is refused
+    /// ([`check_key`]).
+    pub fn check_value(&self) -> Digest {
+        self.mac(b"calstore-key-check\0", b"")
+    }
+
+    /// The key as 64 lower-case hex digits (for a key file or an environment variable).
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// A key from 64 hex digits (surrounding white space ignored).
+    pub fn from_hex(text: &str) -> Result<Self, InvalidValue> {
+        let t = text.trim();
+        let bad = || InvalidValue::new("pseudonym key", "expected 64 hex digits (32 bytes)");
+        if t.len() != 64 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&t[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        Ok(PseudonymKey(out))
+    }
+}
+
+/// The `calstore_schema` row holding [`PseudonymKey::check_value`].
+const KEY_CHECK_ROW: &str = "accounts:key-check";
+
+/// What [`check_key`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyCheck {
+    /// The database was written with this key.
+    Matches,
+    /// No key is recorded yet (a new accounts component).
+    NotRecorded,
+    /// Another key was recorded: digests made with this one would match nothing.
+    Differs,
+}
+
+/// Compares `key` with the one recorded in the database (reads only).
+pub fn check_key<C: SqlConnection + ?Sized>(conn: &mut C, key: &PseudonymKey) -> Result<KeyCheck> {
+    let row = conn.query_opt(
+        "SELECT value FROM calstore_schema WHERE name = $1",
+        &[KEY_CHECK_ROW.into()],
+    )?;
+    Ok(match row {
+        None => KeyCheck::NotRecorded,
+        Some(r) if r.get::<String>(0)? == key.check_value().to_hex() => KeyCheck::Matches,
+        Some(_) => KeyCheck::Differs,
+    })
+}
+
+/// Records `key`'s check value if none is recorded, and refuses another key
+/// ([`AccountError::WrongKey`]). Runs in the caller's write transaction.
+pub fn record_key<C: SqlConnection + ?Sized>(conn: &mut C, key: &PseudonymKey) -> Result<()> {
+    match check_key(conn, key)? {
+        KeyCheck::Matches => Ok(()),
+        KeyCheck::Differs => Err(AccountError::WrongKey),
+        KeyCheck::NotRecorded => {
+            conn.execute(
+                "INSERT INTO calstore_schema (name, value) VALUES ($1, $2)",
+                &[KEY_CHECK_ROW.into(), key.check_value().to_hex().into()],
+            )?;
+            Ok(())
+        }
     }
 }
 
@@ -116,6 +188,9 @@ mod tests {
         let b: IpAddress = "2001:db8:0:1::2".parse().unwrap();
         assert_eq!(k1.address(a), k1.address(b));
         assert!(!format!("{k1:?}").contains('1'));
+        assert_eq!(PseudonymKey::from_hex(&k1.to_hex()).unwrap().0, k1.0);
+        assert!(PseudonymKey::from_hex("00").is_err());
+        assert_ne!(k1.check_value(), k2.check_value());
         let t = ResetToken::new([7; 32]);
         assert_ne!(t.hash().as_bytes(), t.as_bytes());
         assert_eq!(t.hash(), ResetToken::new([7; 32]).hash());

@@ -20,12 +20,16 @@
 //! store.transaction(|w| connections::record_login(w, &verified, &peer, &info, &throttling, rehash.as_ref(), now))?;
 //! ```
 //!
-//! The DDL is [`schema::ddl`].
+//! The tables are the [`ACCOUNTS`](crate::schema::ACCOUNTS) component (DDL:
+//! [`schema::ddl`]); [`open()`] migrates it, prepares its memory tables (`live_sessions`,
+//! `login_throttle`: [`crate::schema::storage`]), checks the [`PseudonymKey`] and, for a
+//! process that serves logins, runs the recovery at start.
 
 pub mod account;
 pub mod connections;
 pub mod grants;
 pub mod keys;
+pub mod open;
 pub mod password;
 pub mod resets;
 pub mod schema;
@@ -36,7 +40,8 @@ use crate::error::{DbError, StoreError};
 use crate::typed::{EmailAddress, Id, InvalidValue, Login};
 
 pub use account::{NewAccount, Profile};
-pub use keys::{PseudonymKey, ResetToken};
+pub use keys::{KeyCheck, PseudonymKey, ResetToken};
+pub use open::{Purpose, open};
 pub use password::{PasswordPolicy, PolicyViolation};
 pub use tables::{
     Account, AccountRole, AccountStatus, CalendarGrant, Connection, ConnectionOutcome, GrantRole,
@@ -87,6 +92,9 @@ pub enum AccountError {
     /// A new password broke the password policy.
     #[error(transparent)]
     Password(#[from] PolicyViolation),
+    /// The pseudonym key is not the one the database's accounts were written with.
+    #[error("the pseudonym key is not the one this database's accounts were created with")]
+    WrongKey,
     /// A database or store error.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -1,6 +1,8 @@
-//! The table catalogue: every calendar table, the component that creates it, whose rows it
-//! holds and its columns. Copying between databases, the tests' whole-database snapshots and
-//! the imip-agent import read this list instead of keeping their own.
+//! The table catalogue: every table, the component that creates it, whose rows it holds and
+//! its columns, one list per kind of component: [`TABLES`] for the calendar components every
+//! database has, [`ACCOUNT_TABLES`] for the server's accounts component. Copying between
+//! databases, the tests' whole-database snapshots and the imip-agent import read these lists
+//! instead of keeping their own.
 
 /// Whose rows a table holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -13,6 +15,8 @@ pub enum Owner {
     Journal(&'static str),
     /// Nobody: the database's own bookkeeping (`calstore_schema`), never copied.
     Database,
+    /// The installation: accounts and their connection log (no calendar user owns them).
+    Installation,
 }
 
 /// One table of the calendar schema.
@@ -34,7 +38,7 @@ impl Table {
     pub fn owner_column(&self) -> Option<&'static str> {
         match self.owner {
             Owner::Store(c) | Owner::Journal(c) => Some(c),
-            Owner::Both | Owner::Database => None,
+            Owner::Both | Owner::Database | Owner::Installation => None,
         }
     }
 }
@@ -163,12 +167,113 @@ pub const TABLES: &[Table] = &[
     ),
 ];
 
+const fn accounts(name: &'static str, columns: &'static [&'static str]) -> Table {
+    Table {
+        name,
+        component: "accounts",
+        owner: Owner::Installation,
+        columns,
+    }
+}
+
+/// The tables of the accounts component (a unit test keeps the columns equal to the
+/// declarations in [`crate::accounts::tables`]). `live_sessions` and `login_throttle` are
+/// memory tables ([`super::storage`]): on SQLite they are not in the database file.
+pub const ACCOUNT_TABLES: &[Table] = &[
+    accounts(
+        "accounts",
+        &[
+            "id",
+            "created_at",
+            "status",
+            "status_changed_at",
+            "deleted_at",
+            "scrubbed_at",
+            "role",
+            "login_key",
+            "login",
+            "email",
+            "email_verified_at",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "address_line_1",
+            "address_line_2",
+            "city",
+            "state",
+            "postal_code",
+            "country",
+            "home_phone",
+            "mobile_phone",
+            "password_hash",
+            "password_changed_at",
+            "max_sessions",
+        ],
+    ),
+    accounts(
+        "account_calendars",
+        &["account_id", "calendar", "role", "granted_at"],
+    ),
+    accounts(
+        "password_resets",
+        &[
+            "id",
+            "account_id",
+            "token_hash",
+            "created_at",
+            "expires_at",
+            "used_at",
+        ],
+    ),
+    accounts(
+        "connections",
+        &[
+            "id",
+            "started_at",
+            "ended_at",
+            "outcome",
+            "account_id",
+            "sent_login",
+            "sent_login_key",
+            "peer_ip",
+            "peer_port",
+            "client_version",
+            "reverse_dns",
+            "geo_country",
+            "geo_region",
+            "geo_city",
+            "geo_postal_code",
+            "geo_db_version",
+            "redacted_at",
+        ],
+    ),
+    accounts(
+        "live_sessions",
+        &["connection_id", "account_id", "slot", "since"],
+    ),
+    accounts(
+        "login_throttle",
+        &[
+            "kind",
+            "subject",
+            "failures",
+            "last_failure_at",
+            "locked_until",
+        ],
+    ),
+];
+
+/// Every table of every component, calendar tables first.
+pub fn all_tables() -> impl Iterator<Item = &'static Table> {
+    TABLES.iter().chain(ACCOUNT_TABLES)
+}
+
 /// The tables of one component, in catalogue order.
 pub fn tables_of(component: &str) -> impl Iterator<Item = &'static Table> + '_ {
-    TABLES.iter().filter(move |t| t.component == component)
+    all_tables().filter(move |t| t.component == component)
 }
 
 /// Looks a table up by name.
 pub fn table(name: &str) -> Option<&'static Table> {
-    TABLES.iter().find(|t| t.name == name)
+    all_tables().find(|t| t.name == name)
 }

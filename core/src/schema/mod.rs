@@ -15,12 +15,13 @@
 //! version 1; it is read as such and left in place.
 
 pub mod catalogue;
+pub mod storage;
 
 use crate::error::{Result, StoreError};
 use crate::sql::{Dialect, SqlConnection, SqlConnectionExt, Value};
 use crate::tx::in_transaction;
 
-pub use catalogue::{Owner, TABLES, Table};
+pub use catalogue::{ACCOUNT_TABLES, Owner, TABLES, Table};
 
 /// One migration: the version it produces and its DDL per dialect.
 #[derive(Debug)]
@@ -97,6 +98,24 @@ pub static JOURNAL: Component = Component {
         version: 1,
         sqlite: include_str!("sqlite_journal_v1.sql"),
         postgres: include_str!("postgres_journal_v1.sql"),
+    }],
+};
+
+/// Accounts, calendar grants, password resets, the connection log, live sessions and login
+/// throttling ([`crate::accounts`]); a server's component, created only when asked
+/// (`migrate_components(conn, &[&ACCOUNTS])`), never by [`migrate`].
+///
+/// The scripts are generated from the table declarations ([`crate::accounts::schema::ddl`];
+/// a unit test keeps the files equal to it). On SQLite they hold the disk tables only: the
+/// memory tables (`live_sessions`, `login_throttle`) are created in an attached in-memory
+/// schema at every open ([`storage`]). On PostgreSQL they also create the memory tables as
+/// `UNLOGGED` tables with their logged snapshot copies.
+pub static ACCOUNTS: Component = Component {
+    name: "accounts",
+    migrations: &[Migration {
+        version: 1,
+        sqlite: include_str!("sqlite_accounts_v1.sql"),
+        postgres: include_str!("postgres_accounts_v1.sql"),
     }],
 };
 
@@ -263,26 +282,85 @@ mod tests {
     fn created(script: &str) -> Vec<&str> {
         script
             .lines()
-            .filter_map(|l| l.strip_prefix("CREATE TABLE "))
+            .filter_map(|l| {
+                l.strip_prefix("CREATE TABLE ")
+                    .or_else(|| l.strip_prefix("CREATE UNLOGGED TABLE "))
+            })
             .filter_map(|l| l.split([' ', '(']).next())
             .collect()
     }
 
+    /// Every component's scripts create exactly the tables its catalogue list has (the
+    /// calendar components in [`TABLES`], accounts in [`ACCOUNT_TABLES`]): on SQLite without
+    /// the memory tables (created at open in the attached schema), on PostgreSQL with them,
+    /// their snapshot copies and the two bookkeeping tables of [`storage`].
     #[test]
     fn catalogue_lists_what_the_scripts_create() {
         for dialect in [Dialect::Sqlite, Dialect::Postgres] {
             let mut from_scripts = Vec::new();
-            for c in CALENDAR {
+            for c in CALENDAR.iter().copied().chain([&ACCOUNTS]) {
                 for m in c.migrations {
                     for t in created(m.script(dialect)) {
-                        from_scripts.push((c.name, t));
+                        from_scripts.push((c.name, t.to_owned()));
                     }
                 }
             }
-            let from_catalogue: Vec<(&str, &str)> =
-                TABLES.iter().map(|t| (t.component, t.name)).collect();
-            assert_eq!(from_scripts, from_catalogue, "{dialect:?}");
+            let memory: Vec<&str> = crate::accounts::schema::TABLES
+                .iter()
+                .filter(|t| t.storage.is_memory())
+                .map(|t| t.name)
+                .collect();
+            let mut from_catalogue: Vec<(&str, String)> = TABLES
+                .iter()
+                .chain(ACCOUNT_TABLES)
+                .filter(|t| dialect == Dialect::Postgres || !memory.contains(&t.name))
+                .map(|t| (t.component, t.name.to_owned()))
+                .collect();
+            if dialect == Dialect::Postgres {
+                for m in &memory {
+                    from_catalogue
+                        .push(("accounts", format!("{m}{}", storage::PG_SNAPSHOT_SUFFIX)));
+                }
+                from_catalogue.push(("accounts", storage::PG_MEMORY_SENTINEL.to_owned()));
+                from_catalogue.push(("accounts", storage::PG_SNAPSHOTS.to_owned()));
+            }
+            let mut a = from_scripts.clone();
+            let mut b = from_catalogue.clone();
+            a.sort();
+            b.sort();
+            assert_eq!(a, b, "{dialect:?}");
         }
         assert_eq!(CURRENT_VERSION, STORE.current_version());
+    }
+
+    /// The accounts catalogue entries have the declared columns, in order.
+    #[test]
+    fn account_catalogue_matches_declarations() {
+        let declared: Vec<(&str, Vec<&str>)> = crate::accounts::schema::TABLES
+            .iter()
+            .map(|t| (t.name, t.columns.iter().map(|c| c.name).collect()))
+            .collect();
+        let listed: Vec<(&str, Vec<&str>)> = ACCOUNT_TABLES
+            .iter()
+            .map(|t| (t.name, t.columns.to_vec()))
+            .collect();
+        assert_eq!(listed, declared);
+    }
+
+    /// The accounts migration files are the generated DDL (reviewed as text;
+    /// `CALSTORE_BLESS=1` rewrites them).
+    #[test]
+    fn accounts_scripts_are_generated() {
+        for (dialect, file) in [
+            (Dialect::Sqlite, "sqlite_accounts_v1.sql"),
+            (Dialect::Postgres, "postgres_accounts_v1.sql"),
+        ] {
+            let script: String = crate::accounts::schema::ddl(dialect)
+                .iter()
+                .map(|s| format!("{s};\n"))
+                .collect();
+            crate::typed::assert_golden_file(&["schema", file], &script);
+            assert_eq!(script, ACCOUNTS.migrations[0].script(dialect));
+        }
     }
 }

@@ -8,7 +8,8 @@
 //!   [`EmailAddress`], [`IpAddress`]/[`Ipv4Address`], [`Port`], [`UtcTime`], [`Date`],
 //!   [`Phone`], [`CountryCode`], [`PasswordHash`], [`Digest`], [`CalendarUri`], and enums
 //!   declared with [`typed_enum!`](crate::typed_enum).
-//! - [`ColumnDef`], [`TableDef`] (with [`StorageClass`], declared and honoured later),
+//! - [`ColumnDef`], [`TableDef`] (with [`StorageClass`], honoured by
+//!   [`schema::storage`](crate::schema::storage)),
 //!   [`IndexDef`], [`CheckDef`]; [`TableDef::ddl`] gives `CREATE TABLE` (SQLite `STRICT`,
 //!   `CHECK`, `NOT NULL`, `REFERENCES`; PostgreSQL identity columns) and `CREATE INDEX`.
 //! - [`typed_table!`](crate::typed_table) declares a record struct and its `TableDef`
@@ -48,11 +49,16 @@ mod tests;
 /// file instead (then review the diff).
 #[cfg(test)]
 pub(crate) fn assert_golden(dir: &str, name: &str, actual: &str) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("src")
-        .join(dir)
-        .join("golden")
-        .join(name);
+    assert_golden_file(&[dir, "golden", name], actual);
+}
+
+/// Compares generated text with the file `src/<parts…>`; `CALSTORE_BLESS=1` rewrites it.
+#[cfg(test)]
+pub(crate) fn assert_golden_file(parts: &[&str], actual: &str) {
+    let mut path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for p in parts {
+        path.push(p);
+    }
     if std::env::var_os("CALSTORE_BLESS").is_some() {
         std::fs::write(&path, actual).unwrap();
     }
@@ -68,6 +74,7 @@ pub(crate) fn assert_golden(dir: &str, name: &str, actual: &str) {
 pub use column::{Column, ColumnDef, ColumnDefault, Field, Presence};
 pub use country::CountryCode;
 pub use date::Date;
+pub use ddl::DdlForm;
 pub use digest::Digest;
 pub use email::EmailAddress;
 pub use field_type::FieldType;

@@ -11,10 +11,11 @@ use super::field_type::FieldType;
 
 /// Where a table's rows live and what a committed write survives (spec §C.3).
 ///
-/// Declared per table now; **not honoured yet**: every table is created in the main
-/// database (as `DiskOnly`). The snapshot machinery that gives `MemoryWithSnapshots` its
-/// meaning (an ATTACHed in-memory schema on SQLite, an UNLOGGED table plus a logged snapshot
-/// on PostgreSQL) is a later phase.
+/// Honoured by [`schema::storage`](crate::schema::storage): `DiskOnly` and `MemoryAndDisk`
+/// tables are ordinary tables of the database (the same durability; `MemoryAndDisk` is
+/// warmed at open), `MemoryWithSnapshots` tables live in memory (an attached in-memory
+/// schema on SQLite, an `UNLOGGED` table on PostgreSQL) and are snapshotted to disk. What
+/// each backend guarantees per class is [`Guarantees`](crate::schema::storage::Guarantees).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StorageClass {
     /// Orge "RAM only, regular disk snapshots" (Mnesia `ram_copies` + `dump_tables`): after a
@@ -30,6 +31,13 @@ pub enum StorageClass {
     /// Orge "both on disc and in RAM" (`disc_copies`): as durable as `DiskOnly`, with a larger
     /// cache and warm-up; never an application-level write-through cache.
     MemoryAndDisk,
+}
+
+impl StorageClass {
+    /// True for [`StorageClass::MemoryWithSnapshots`].
+    pub fn is_memory(&self) -> bool {
+        matches!(self, StorageClass::MemoryWithSnapshots { .. })
+    }
 }
 
 /// One key of an index: a column, or its ASCII-lower-cased value.
@@ -102,7 +110,7 @@ impl CheckDef {
 pub struct TableDef {
     /// The table name.
     pub name: &'static str,
-    /// The storage class (declared, honoured later).
+    /// The storage class.
     pub storage: StorageClass,
     /// The columns in order; a table with an identity has `id` ([`FieldType::Id`]) first.
     pub columns: &'static [ColumnDef],

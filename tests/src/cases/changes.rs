@@ -338,6 +338,31 @@ pub fn schema_migrate_idempotent<C: SqlConnection>(mut conn: C) {
     }
 }
 
+/// A calendar-only open (`Store::open`) creates no table of the server's accounts component
+/// and records no version for it: a browser database never gets it unless asked. Asking
+/// (`migrate_components(&[&ACCOUNTS])`) creates its disk tables (the memory tables come with
+/// the storage backend at open).
+pub fn calendar_open_creates_no_account_table<C: SqlConnection>(conn: C) {
+    let (mut s, _) = open(conn);
+    let c = s.connection();
+    for t in schema::ACCOUNT_TABLES {
+        let sql = format!("SELECT count(*) FROM {}", t.name);
+        assert!(c.query(&sql, &[]).is_err(), "{} exists", t.name);
+    }
+    assert_eq!(schema::component_version(c, &schema::ACCOUNTS).unwrap(), 0);
+    schema::migrate_components(c, &[&schema::ACCOUNTS]).unwrap();
+    assert_eq!(
+        schema::component_version(c, &schema::ACCOUNTS).unwrap(),
+        schema::ACCOUNTS.current_version()
+    );
+    for t in calstore_core::accounts::schema::TABLES
+        .iter()
+        .filter(|t| !t.storage.is_memory())
+    {
+        assert_table_exists(c, t.name);
+    }
+}
+
 fn int_type(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Postgres => "BIGINT",

@@ -12,6 +12,7 @@ use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+pub mod accounts;
 pub mod adapter;
 pub mod wal;
 
@@ -82,10 +83,20 @@ pub async fn connection() -> SqlJsConnection {
 
 /// Instantiates every test of this directory as an async `#[wasm_bindgen_test]`: the whole
 /// conformance suite (its case list comes from `calstore_tests::all_cases!`, so a case added
-/// there runs here too) in `mod suite`, and the adapter's own cases (`common/adapter.rs`) in
-/// `mod sqljs`.
+/// there runs here too) in `mod suite`, the typed tables and accounts
+/// (`calstore_tests::typed_cases!`) in `mod typed`, the storage classes
+/// (`calstore_tests::storage_cases!`) in `mod storage`, and the adapter's own cases
+/// (`common/adapter.rs`) in `mod sqljs`.
 macro_rules! wasm_tests {
     () => {
+        mod typed {
+            use $crate::common::sqljs_typed_suite;
+            calstore_tests::typed_cases!(sqljs_typed_suite,);
+        }
+        mod storage {
+            use $crate::common::sqljs_storage_suite;
+            calstore_tests::storage_cases!(sqljs_storage_suite,);
+        }
         mod suite {
             use $crate::common::sqljs_suite;
             calstore_tests::all_cases!(sqljs_suite,);
@@ -149,6 +160,43 @@ macro_rules! replayed_suite {
     };
 }
 pub(crate) use replayed_suite;
+
+/// The callback for `calstore_tests::typed_cases!`: one async test per case, its opener
+/// reopening the same sql.js database from an image (see [`accounts::reopening`]).
+macro_rules! sqljs_typed_suite {
+    (; $($case:ident),* $(,)?) => {
+        $(
+            #[wasm_bindgen_test::wasm_bindgen_test]
+            async fn $case() {
+                $crate::common::sql_js().await;
+                let mut open = calstore_tests::typed::accounts_opener(
+                    $crate::common::accounts::reopening(),
+                    $crate::common::accounts::backend,
+                );
+                calstore_tests::typed::$case(&mut open);
+            }
+        )*
+    };
+}
+pub(crate) use sqljs_typed_suite;
+
+/// The callback for `calstore_tests::storage_cases!`, as [`sqljs_typed_suite`].
+macro_rules! sqljs_storage_suite {
+    (; $($case:ident),* $(,)?) => {
+        $(
+            #[wasm_bindgen_test::wasm_bindgen_test]
+            async fn $case() {
+                $crate::common::sql_js().await;
+                let mut open = calstore_tests::storage::storage_opener(
+                    $crate::common::accounts::reopening(),
+                    $crate::common::accounts::backend,
+                );
+                calstore_tests::storage::$case(&mut open);
+            }
+        )*
+    };
+}
+pub(crate) use sqljs_storage_suite;
 
 macro_rules! wal_tests {
     ($($case:ident),* $(,)?) => {

@@ -330,6 +330,25 @@ describe("CalStore", () => {
   });
 });
 
+describe("storage classes", () => {
+  test("storageGuarantees reports what sql.js with the IndexedDB log keeps", () => {
+    const s = new CalStore(new SQL.Database(), { now: NOW });
+    const g = s.storageGuarantees;
+    assert.match(g.backend, /sql\.js/);
+    assert.deepEqual(
+      g.rows.map((r) => r.class),
+      ["DiskOnly", "MemoryAndDisk", "MemoryWithSnapshots"],
+    );
+    for (const r of g.rows) {
+      assert.deepEqual(
+        [r.processCrash, r.serverCrash, r.osCrash, r.cleanRestart],
+        ["kept_once_logged", "kept_once_logged", "kept_once_logged", "kept"],
+      );
+    }
+    assert.ok(g.notes.some((n) => n.includes("persist()")));
+  });
+});
+
 describe("package", () => {
   test("calstore.d.ts declares exactly the store methods the module exports", () => {
     const dts = fs.readFileSync(path.join(pkg, "calstore.d.ts"), "utf8");

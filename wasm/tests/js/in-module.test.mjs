@@ -182,6 +182,13 @@ function script(store) {
 }
 
 describe("in-module backend (calstore-wasm/sqlite) in Node", () => {
+  test("storageGuarantees: in memory nothing survives the module", async () => {
+    const s = await inModule.openInModule({ now: NOW });
+    assert.equal(s.storageGuarantees.rows.length, 3);
+    assert.ok(s.storageGuarantees.rows.every((r) => r.processCrash === "lost"));
+    s.free();
+  });
+
   test("has the same store methods as the sql.js backend", async () => {
     assert.deepEqual(inModule.storeMethodNames(), sqljsEntry.storeMethodNames());
     assert.ok(inModule.storeMethodNames().length >= 60);

@@ -81,20 +81,3 @@ CREATE INDEX connections_by_start ON connections (started_at);
 CREATE INDEX connections_by_peer ON connections (peer_ip);
 CREATE INDEX connections_open ON connections (started_at) WHERE ended_at IS NULL;
 CREATE INDEX connections_unredacted ON connections (started_at) WHERE redacted_at IS NULL;
-CREATE TABLE live_sessions (
-    connection_id INTEGER NOT NULL CONSTRAINT live_sessions_connection_id_check CHECK (connection_id >= 1),
-    account_id INTEGER NOT NULL CONSTRAINT live_sessions_account_id_check CHECK (account_id >= 1),
-    slot INTEGER NOT NULL CONSTRAINT live_sessions_slot_check CHECK (slot BETWEEN 1 AND 64),
-    since INTEGER NOT NULL CONSTRAINT live_sessions_since_check CHECK (since BETWEEN 0 AND 253402300799999999),
-    PRIMARY KEY (connection_id)
-) STRICT;
-CREATE UNIQUE INDEX live_sessions_account_slot ON live_sessions (account_id, slot);
-CREATE TABLE login_throttle (
-    kind TEXT NOT NULL CONSTRAINT login_throttle_kind_check CHECK (kind IN ('login', 'address')),
-    subject BLOB NOT NULL CONSTRAINT login_throttle_subject_check CHECK (length(subject) = 32),
-    failures INTEGER NOT NULL CONSTRAINT login_throttle_failures_check CHECK (failures BETWEEN 1 AND 1000000),
-    last_failure_at INTEGER NOT NULL CONSTRAINT login_throttle_last_failure_at_check CHECK (last_failure_at BETWEEN 0 AND 253402300799999999),
-    locked_until INTEGER CONSTRAINT login_throttle_locked_until_check CHECK (locked_until BETWEEN 0 AND 253402300799999999),
-    PRIMARY KEY (kind, subject)
-) STRICT;
-CREATE INDEX login_throttle_by_last_failure ON login_throttle (last_failure_at);

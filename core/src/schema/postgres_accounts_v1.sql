@@ -81,7 +81,7 @@ CREATE INDEX connections_by_start ON connections (started_at);
 CREATE INDEX connections_by_peer ON connections (peer_ip);
 CREATE INDEX connections_open ON connections (started_at) WHERE ended_at IS NULL;
 CREATE INDEX connections_unredacted ON connections (started_at) WHERE redacted_at IS NULL;
-CREATE TABLE live_sessions (
+CREATE UNLOGGED TABLE live_sessions (
     connection_id BIGINT NOT NULL CONSTRAINT live_sessions_connection_id_check CHECK (connection_id >= 1),
     account_id BIGINT NOT NULL CONSTRAINT live_sessions_account_id_check CHECK (account_id >= 1),
     slot BIGINT NOT NULL CONSTRAINT live_sessions_slot_check CHECK (slot BETWEEN 1 AND 64),
@@ -89,7 +89,8 @@ CREATE TABLE live_sessions (
     PRIMARY KEY (connection_id)
 );
 CREATE UNIQUE INDEX live_sessions_account_slot ON live_sessions (account_id, slot);
-CREATE TABLE login_throttle (
+CREATE TABLE live_sessions_snapshot (LIKE live_sessions INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+CREATE UNLOGGED TABLE login_throttle (
     kind TEXT COLLATE "C" NOT NULL CONSTRAINT login_throttle_kind_check CHECK (kind IN ('login', 'address')),
     subject BYTEA NOT NULL CONSTRAINT login_throttle_subject_check CHECK (octet_length(subject) = 32),
     failures BIGINT NOT NULL CONSTRAINT login_throttle_failures_check CHECK (failures BETWEEN 1 AND 1000000),
@@ -98,3 +99,13 @@ CREATE TABLE login_throttle (
     PRIMARY KEY (kind, subject)
 );
 CREATE INDEX login_throttle_by_last_failure ON login_throttle (last_failure_at);
+CREATE TABLE login_throttle_snapshot (LIKE login_throttle INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+CREATE UNLOGGED TABLE calstore_memory (
+    table_name TEXT COLLATE "C" PRIMARY KEY
+);
+CREATE TABLE calstore_snapshots (
+    table_name TEXT COLLATE "C" PRIMARY KEY,
+    generation BIGINT NOT NULL CHECK (generation >= 1),
+    taken_at BIGINT NOT NULL,
+    row_count BIGINT NOT NULL CHECK (row_count >= 0)
+);
