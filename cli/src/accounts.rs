@@ -27,6 +27,7 @@ use calstore_core::accounts::{
 };
 use calstore_core::schema::storage::{Role, SnapshotReport, SnapshotSchedule, StorageConnection};
 use calstore_core::schema::{self, ACCOUNTS, CORE};
+use calstore_core::sync::server as sync_server;
 use calstore_core::typed::{
     BoundedString, CalendarUri, EmailAddress, IpAddress, Login, Port, Stored, UtcTime,
 };
@@ -155,6 +156,10 @@ pub struct AddArgs {
     /// A calendar the account may use, with a role (default owner); repeatable
     #[arg(long = "calendar", value_name = "URI[=owner|write|read]", value_parser = parse_calendar_role)]
     pub calendars: Vec<(CalendarUri, GrantRole)>,
+    /// Sessions the account may hold at once, 1 to 64 (a sync session per replica: one for
+    /// each device that clones)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..=64))]
+    pub max_sessions: i64,
     #[command(flatten)]
     pub password: PasswordStdin,
     #[command(flatten)]
@@ -468,11 +473,16 @@ pub fn account(
                 match &args.command {
                     AccountCommand::Suspend { .. } => {
                         account::suspend(tx, a.id, at)?;
+                        // Its sync sessions end with its live ones.
+                        sync_server::end_sessions_of(tx, a.id.get())?;
                     }
                     AccountCommand::Activate { .. } => {
                         account::activate(tx, a.id, at)?;
                     }
-                    _ => account::delete(tx, a.id, at)?,
+                    _ => {
+                        account::delete(tx, a.id, at)?;
+                        sync_server::end_sessions_of(tx, a.id.get())?;
+                    }
                 }
                 let a = find(tx, &login.login)?;
                 let cals = grants::calendars(tx, a.id)?;
@@ -499,7 +509,10 @@ pub fn account(
                 .map_err(|e| CliError::Failed(e.to_string()))?;
             let at = now(clock)?;
             in_transaction(&mut c, |tx| {
-                Ok(account::set_password_hash(tx, a.id, &hash, at)?)
+                account::set_password_hash(tx, a.id, &hash, at)?;
+                // A new password ends the sync sessions opened with the old one.
+                sync_server::end_sessions_of(tx, a.id.get())?;
+                Ok(())
             })?;
             Ok(())
         }
@@ -542,6 +555,8 @@ fn add(
     let (mut c, key) = open_for(url, key_file, Purpose::Admin, clock)?;
     let at = now(clock)?;
     let mut new = NewAccount::new(a.login.clone(), a.email.clone(), hash);
+    new.max_sessions = accounts::tables::MaxSessions::new(a.max_sessions)
+        .map_err(|e| CliError::Usage(format!("--max-sessions: {e}")))?;
     new.profile = Profile {
         first_name: a.first_name.clone(),
         last_name: a.last_name.clone(),

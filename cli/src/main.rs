@@ -15,6 +15,7 @@ mod output;
 mod quota;
 mod replica;
 mod scheduling;
+mod serve;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -96,6 +97,8 @@ pub enum Command {
     ImportImipAgent(imip::ImportArgs),
     /// Export the store and journal in imip-agent 0.3's file layout
     ExportImipAgent(imip::ExportArgs),
+    /// Serve the sync protocol (and the web calendar) over HTTP(S) until SIGTERM
+    Serve(serve::ServeArgs),
     /// Make a replica of what an account of a calstore server may see (--db names the new
     /// database)
     Clone(replica::CloneArgs),
@@ -488,6 +491,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Demo => demo::run(cli.db.as_ref(), &mut out),
         Command::Copy(a) => copy::run(cli.db.as_ref(), &a, &mut out),
         Command::ImportImipAgent(a) => imip::import(&db_or_default(cli.db)?, &a, &mut out),
+        Command::Serve(a) => serve::run(&db_or_default(cli.db)?, &a, clock()?),
         Command::Clone(a) => replica::clone(&replica::db_url(cli.db)?, &a, clock()?, &mut out),
         Command::Sync(a) => replica::sync(&replica::db_url(cli.db)?, &a, clock()?, &mut out),
         Command::Outbox(a) => replica::outbox(&replica::db_url(cli.db)?, &a, clock()?, &mut out),
@@ -568,6 +572,7 @@ fn dispatch(store: &mut CliStore, command: Command, out: &mut dyn Write) -> Resu
         Command::Demo
         | Command::Copy(_)
         | Command::ImportImipAgent(_)
+        | Command::Serve(_)
         | Command::Clone(_)
         | Command::Sync(_)
         | Command::Outbox(_)

@@ -39,6 +39,10 @@ pub struct CloneArgs {
     /// Read the password from standard input (required)
     #[arg(long, required = true)]
     pub password_stdin: bool,
+    /// Trust the certificates of this PEM file for an https server (a private CA, or a
+    /// self-signed server), instead of the usual roots; kept in the replica for later syncs
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Option<std::path::PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -47,6 +51,10 @@ pub struct CloneArgs {
 /// `sync`.
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
+    /// Sync with this server instead of the one the replica was cloned from, and remember it
+    /// (another process serving the same database, or the server at a new address)
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
     /// Read the password from standard input, to log in again when the session has ended
     #[arg(long)]
     pub password_stdin: bool,
@@ -75,6 +83,9 @@ enum Transport {
 impl Transport {
     fn message(&self) -> String {
         match self {
+            Transport::Status(401, body) if body.error == "login_failed" => {
+                "login failed: unknown login or wrong password".into()
+            }
             Transport::Status(401, _) => {
                 "the session has ended: run calstore sync --password-stdin to log in again".into()
             }
@@ -103,17 +114,26 @@ struct Http {
 }
 
 impl Http {
-    fn new(base: &str, token: Option<String>) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+    /// A client of `base`, trusting the certificates of `ca_pem` (when given) instead of the
+    /// usual roots.
+    fn new(base: &str, token: Option<String>, ca_pem: Option<&str>) -> Result<Self, CliError> {
+        let mut config = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(300)))
-            .http_status_as_error(false)
-            .build()
-            .into();
-        Http {
+            .http_status_as_error(false);
+        if let Some(pem) = ca_pem {
+            let certs = certificates(pem)?;
+            config = config.tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+                    .build(),
+            );
+        }
+        let agent: ureq::Agent = config.build().into();
+        Ok(Http {
             agent,
             base: base.trim_end_matches('/').to_owned(),
             token,
-        }
+        })
     }
 
     fn post<B: Serialize, T: DeserializeOwned>(
@@ -149,6 +169,24 @@ impl Http {
             Err(Transport::Status(status, body))
         }
     }
+}
+
+/// The certificates of a PEM text (at least one).
+fn certificates(pem: &str) -> Result<Vec<ureq::tls::Certificate<'static>>, CliError> {
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(pem.as_bytes()) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
+            Ok(_) => {}
+            Err(e) => return Err(CliError::Usage(format!("--ca-cert: {e}"))),
+        }
+    }
+    if certs.is_empty() {
+        return Err(CliError::Usage(
+            "--ca-cert: no certificate in the file".into(),
+        ));
+    }
+    Ok(certs)
 }
 
 fn read_password() -> Result<String, CliError> {
@@ -418,7 +456,15 @@ pub fn clone(
             "{path} exists already: clone into a new database"
         )));
     }
-    let mut http = Http::new(&args.server, None);
+    check_server_url(&args.server)?;
+    let ca_pem = match &args.ca_cert {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| CliError::Usage(format!("--ca-cert {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let mut http = Http::new(&args.server, None, ca_pem.as_deref())?;
     // Log in before creating anything, so that a wrong password leaves no file behind.
     let resp: LoginResponse = http.post(
         "/sync/v1/login",
@@ -429,13 +475,30 @@ pub fn clone(
         },
     )?;
     http.token = Some(resp.token.clone());
-    let conn = connect(db).map_err(|e| CliError::Failed(e.to_string()))?;
-    let mut store = Store::open(conn, clock)?;
-    client::init(&mut store, &args.server, &args.login, &random_id()?)?;
-    client::set(&mut store, settings::TOKEN, &resp.token)?;
-    client::set(&mut store, settings::EXPIRES, &resp.expires)?;
-    let opts = RecordOptions::new(store.now());
-    let summary = exchange(&mut store, &mut http, Some(&password), &opts)?;
+    let made = (|| -> Result<Summary, CliError> {
+        let conn = connect(db).map_err(|e| CliError::Failed(e.to_string()))?;
+        let mut store = Store::open(conn, clock)?;
+        client::init(&mut store, &args.server, &args.login, &random_id()?)?;
+        client::set(&mut store, settings::TOKEN, &resp.token)?;
+        client::set(&mut store, settings::EXPIRES, &resp.expires)?;
+        if let Some(pem) = &ca_pem {
+            client::set(&mut store, settings::CA_CERT, pem)?;
+        }
+        let opts = RecordOptions::new(store.now());
+        exchange(&mut store, &mut http, Some(&password), &opts)
+    })();
+    let summary = match made {
+        Ok(s) => s,
+        Err(e) => {
+            // No half-made replica is left behind: the file the clone created goes.
+            if let DbUrl::SqliteFile(path) = db {
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let _ = std::fs::remove_file(format!("{path}{suffix}"));
+                }
+            }
+            return Err(e);
+        }
+    };
     if args.format == Format::Json {
         return print_summary(out, args.format, &summary);
     }
@@ -446,6 +509,24 @@ pub fn clone(
         args.server,
         args.login
     )?;
+    Ok(())
+}
+
+/// A server URL: `http://` or `https://`, a host, no query.
+fn check_server_url(url: &str) -> Result<(), CliError> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "--server {url}: expected http://HOST:PORT or https://HOST:PORT"
+            ))
+        })?;
+    if rest.is_empty() || rest.starts_with('/') || rest.contains(['?', '#', ' ']) {
+        return Err(CliError::Usage(format!(
+            "--server {url}: expected http://HOST:PORT or https://HOST:PORT"
+        )));
+    }
     Ok(())
 }
 
@@ -467,10 +548,15 @@ pub fn sync(
         None
     };
     let mut store = open_replica(db, clock)?;
+    if let Some(url) = &args.server {
+        check_server_url(url)?;
+        client::set(&mut store, settings::SERVER, url)?;
+    }
     let server = client::get(&mut store, settings::SERVER)?
         .ok_or_else(|| CliError::Failed("the replica has no server".into()))?;
     let token = client::get(&mut store, settings::TOKEN)?;
-    let mut http = Http::new(&server, token);
+    let ca_pem = client::get(&mut store, settings::CA_CERT)?;
+    let mut http = Http::new(&server, token, ca_pem.as_deref())?;
     if http.token.is_none() {
         let Some(pw) = &password else {
             return Err(CliError::Failed(

@@ -681,7 +681,7 @@ impl<S: SqlConnection, C: SqlConnection> Sim<S, C> {
 
 /// Every row of the calendar tables that belongs to `owners` ((is journal, name)), per table,
 /// sorted.
-fn dump<C: SqlConnection + ?Sized>(
+pub fn dump<C: SqlConnection + ?Sized>(
     c: &mut C,
     owners: &[(bool, String)],
 ) -> BTreeMap<String, Vec<Vec<Value>>> {

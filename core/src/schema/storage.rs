@@ -456,8 +456,9 @@ pub struct SnapshotReport {
 /// [`MainSchemaMemory`], and calstore-native's `SqliteSnapshots` (files).
 ///
 /// Every method runs outside any transaction of the caller's (SQLite cannot attach a file
-/// inside one); each opens the transactions it needs.
-pub trait MemoryBackend: fmt::Debug {
+/// inside one); each opens the transactions it needs. A backend is `Send`, so that a server
+/// may keep the connection that owns the memory tables behind a lock shared by its threads.
+pub trait MemoryBackend: fmt::Debug + Send {
     /// Where memory tables live.
     fn placement(&self) -> MemoryPlacement;
 

@@ -45,6 +45,8 @@ pub mod settings {
     pub const OWNERS: &str = "owners";
     /// The sequence number the next mutation gets.
     pub const NEXT_SEQ: &str = "next_seq";
+    /// Certificates (PEM) to trust for the server instead of the system's roots, if given.
+    pub const CA_CERT: &str = "ca_cert";
 }
 
 /// A mutation in the outbox.

@@ -58,6 +58,22 @@ pub enum ProtocolError {
     Store(#[from] StoreError),
 }
 
+/// Ends every sync session of `account_id` (their tokens stop working at once): for a
+/// suspended or deleted account, or a new password. Nothing to do in a database that has
+/// never served. Call it inside the transaction of the account change.
+pub fn end_sessions_of<C: SqlConnection + ?Sized>(
+    conn: &mut C,
+    account_id: i64,
+) -> Result<u64, StoreError> {
+    if crate::schema::component_version(conn, &SYNC_SERVER)? == 0 {
+        return Ok(0);
+    }
+    Ok(conn.execute(
+        "DELETE FROM sync_sessions WHERE account_id = $1",
+        &[Value::Integer(account_id)],
+    )?)
+}
+
 /// Creates the `sync-server` component if needed and returns the server's epoch (the
 /// candidate is kept when the database has none yet: pass a fresh random string).
 pub fn init<C: SqlConnection>(store: &mut Store<C>, candidate: &str) -> Result<String, StoreError> {

@@ -34,8 +34,8 @@ impl Role {
     }
 }
 
-/// `POST /sync/v1/login`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /sync/v1/login`. Its `Debug` leaves the password out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginRequest {
     /// The account's login.
     pub login: String,
@@ -44,6 +44,15 @@ pub struct LoginRequest {
     /// The client program and version, for the connection log (`calstore/0.1.0`).
     #[serde(default)]
     pub client: Option<String>,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("login", &self.login)
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The answer to a login.
