@@ -49,6 +49,7 @@ pub use cases::bad_input::*;
 pub use cases::changes::*;
 pub use cases::corpus::*;
 pub use cases::freebusy::*;
+pub use cases::implicit::*;
 pub use cases::journal::*;
 pub use cases::record::*;
 pub use cases::scenarios::*;
@@ -195,6 +196,13 @@ macro_rules! all_cases {
             scheduling_add,
             scheduling_ignored_messages,
             scheduling_preferences_roundtrip,
+            // implicit scheduling after a user's own write (sync server, CalDAV)
+            implicit_organiser_write_invites,
+            implicit_attendee_answer_reaches_organiser,
+            implicit_cancel_reaches_attendees,
+            implicit_dropped_attendee_is_cancelled,
+            implicit_quota_decline_reason_reaches_organiser,
+            implicit_delivery_is_one_unit_of_work,
             // the calendar corpus and time-zone/recurrence edge cases through the store
             corpus_matches_independent_expectations,
             this_and_future_through_the_store,

@@ -5,6 +5,7 @@ pub mod bad_input;
 pub mod changes;
 pub mod corpus;
 pub mod freebusy;
+pub mod implicit;
 pub mod journal;
 pub mod record;
 pub mod scenarios;
