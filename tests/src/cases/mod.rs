@@ -6,6 +6,7 @@ pub mod changes;
 pub mod corpus;
 pub mod freebusy;
 pub mod journal;
+pub mod lenient;
 pub mod record;
 pub mod scenarios;
 pub mod scheduling;
