@@ -172,15 +172,18 @@ impl<C: SqlConnection> Store<C> {
     /// window leave the list. Returns how many providers were extended.
     ///
     /// The past stays bounded as for any write: occurrences that ended more than
-    /// [`DEFAULT_PAST_DAYS`] before now are left out of the recomputed periods (see
-    /// [`RecordOptions::window_start`]; [`Store::extend_freebusy_with`] takes another bound).
+    /// [`DEFAULT_PAST_DAYS`] before now (or before `until`, if earlier) are left out of the
+    /// recomputed periods (see [`RecordOptions::window_start`]; [`Store::extend_freebusy_with`]
+    /// takes another bound).
     ///
     /// Fails (changing nothing) if an event would need more than
     /// [`crate::ical::DEFAULT_MAX_INSTANCES`] instances up to `until`; the error names the event.
     pub fn extend_freebusy(&mut self, user: &str, until: DateTime<Utc>, tz: Tz) -> Result<usize> {
+        let now = self.now();
         let opts = RecordOptions {
             tz,
-            ..RecordOptions::new(self.now())
+            window_start: RecordOptions::default_window_start(now, until),
+            ..RecordOptions::new(now)
         };
         self.extend_freebusy_with(user, until, &opts)
     }

@@ -26,7 +26,9 @@ pub struct RecordOptions {
     /// whatever its date. Every write that derives free/busy (import, recording, cancelling,
     /// refreshing, [`crate::Store::extend_freebusy`]) applies the bound it is given, so
     /// periods older than it disappear when an event is derived again later. Default:
-    /// [`DEFAULT_PAST_DAYS`] before now (CLI `--expand-from`, JavaScript `expandFrom`).
+    /// [`DEFAULT_PAST_DAYS`] before now, or before the window end if that is earlier
+    /// ([`RecordOptions::default_window_start`]; CLI `--expand-from`, JavaScript
+    /// `expandFrom`).
     pub window_start: DateTime<Utc>,
     /// Occurrences starting at or after this instant are not materialised; events with
     /// more occurrences are listed as free/busy providers to be extended later.
@@ -49,9 +51,7 @@ impl RecordOptions {
     pub fn new(now: DateTime<Utc>) -> Self {
         RecordOptions {
             tz: Tz::UTC,
-            window_start: now
-                .checked_sub_signed(TimeDelta::days(DEFAULT_PAST_DAYS))
-                .unwrap_or(DateTime::<Utc>::MIN_UTC),
+            window_start: Self::default_window_start(now, now),
             window_end: now
                 .checked_add_signed(TimeDelta::days(DEFAULT_WINDOW_DAYS))
                 .unwrap_or(DateTime::<Utc>::MAX_UTC),
@@ -59,5 +59,14 @@ impl RecordOptions {
             replace_recurrences: false,
             parse: ParseOptions::default(),
         }
+    }
+
+    /// The default bounded past for a window ending at `window_end`: [`DEFAULT_PAST_DAYS`]
+    /// before `now`, or before the window end if that is earlier (a window that ends in the
+    /// past asks for that past, so its last year is kept).
+    pub fn default_window_start(now: DateTime<Utc>, window_end: DateTime<Utc>) -> DateTime<Utc> {
+        now.min(window_end)
+            .checked_sub_signed(TimeDelta::days(DEFAULT_PAST_DAYS))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 }
