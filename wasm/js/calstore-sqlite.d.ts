@@ -25,6 +25,7 @@ export type {
   QueuedRequestInput,
   QuotaDecision,
   RecordOptions,
+  RepairNote,
   Rid,
   TimeInput,
   TimeRange,
