@@ -1,9 +1,10 @@
 //! The calendar corpus (`tests/fixtures/calendars/`): tricky real-world calendars, each with
 //! the free/busy periods an independent implementation (Python's `recurring-ical-events` on
 //! `icalendar`, see `generate_expected.py` there) gives for a stated window and user zone,
-//! checked through the store on every backend: importing, re-deriving from the stored text,
-//! and extending from a window that ends where the checked one starts. The fixtures are
-//! embedded (the suite also runs as WebAssembly, without a file system).
+//! checked through the store on every backend: importing (leniently, with the expected repair
+//! notes), re-deriving from the stored text, and extending from a window that ends where the
+//! checked one starts. The fixtures are embedded (the suite also runs as WebAssembly,
+//! without a file system).
 //!
 //! Also here: THISANDFUTURE through the store's write paths (cancelling such a recurrence,
 //! re-sending the parent), and the instance cap's error.
