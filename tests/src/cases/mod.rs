@@ -7,6 +7,7 @@ pub mod corpus;
 pub mod freebusy;
 pub mod implicit;
 pub mod journal;
+pub mod lenient;
 pub mod record;
 pub mod scenarios;
 pub mod scheduling;
