@@ -10,6 +10,7 @@
 //! | an HTTP endpoint | [`routes`] | the operation it calls |
 //! | sync (push, pull) | [`routes`] | `calstore_core::sync::server` |
 //! | accounts, sessions | [`auth`] | `calstore_core::accounts` |
+//! | CalDAV | [`caldav`] | `calstore_core::caldav` |
 //!
 //! Several servers may share one PostgreSQL database: everything another process needs is in
 //! the database (sessions, the clients' marks, the results of their mutations); only the
@@ -17,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod caldav;
 pub mod config;
 pub mod pool;
 pub mod rate;
@@ -28,6 +30,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use calstore_core::accounts::{self, PasswordPolicy, PseudonymKey, open::Purpose};
+use calstore_core::caldav::CALDAV;
 use calstore_core::schema::storage::{Role as StorageRole, StorageConnection};
 use calstore_core::sync::schema::SYNC_SERVER;
 use calstore_core::sync::server as sync_server;
@@ -69,6 +72,8 @@ pub struct AppState {
     pub rate: RateLimiter,
     /// Now.
     pub clock: Arc<dyn Clock>,
+    /// Verified CalDAV (Basic) credentials.
+    pub basic: caldav::basic::BasicCache,
 }
 
 impl std::fmt::Debug for AppState {
@@ -96,7 +101,7 @@ pub fn prepare(
     let open_conn =
         move || -> Result<AnyConnection, StoreError> { connect(&db).map_err(StoreError::from) };
     let mut first = Store::open(open_conn()?, Box::new(Arc::clone(&clock)))?;
-    schema::migrate_components(first.connection(), &[&SYNC_SERVER])?;
+    schema::migrate_components(first.connection(), &[&SYNC_SERVER, &CALDAV])?;
     let epoch = sync_server::init(&mut first, &new_epoch()?)?;
     let now = now_utc(&*clock)?;
     let accounts_conn = match accounts::open(
@@ -137,6 +142,7 @@ pub fn prepare(
         rate: RateLimiter::new(config.requests_per_minute),
         config,
         clock,
+        basic: caldav::basic::BasicCache::new()?,
     })
 }
 

@@ -238,7 +238,11 @@ impl<C: SqlConnection> Store<C> {
                 let n = c.execute(
                     "INSERT INTO caldav_collections (store_user, name, components) \
                      VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    &[owner.into(), name.into(), components_text(&components).into()],
+                    &[
+                        owner.into(),
+                        name.into(),
+                        components_text(&components).into(),
+                    ],
                 )?;
                 if n == 0 {
                     return Ok(false);
@@ -249,7 +253,11 @@ impl<C: SqlConnection> Store<C> {
                 Ok(true)
             })
         })?;
-        if made { Ok(()) } else { Err(CaldavError::Exists) }
+        if made {
+            Ok(())
+        } else {
+            Err(CaldavError::Exists)
+        }
     }
 
     /// PROPPATCH: sets (value `Some`) or removes (`None`) properties of a collection.
@@ -354,7 +362,11 @@ impl<C: SqlConnection> Store<C> {
 
     /// The texts of the objects of `uids` (any status): master first, then overrides by
     /// recurrence id.
-    fn object_texts(&mut self, owner: &str, uids: &[&str]) -> Result<BTreeMap<String, Vec<String>>> {
+    fn object_texts(
+        &mut self,
+        owner: &str,
+        uids: &[&str],
+    ) -> Result<BTreeMap<String, Vec<String>>> {
         let mut parents = Vec::new();
         let mut overrides = Vec::new();
         for chunk in uids.chunks(crate::bulk::rows_per_chunk(1, 1)) {
@@ -405,7 +417,9 @@ impl<C: SqlConnection> Store<C> {
     }
 
     fn make_resource(row: &Row, texts: Option<&Vec<String>>) -> Option<Resource> {
-        let events: Vec<&str> = texts.map(|t| t.iter().map(String::as_str).collect()).unwrap_or_default();
+        let events: Vec<&str> = texts
+            .map(|t| t.iter().map(String::as_str).collect())
+            .unwrap_or_default();
         if events.is_empty() && row.kind == "VEVENT" {
             // Its objects were removed by other means: the resource is gone.
             return None;
@@ -456,9 +470,7 @@ impl<C: SqlConnection> Store<C> {
             return Ok(None);
         }
         let texts = self.object_texts(owner, &[uid])?;
-        Ok(texts
-            .get(uid)
-            .and_then(|t| Self::orphan_resource(uid, t)))
+        Ok(texts.get(uid).and_then(|t| Self::orphan_resource(uid, t)))
     }
 
     /// Every resource of a collection, by name.
@@ -702,6 +714,21 @@ impl<C: SqlConnection> Store<C> {
         outcome
     }
 
+    /// The UIDs held by resources of the calendar's other collections than `collection`.
+    pub fn caldav_uids_elsewhere(
+        &mut self,
+        owner: &str,
+        collection: &str,
+    ) -> Result<BTreeSet<String>> {
+        Ok(crate::store::strings(self.conn.query(
+            "SELECT object_uid FROM caldav_resources WHERE store_user = $1 \
+             AND collection <> $2 AND deleted = 0",
+            &[owner.into(), collection.into()],
+        )?)?
+        .into_iter()
+        .collect())
+    }
+
     /// The calendar's current sync token (its revision).
     pub fn caldav_token(&mut self, owner: &str) -> Result<i64> {
         self.revision(owner)
@@ -818,7 +845,9 @@ fn check_properties<'a>(
     for (k, v) in props {
         n += 1;
         if n > MAX_PROPERTIES || k.len() > 512 || v.is_some_and(|v| v.len() > MAX_PROPERTY_LEN) {
-            return Err(CaldavError::Invalid("too many or too large properties".into()));
+            return Err(CaldavError::Invalid(
+                "too many or too large properties".into(),
+            ));
         }
     }
     Ok(())
@@ -836,7 +865,12 @@ fn set_property<C: SqlConnection + ?Sized>(
             "INSERT INTO caldav_properties (store_user, collection, property, value) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (store_user, collection, property) \
              DO UPDATE SET value = excluded.value",
-            &[owner.into(), collection.into(), property.into(), v.as_str().into()],
+            &[
+                owner.into(),
+                collection.into(),
+                property.into(),
+                v.as_str().into(),
+            ],
         )?,
         None => c.execute(
             "DELETE FROM caldav_properties WHERE store_user = $1 AND collection = $2 \

@@ -497,12 +497,18 @@ DTEND;TZID=Europe/Berlin:20260112T123000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
     #[test]
     fn time_ranges_follow_the_overrides() {
         let r = parse_resource(BODY.as_bytes(), Tz::UTC).unwrap();
-        let parent = r.events.iter().find(|e| e.recurrence_id().is_none()).unwrap();
-        let over = r.events.iter().find(|e| e.recurrence_id().is_some()).unwrap();
+        let parent = r
+            .events
+            .iter()
+            .find(|e| e.recurrence_id().is_none())
+            .unwrap();
+        let over = r
+            .events
+            .iter()
+            .find(|e| e.recurrence_id().is_some())
+            .unwrap();
         let t = |s: &str| crate::ical::parse_utc(s).unwrap();
-        let yes = |a, b| {
-            overlaps(Some(&parent.text), &[&over.text], t(a), t(b), Tz::UTC).unwrap()
-        };
+        let yes = |a, b| overlaps(Some(&parent.text), &[&over.text], t(a), t(b), Tz::UTC).unwrap();
         assert!(yes("20260105T000000Z", "20260106T000000Z"));
         // The moved instance: 10:30-11:30 UTC, not 09:00.
         assert!(!yes("20260112T090000Z", "20260112T100000Z"));
