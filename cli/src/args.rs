@@ -71,6 +71,10 @@ pub struct ExpandArgs {
     /// Generate free/busy up to this instant (YYYYMMDDTHHMMSSZ or YYYYMMDD)
     #[arg(long, value_name = "T", value_parser = parse_time, conflicts_with = "window_days")]
     pub expand_until: Option<DateTime<Utc>>,
+    /// Leave out occurrences of recurring events that end before this instant (YYYYMMDDTHHMMSSZ
+    /// or YYYYMMDD) [default: 365 days before now, or before the window end if earlier]
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub expand_from: Option<DateTime<Utc>>,
     /// Generate free/busy for N days from now [default: 100]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=36_600))]
     pub window_days: Option<u32>,
@@ -92,9 +96,13 @@ impl ExpandArgs {
 
     /// The recording options relative to `now`.
     pub fn options(&self, now: DateTime<Utc>) -> RecordOptions {
+        let window_end = self.window_end(now);
         RecordOptions {
             tz: self.tz,
-            window_end: self.window_end(now),
+            window_start: self
+                .expand_from
+                .unwrap_or_else(|| RecordOptions::default_window_start(now, window_end)),
+            window_end,
             max_instances: self.max_instances,
             ..RecordOptions::new(now)
         }

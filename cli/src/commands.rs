@@ -5,9 +5,9 @@ use std::fs;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::Path;
 
-use calstore_core::ical::{self, format_utc};
+use calstore_core::ical::{self, ParseOptions, format_utc};
 use calstore_core::sync::{Mutation, Version};
-use calstore_core::{Offer, Period, RecordOptions, Source, Status};
+use calstore_core::{ImportNote, Offer, Period, RecordOptions, Source, Status};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::{Format, ObjectArgs};
@@ -47,7 +47,9 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// `import`: parses every file first, then records all events in one transaction.
+/// `import`: reads every file first (leniently unless `--strict`), then records all events in
+/// one transaction. Each repair note goes to standard error as one line,
+/// `FILE: line N (UID "u"): problem: action`; the summary on standard output counts them.
 pub fn import(
     store: &mut CliStore,
     args: &ImportArgs,
@@ -62,11 +64,22 @@ pub fn import(
         .map(|(name, bytes)| Source::named(name, bytes))
         .collect();
     let user = &args.user.user;
-    let opts = args.expand.options(store.now());
+    let mut opts = args.expand.options(store.now());
+    if args.expand.expand_from.is_some() && opts.window_start >= opts.window_end {
+        return Err(CliError::Usage(format!(
+            "--expand-from {} is not before the window end {}",
+            format_utc(opts.window_start),
+            format_utc(opts.window_end)
+        )));
+    }
+    if args.strict {
+        opts.parse = ParseOptions::strict();
+    }
     if replica::is_replica(store)? {
-        // Parsed first (an error names its file), then one mutation per file.
+        // Read first (an error names its file, notes are shown), then one mutation per file.
         for source in &sources {
-            source.events(None)?;
+            let read = source.read(None, &opts.parse)?;
+            print_notes(&read.notes, read.notes_omitted);
         }
         for (name, bytes) in &inputs {
             let m = Mutation::Record {
@@ -98,17 +111,55 @@ pub fn import(
         bar.finish_and_clear();
     }
     let report = report?;
+    print_notes(&report.notes, report.notes_omitted);
+    let mut extra = String::new();
+    let notes = report.notes.len() + report.notes_omitted;
+    if notes > 0 {
+        extra.push_str(&format!(
+            "; {} on standard error",
+            plural(notes, "repair note", "repair notes")
+        ));
+    }
+    if report.obsolete_overrides > 0 {
+        extra.push_str(&format!(
+            "; {} made obsolete by a newer parent removed",
+            plural(
+                report.obsolete_overrides,
+                "stored override",
+                "stored overrides"
+            )
+        ));
+    }
     writeln!(
         out,
-        "imported {} ({}, {}) for {user}: {}, {} (window until {})",
+        "imported {} ({}, {}) for {user}: {}, {} (window {} to {}){extra}",
         plural(report.parents + report.recurrences, "object", "objects"),
         plural(report.parents, "parent", "parents"),
         plural(report.recurrences, "recurrence", "recurrences"),
         plural(report.periods, "free/busy period", "free/busy periods"),
         plural(report.providers, "provider", "providers"),
+        format_utc(opts.window_start),
         format_utc(opts.window_end),
     )?;
     Ok(())
+}
+
+/// Prints repair notes on standard error, one line each, and a line for those left out.
+fn print_notes(notes: &[ImportNote], omitted: usize) {
+    let stderr = io::stderr();
+    let mut err = stderr.lock();
+    // Standard error is where diagnostics go; if it is gone, nothing better can be done.
+    for note in notes {
+        let _ = writeln!(err, "{note}");
+    }
+    if omitted > 0 {
+        let _ = writeln!(
+            err,
+            "{} not shown (at most {} per file)",
+            plural(omitted, "more repair note", "more repair notes"),
+            ical::DEFAULT_MAX_NOTES
+        );
+    }
 }
 
 /// Prints plain periods (own or others' free/busy).
@@ -521,8 +572,9 @@ pub fn freebusy_extend(
     if users.is_empty() {
         writeln!(out, "no providers to extend")?;
     }
+    let opts = extend_options(store, args.tz, args.expand_from, until);
     for user in &users {
-        let n = store.extend_freebusy(user, until, args.tz)?;
+        let n = store.extend_freebusy_with(user, until, &opts)?;
         let reached = store
             .get_freebusy_providers(user)?
             .and_then(|p| p.datetime)
@@ -534,6 +586,23 @@ pub fn freebusy_extend(
         )?;
     }
     Ok(())
+}
+
+/// The options of an extension up to `until`: the zone, and the bounded past
+/// (`--expand-from`, by default 365 days before now or before `until` if earlier).
+fn extend_options(
+    store: &CliStore,
+    tz: chrono_tz::Tz,
+    expand_from: Option<chrono::DateTime<chrono::Utc>>,
+    until: chrono::DateTime<chrono::Utc>,
+) -> RecordOptions {
+    let now = store.now();
+    RecordOptions {
+        tz,
+        window_start: expand_from
+            .unwrap_or_else(|| RecordOptions::default_window_start(now, until)),
+        ..RecordOptions::new(now)
+    }
 }
 
 /// `offers`.
@@ -580,7 +649,8 @@ pub fn providers(
     let user = &args.user.user;
     require_user(store, user)?;
     if let Some(until) = args.extend_until {
-        let n = store.extend_freebusy(user, until, args.tz)?;
+        let opts = extend_options(store, args.tz, args.expand_from, until);
+        let n = store.extend_freebusy_with(user, until, &opts)?;
         writeln!(
             out,
             "extended {} up to {}",

@@ -122,6 +122,11 @@ pub struct ImportArgs {
     pub user: UserArg,
     #[command(flatten)]
     pub expand: ExpandArgs,
+    /// Refuse the whole import at the first problem in the input, instead of repairing or
+    /// skipping what mainstream calendar software gets past (each repair is noted on
+    /// standard error)
+    #[arg(long)]
+    pub strict: bool,
     /// iCalendar files ('-' for standard input); all are parsed before anything is written
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
@@ -272,6 +277,10 @@ pub struct FreebusyExtendArgs {
     /// Zone for floating times and dates (the users' zone)
     #[arg(long, value_name = "ZONE", value_parser = args::parse_zone, default_value = "UTC")]
     pub tz: chrono_tz::Tz,
+    /// Leave out occurrences that end before this instant (YYYYMMDDTHHMMSSZ or YYYYMMDD)
+    /// [default: 365 days before now]
+    #[arg(long, value_name = "T", value_parser = args::parse_time)]
+    pub expand_from: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// `offers`.
@@ -300,6 +309,10 @@ pub struct ProvidersArgs {
     /// Zone for floating times and dates when extending
     #[arg(long, value_name = "ZONE", value_parser = args::parse_zone, default_value = "UTC")]
     pub tz: chrono_tz::Tz,
+    /// When extending, leave out occurrences that end before this instant [default: 365 days
+    /// before now]
+    #[arg(long, value_name = "T", value_parser = args::parse_time, requires = "extend_until")]
+    pub expand_from: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// `--quota Q`.

@@ -243,7 +243,17 @@ struct Summary {
     cursor: Option<String>,
     conflicts: Vec<Conflict>,
     bookings: Vec<Booking>,
+    /// The attendees of the events this sync pushed as their organiser, as the server left
+    /// them: a local room's decision (with its reason), a local person's answer so far.
+    invitations: Vec<Invitation>,
     pending: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct Invitation {
+    uid: String,
+    #[serde(flatten)]
+    state: calstore_core::scheduling::AttendeeState,
 }
 
 #[derive(Debug, Serialize)]
@@ -275,6 +285,18 @@ fn exchange(
         .into_iter()
         .map(|e| (e.seq, e.mutation.kind().to_owned()))
         .collect();
+    // The events pushed as their organiser: their attendees are reported after the pull.
+    let mut organised: std::collections::BTreeMap<i64, (String, Vec<String>)> =
+        std::collections::BTreeMap::new();
+    for e in client::outbox(store)? {
+        if e.state == "pending"
+            && matches!(e.mutation, Mutation::Record { .. })
+            && let Ok(Some(written)) = e.mutation.events_written()
+        {
+            organised.insert(e.seq, written);
+        }
+    }
+    let mut applied_seqs = Vec::new();
     let mut relogged = false;
     while let Some(req) = client::push_request(store, PUSH_BATCH)? {
         let resp: PushResponse = match http.post("/sync/v1/push", &req) {
@@ -295,6 +317,12 @@ fn exchange(
             ));
         }
         summarise(&mut summary, &fresh, &kinds);
+        applied_seqs.extend(
+            fresh
+                .iter()
+                .filter(|r| r.status == ResultStatus::Applied)
+                .map(|r| r.seq),
+        );
     }
     let mut refetch = false;
     for _ in 0..3 {
@@ -326,6 +354,29 @@ fn exchange(
             break;
         }
         refetch = true;
+    }
+    for seq in applied_seqs {
+        let Some((user, uids)) = organised.get(&seq) else {
+            continue;
+        };
+        for uid in uids {
+            let Some(text) = store.get_complete_event(user, uid)? else {
+                continue;
+            };
+            let organiser = calstore_core::ical::parse_events(text.as_bytes())
+                .ok()
+                .and_then(|e| e.into_iter().next())
+                .and_then(|e| e.organizer);
+            if !organiser.is_some_and(|o| o.eq_ignore_ascii_case(user)) {
+                continue;
+            }
+            for state in calstore_core::scheduling::attendee_states(&text)? {
+                summary.invitations.push(Invitation {
+                    uid: uid.clone(),
+                    state,
+                });
+            }
+        }
     }
     summary.cursor = client::get(store, settings::CURSOR)?;
     summary.pending = client::outbox(store)?
@@ -406,6 +457,16 @@ fn print_summary(out: &mut dyn Write, format: Format, s: &Summary) -> Result<(),
                 format!(" (won: {won})")
             }
         )?;
+    }
+    for i in &s.invitations {
+        let answer = match i.state.partstat.as_str() {
+            "NEEDS-ACTION" => "pending".to_owned(),
+            other => other.to_lowercase(),
+        };
+        match &i.state.reason {
+            Some(why) => writeln!(out, "  {} {}: {answer} ({why})", i.uid, i.state.attendee)?,
+            None => writeln!(out, "  {} {}: {answer}", i.uid, i.state.attendee)?,
+        }
     }
     for b in &s.bookings {
         writeln!(

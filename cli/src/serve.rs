@@ -44,6 +44,17 @@ pub struct ServeArgs {
     /// Serve the web calendar's files from this directory at /
     #[arg(long, value_name = "DIR")]
     pub web_root: Option<PathBuf>,
+    /// Send the outbox (scheduling mail to people who are not users of this server) through
+    /// this SMTP relay: smtp://HOST:PORT (add ?tls=required for STARTTLS) or smtps://HOST:PORT,
+    /// credentials as smtp://USER:PASSWORD@HOST
+    #[arg(long, value_name = "URL")]
+    pub smtp: Option<String>,
+    /// The envelope sender and From of the mail [default: the answering user]
+    #[arg(long, value_name = "ADDRESS", requires = "smtp")]
+    pub mail_from: Option<String>,
+    /// Seconds between looks at the outbox
+    #[arg(long, value_name = "S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub mail_interval: u64,
 }
 
 fn resolve(listen: &str) -> Result<SocketAddr, CliError> {
@@ -89,6 +100,21 @@ pub fn run(db: &DbUrl, args: &ServeArgs, clock: Box<dyn Clock>) -> Result<(), Cl
             )));
         }
         config.web_root = Some(dir.clone());
+    }
+    if let Some(url) = &args.smtp {
+        if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+            return Err(CliError::Usage(format!(
+                "--smtp: expected smtp://HOST:PORT or smtps://HOST:PORT, not {url:?}"
+            )));
+        }
+        config.mail = Some((
+            calstore_native::mail::Relay {
+                url: url.clone(),
+                from: args.mail_from.clone(),
+                timeout: std::time::Duration::from_secs(30),
+            },
+            std::time::Duration::from_secs(args.mail_interval),
+        ));
     }
     let key = keyfile::load(db, args.key_file.as_deref(), Create::Yes)?.ok_or_else(|| {
         CliError::Usage(format!(

@@ -373,7 +373,7 @@ fn bad_input_is_refused_whole() {
     for (name, content, expected) in cases {
         let bad = env.file(name, content);
         // The good file comes first: it must not be written either.
-        let run = env.run(&["import", "--user", ROOM, &good, &bad]);
+        let run = env.run(&["import", "--strict", "--user", ROOM, &good, &bad]);
         let line = run.fails(1);
         assert!(line.contains(name), "{line}");
         assert!(line.contains(expected), "{line}");
@@ -388,10 +388,44 @@ fn bad_input_is_refused_whole() {
     );
     let bad = env.file("long.ics", long_uid.as_bytes());
     assert!(
-        env.run(&["import", "--user", ROOM, &good, &bad])
+        env.run(&["import", "--strict", "--user", ROOM, &good, &bad])
             .fails(1)
             .contains("5000 bytes")
     );
+    // Read leniently (the default), what no mainstream implementation reads is refused too:
+    // one line naming the file, exit 1, nothing written.
+    let nested = format!(
+        "BEGIN:VCALENDAR\r\n{}END:VCALENDAR\r\n",
+        "BEGIN:X-DEEP\r\n".repeat(40)
+    );
+    let refused: [(&str, &[u8], &str); 7] = [
+        ("garbage.ics", b"this is not iCalendar\n", "no iCalendar data"),
+        ("empty.ics", b"", "no iCalendar data"),
+        ("cal.json", b"{\"events\": [{\"start\": \"2014-10-10\"}]}", "no iCalendar data"),
+        ("image.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data"),
+        ("deep.ics", nested.as_bytes(), "nested deeper than 32"),
+        (
+            "feb30.ics",
+            b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:20140230T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            "holds no VEVENT that could be read (line 2 (UID \"x\"): line 4: DTSTART",
+        ),
+        (
+            "unended.ics",
+            b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:20141010T100000Z\r\n",
+            "holds no VEVENT",
+        ),
+    ];
+    for (name, content, expected) in refused {
+        let bad = env.file(name, content);
+        let run = env.run(&["import", "--user", ROOM, &good, &bad]);
+        let line = run.fails(1);
+        assert!(line.contains(name), "{line}");
+        assert!(line.contains(expected), "{line}");
+        assert_eq!(
+            env.run(&["freebusy", "--user", ROOM]).fails(1),
+            format!("calstore: error: unknown user {ROOM}")
+        );
+    }
     let missing = env.path("missing.ics").display().to_string();
     assert!(
         env.run(&["import", "--user", ROOM, &good, &missing])
@@ -401,6 +435,8 @@ fn bad_input_is_refused_whole() {
     // An existing user keeps exactly what it had.
     env.import_s1().ok();
     let weekly = env.file("weekly.ics", WEEKLY.as_bytes());
+    let run = env.run(&["import", "--strict", "--user", ROOM, &weekly, &env.file("nouid.ics", b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:20141010T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")]);
+    assert!(run.fails(1).contains("nouid.ics"));
     let bad = env.file("bad.ics", b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:y\r\nDTSTART:2014\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
     env.run(&["import", "--user", ROOM, &weekly, &bad]).fails(1);
     assert_eq!(env.freebusy_json(ROOM), json!([s1_period()]));
@@ -973,4 +1009,149 @@ fn providers_listed_and_extended() {
     );
     let fb = env.freebusy_json(PAUL);
     assert_eq!(fb.as_array().map(Vec::len), Some(20));
+}
+
+/// A calendar with three problems mainstream software gets past: an event without UID, an
+/// event without DTSTART, and a misspelt END:VCALENDAR.
+const REPAIRABLE: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n\
+BEGIN:VEVENT\r\nUID:good@example.com\r\nDTSTART:20261124T090000Z\r\nDTEND:20261124T100000Z\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nDTSTART:20261125T090000Z\r\nDTEND:20261125T100000Z\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:nostart@example.com\r\nSUMMARY:when?\r\nEND:VEVENT\r\n\
+END:VCALENDARD\r\n";
+
+#[test]
+fn lenient_import_notes_on_stderr_strict_refuses() {
+    let env = Env::new();
+    let f = env.file("repairable.ics", REPAIRABLE.as_bytes());
+    // --strict: the first problem refuses everything.
+    let run = env.run(&["import", "--strict", "--user", ROOM, &f]);
+    let line = run.fails(1);
+    assert!(
+        line.contains("repairable.ics: VEVENT at line 8: no UID"),
+        "{line}"
+    );
+    assert_eq!(
+        env.run(&["freebusy", "--user", ROOM]).fails(1),
+        format!("calstore: error: unknown user {ROOM}")
+    );
+    // Leniently (the default): imported, one note per line on standard error.
+    let run = env.run(&["import", "--user", ROOM, &f]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout
+            .starts_with("imported 2 objects (2 parents, 0 recurrences)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .trim_end()
+            .ends_with("; 3 repair notes on standard error"),
+        "{}",
+        run.stdout
+    );
+    let notes: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(notes.len(), 3, "{}", run.stderr);
+    let name = env.path("repairable.ics").display().to_string();
+    assert!(
+        notes[0].starts_with(&format!("{name}: line 8 (UID \"calstore-derived-")),
+        "{}",
+        notes[0]
+    );
+    assert!(
+        notes[0].ends_with("derived from the event's content"),
+        "{}",
+        notes[0]
+    );
+    assert_eq!(
+        notes[1],
+        format!(
+            "{name}: line 12 (UID \"nostart@example.com\"): VEVENT at line 12 \
+             (UID \"nostart@example.com\"): no DTSTART: event skipped"
+        )
+    );
+    assert_eq!(
+        notes[2],
+        format!(
+            "{name}: line 16: END:VCALENDARD does not match BEGIN:VCALENDAR at line 1: \
+             read as END:VCALENDAR"
+        )
+    );
+    let fb = env.freebusy_json(ROOM);
+    assert_eq!(fb.as_array().map(Vec::len), Some(2));
+    // The derived UID is stable: importing again changes nothing.
+    env.run(&["import", "--user", ROOM, &f]);
+    assert_eq!(env.freebusy_json(ROOM), fb);
+    // A calendar without problems prints nothing on standard error.
+    env.import_s1().ok();
+}
+
+/// A daily event since 1970: the past is bounded a year before now by default
+/// (`CALSTORE_NOW` is 2026-11-22), or where `--expand-from` says; `freebusy-extend` keeps
+/// the bound.
+#[test]
+fn expand_from_bounds_the_past() {
+    let env = Env::new();
+    let daily = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:daily1970@example.com\r\n\
+                 DTSTART:19700101T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=DAILY\r\n\
+                 END:VEVENT\r\nEND:VCALENDAR\r\n";
+    let f = env.file("daily.ics", daily.as_bytes());
+    let first = |v: &Value| v[0]["start"].as_str().map(str::to_owned);
+    let count = |v: &Value| v.as_array().map_or(0, Vec::len);
+    let run = env.run(&["import", "--user", PAUL, "--expand-until", "20270101", &f]);
+    assert!(
+        run.ok()
+            .contains("(window 20251122T000000Z to 20270101T000000Z)"),
+        "{}",
+        run.stdout
+    );
+    let fb = env.freebusy_json(PAUL);
+    assert_eq!(first(&fb).as_deref(), Some("20251122T090000Z"));
+    assert_eq!(count(&fb), 405);
+    // An explicit bound.
+    env.run(&[
+        "import",
+        "--user",
+        PAUL,
+        "--expand-until",
+        "20270101",
+        "--expand-from",
+        "20260101",
+        &f,
+    ])
+    .ok();
+    let fb = env.freebusy_json(PAUL);
+    assert_eq!(first(&fb).as_deref(), Some("20260101T090000Z"));
+    assert_eq!(count(&fb), 365);
+    // Extending recomputes with the bound: by default a year before now again.
+    let run = env.run(&["freebusy-extend", "--user", PAUL, "--until", "20270201"]);
+    assert!(run.ok().contains("extended 1 provider"), "{}", run.stdout);
+    let fb = env.freebusy_json(PAUL);
+    assert_eq!(first(&fb).as_deref(), Some("20251122T090000Z"));
+    env.run(&[
+        "freebusy-extend",
+        "--user",
+        PAUL,
+        "--until",
+        "20270201",
+        "--expand-from",
+        "20270101",
+    ])
+    .ok();
+    let fb = env.freebusy_json(PAUL);
+    assert_eq!(first(&fb).as_deref(), Some("20270101T090000Z"));
+    assert_eq!(count(&fb), 31);
+    // A bound at or after the window end is a usage error; nothing changes.
+    let run = env.run(&[
+        "import",
+        "--user",
+        PAUL,
+        "--expand-until",
+        "20270101",
+        "--expand-from",
+        "20270101",
+        &f,
+    ]);
+    assert!(run.fails(2).contains("--expand-from"));
+    assert_eq!(count(&env.freebusy_json(PAUL)), 31);
 }

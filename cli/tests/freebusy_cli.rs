@@ -330,7 +330,9 @@ fn instance_cap_error_is_clear() {
     let env = Env::new();
     let f = env.file(
         "minutely.ics",
-        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:m@example.com\r\nDTSTART:20000101T000000Z\r\n\
+        // From October 2026: 132 480 minutes before the window end (instances before the
+        // bounded past, a year before now, would not count).
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:m@example.com\r\nDTSTART:20261001T000000Z\r\n\
          RRULE:FREQ=MINUTELY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
     );
     let (code, _, err) = env.run(&["import", "--user", ROOM, "--expand-until", "20270101", &f]);

@@ -15,162 +15,23 @@
 // Test support code outside #[test] functions: failing loudly is its job.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use calstore_core::{SqlConnection, Value as SqlValue};
+use calstore_core::SqlConnection;
 use calstore_native::{DbUrl, connect};
 use serde_json::Value;
 use tempfile::TempDir;
 
-const NOW: &str = "20261206T120000Z";
-const KEY: &str = "5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c";
+#[path = "support/server.rs"]
+mod support;
+use support::*;
 const ALICE: &str = "mailto:alice@example.com";
 const BOB: &str = "mailto:bob@example.com";
 const ALICE_PW: &str = "correct horse battery staple";
 const BOB_PW: &str = "another good passphrase";
 const CAROL_PW: &str = "carol reads calendars";
-
-/// One command's result.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn ok(&self) -> &str {
-        assert_eq!(
-            self.code,
-            Some(0),
-            "stdout: {}\nstderr: {}",
-            self.stdout,
-            self.stderr
-        );
-        &self.stdout
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(self.ok()).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
-    }
-}
-
-/// Runs `calstore --db DB ARGS…` with `stdin`.
-fn calstore(db: &str, args: &[&str], stdin: &str) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_calstore"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("CALSTORE_NOW", NOW)
-        .env("CALSTORE_PSEUDONYM_KEY", KEY)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("calstore runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// A running `calstore serve`, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-    log: PathBuf,
-}
-
-impl Server {
-    /// Starts a server on `db` on a free loopback port and waits for its ready line.
-    fn start(db: &str, dir: &Path, name: &str) -> Server {
-        Server::start_with(db, dir, name, &[], "http")
-    }
-
-    /// Likewise, with more options; `scheme` is what the ready line must say.
-    fn start_with(db: &str, dir: &Path, name: &str, extra: &[&str], scheme: &str) -> Server {
-        let log = dir.join(format!("{name}.log"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_calstore"))
-            .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .env("CALSTORE_NOW", NOW)
-            .env("CALSTORE_PSEUDONYM_KEY", KEY)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("calstore serve runs");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("no ready line; log: {}", read(&log)));
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("ready line {line:?}; log: {}", read(&log)))
-            .to_owned();
-        assert!(url.starts_with(&format!("{scheme}://127.0.0.1:")), "{url}");
-        Server { child, url, log }
-    }
-
-    /// How many requests to `path` the log shows.
-    fn requests(&self, path: &str) -> usize {
-        read(&self.log)
-            .lines()
-            .filter(|l| l.contains(&format!("\"path\":\"{path}\"")))
-            .count()
-    }
-
-    /// SIGKILL: no shutdown at all.
-    fn kill9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    /// SIGTERM, and the exit status.
-    fn terminate(mut self) -> Option<i32> {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s.code();
-            }
-            assert!(Instant::now() < deadline, "no exit after SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_default()
-}
 
 /// An event of `calendar`'s, as a client would send it.
 fn event(uid: &str, seq: u32, dtstamp: &str, start: &str, end: &str, summary: &str) -> String {
@@ -182,24 +43,6 @@ fn event(uid: &str, seq: u32, dtstamp: &str, start: &str, end: &str, summary: &s
     )
 }
 
-/// Writes `text` to `dir/name` and gives its path.
-fn file(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
-}
-
-/// Every row of the calendar tables of `owners` (store users), table by table.
-fn dump(db: &str, owners: &[&str]) -> BTreeMap<String, Vec<Vec<SqlValue>>> {
-    let url = DbUrl::parse(db).unwrap();
-    let mut conn = connect(&url).unwrap();
-    let owners: Vec<(bool, String)> = owners
-        .iter()
-        .flat_map(|o| [(false, (*o).to_owned()), (true, (*o).to_owned())])
-        .collect();
-    calstore_tests::convergence::dump(&mut conn, &owners)
-}
-
 fn summary_of(db: &str, uid: &str) -> String {
     let text = calstore(db, &["event", "show", "--user", ALICE, "--uid", uid], "")
         .ok()
@@ -209,17 +52,6 @@ fn summary_of(db: &str, uid: &str) -> String {
         .unwrap_or_else(|| panic!("no SUMMARY in {text}"))
         .trim()
         .to_owned()
-}
-
-/// `calstore sync` through `server` (`--server`: the replicas may use any process serving
-/// the database).
-fn sync(db: &str, server: &Server) -> Value {
-    calstore(
-        db,
-        &["sync", "--server", &server.url, "--format", "json"],
-        "",
-    )
-    .json()
 }
 
 fn add_accounts(server_db: &str) {
@@ -269,24 +101,6 @@ fn add_accounts(server_db: &str) {
         &format!("{CAROL_PW}\n"),
     )
     .ok();
-}
-
-fn clone(server: &Server, login: &str, password: &str, db: &str) -> Value {
-    calstore(
-        db,
-        &[
-            "clone",
-            "--server",
-            &server.url,
-            "--login",
-            login,
-            "--password-stdin",
-            "--format",
-            "json",
-        ],
-        &format!("{password}\n"),
-    )
-    .json()
 }
 
 /// Two clones (and a read-only third) edited offline converge through `servers` (one, or
@@ -584,7 +398,17 @@ fn kill9_during_push(server_db: &str, dir: &Path) {
     assert_eq!(
         count(
             &mut conn,
-            "SELECT COUNT(*) FROM objects WHERE object_uid LIKE 'bulk%'"
+            "SELECT COUNT(*) FROM objects WHERE object_uid LIKE 'bulk%' \
+             AND store_user = 'mailto:alice@example.com'"
+        ),
+        n
+    );
+    // Bob, an attendee with an account here, was invited to each once.
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT COUNT(*) FROM requests WHERE object_uid LIKE 'bulk%' \
+             AND store_user = 'mailto:bob@example.com'"
         ),
         n
     );
@@ -766,8 +590,8 @@ mod sqlite {
             &["--max-body-mib", "1", "--rate", "40"],
             "http",
         );
-        let big = vec![b' '; 2 * 1024 * 1024];
-        let (status, body) = post_raw(&format!("{}/sync/v1/login", server.url), &big);
+        // A declared length over the limit is answered before the body is sent.
+        let (status, body) = declared_too_large(&server.url, 2 * 1024 * 1024);
         assert_eq!(
             (status, &body["error"]),
             (413, &"too_large".into()),
@@ -858,6 +682,33 @@ fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (paths.0, paths.1, paths.2)
 }
 
+/// A POST that declares a body of `length` bytes and sends only its first byte; (status,
+/// JSON answer).
+fn declared_too_large(url: &str, length: usize) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        conn,
+        "POST /sync/v1/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {length}\r\nConnection: close\r\n\r\n{{"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status: u16 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"));
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {text}"));
+    (status, value)
+}
+
 /// A POST with a raw body; (status, JSON answer).
 fn post_raw(url: &str, body: &[u8]) -> (u16, Value) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -877,51 +728,6 @@ fn post_raw(url: &str, body: &[u8]) -> (u16, Value) {
 
 mod postgres {
     use super::*;
-    use calstore_native::PgConnection;
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    const URL_VAR: &str = "CALSTORE_TEST_PG_URL";
-
-    /// A schema of its own on the test server, dropped at the end.
-    struct Schema {
-        name: String,
-        conn: PgConnection,
-        db: String,
-    }
-
-    impl Schema {
-        fn new() -> Schema {
-            let url = match std::env::var(URL_VAR) {
-                Ok(u) if !u.trim().is_empty() => u,
-                _ => panic!(
-                    "{URL_VAR} is not set: start a server with `export \"$(scripts/pg-test-cluster.sh \
-                     start /tmp/calstore-pg)\"`"
-                ),
-            };
-            static COUNTER: AtomicU64 = AtomicU64::new(0);
-            let name = format!(
-                "serve_{}_{}",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::Relaxed)
-            );
-            let mut conn = PgConnection::connect(&url).unwrap();
-            conn.execute_batch(&format!(
-                "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
-            ))
-            .unwrap();
-            let sep = if url.contains('?') { '&' } else { '?' };
-            let db = format!("{url}{sep}options=-csearch_path%3D{name}");
-            Schema { name, conn, db }
-        }
-    }
-
-    impl Drop for Schema {
-        fn drop(&mut self) {
-            let _ = self
-                .conn
-                .execute_batch(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
-        }
-    }
 
     fn setup() -> (TempDir, Schema) {
         let dir = tempfile::tempdir().unwrap();

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use calstore_native::DbUrl;
+use calstore_native::mail::Relay;
 
 /// A certificate chain and its private key, PEM files.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +37,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// The web calendar's files, served at `/` when set.
     pub web_root: Option<PathBuf>,
+    /// The SMTP relay the outbox is sent through, if any, and how often it is looked at.
+    pub mail: Option<(Relay, Duration)>,
 }
 
 impl Config {
@@ -55,6 +58,7 @@ impl Config {
             session_days: 30,
             shutdown_grace: Duration::from_secs(30),
             web_root: None,
+            mail: None,
         }
     }
 }

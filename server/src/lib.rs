@@ -31,6 +31,7 @@ use std::time::Duration;
 
 use calstore_core::accounts::{self, PasswordPolicy, PseudonymKey, open::Purpose};
 use calstore_core::caldav::CALDAV;
+use calstore_core::outbox::OUTBOX;
 use calstore_core::schema::storage::{Role as StorageRole, StorageConnection};
 use calstore_core::sync::schema::SYNC_SERVER;
 use calstore_core::sync::server as sync_server;
@@ -101,7 +102,9 @@ pub fn prepare(
     let open_conn =
         move || -> Result<AnyConnection, StoreError> { connect(&db).map_err(StoreError::from) };
     let mut first = Store::open(open_conn()?, Box::new(Arc::clone(&clock)))?;
-    schema::migrate_components(first.connection(), &[&SYNC_SERVER, &CALDAV])?;
+    // The outbox: implicit scheduling queues mail there for participants who are not
+    // local users; the mail loop sends it when a relay is configured.
+    schema::migrate_components(first.connection(), &[&SYNC_SERVER, &OUTBOX, &CALDAV])?;
     let epoch = sync_server::init(&mut first, &new_epoch()?)?;
     let now = now_utc(&*clock)?;
     let accounts_conn = match accounts::open(
@@ -174,6 +177,7 @@ pub async fn serve(state: AppState, mut ready: impl Write) -> Result<(), ServeEr
         })
     };
     let snapshots = tokio::spawn(snapshot_timer(Arc::clone(&state)));
+    let mail = tokio::spawn(mail_loop(Arc::clone(&state)));
     let scheme = if tls.is_some() { "https" } else { "http" };
     writeln!(ready, "listening on {scheme}://{addr}")?;
     ready.flush()?;
@@ -201,6 +205,7 @@ pub async fn serve(state: AppState, mut ready: impl Write) -> Result<(), ServeEr
     }
     signals.abort();
     snapshots.abort();
+    mail.abort();
     // A clean shutdown: the memory tables are snapshotted and the sessions closed, and every
     // connection is closed on a blocking thread (a PostgreSQL connection closes synchronously).
     let now = now_utc(&*state.clock)?;
@@ -267,6 +272,39 @@ async fn snapshot_timer(state: Arc<AppState>) {
             }
         })
         .await;
+    }
+}
+
+/// Sends the outbox through the configured relay on its interval (nothing without a relay).
+/// Each round claims the messages it sends, so several servers on one database do not send
+/// a message twice; a failure is logged and retried at the message's next attempt.
+async fn mail_loop(state: Arc<AppState>) {
+    let Some((relay, every)) = state.config.mail.clone() else {
+        return;
+    };
+    loop {
+        tokio::time::sleep(every).await;
+        let relay = relay.clone();
+        let clock = Arc::clone(&state.clock);
+        let result = state
+            .pool
+            .run(move |store| {
+                calstore_native::mail::send_due(store, &relay, clock.now(), 100).map_err(
+                    |e| match e {
+                        calstore_native::mail::MailError::Store(s) => s,
+                        other => StoreError::invalid(other.to_string()),
+                    },
+                )
+            })
+            .await;
+        let line = match result {
+            Ok(r) if r.sent + r.retrying + r.dead == 0 => continue,
+            Ok(r) => serde_json::json!({
+                "event": "mail", "sent": r.sent, "retrying": r.retrying, "dead": r.dead,
+            }),
+            Err(e) => serde_json::json!({"event": "mail_failed", "error": e.to_string()}),
+        };
+        eprintln!("{line}");
     }
 }
 

@@ -22,6 +22,7 @@ use calstore_core::sync::wire::{
 use calstore_core::{RecordOptions, StoreError};
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::AppState;
 use crate::auth::{self, AuthError};
@@ -40,6 +41,8 @@ pub fn router(state: App) -> Router {
         .route("/sync/v1/pull", post(pull))
         .merge(crate::caldav::router())
         .layer(DefaultBodyLimit::max(max_body))
+        // A declared length over the limit is refused before any of the body is read.
+        .layer(RequestBodyLimitLayer::new(max_body))
         .layer(RequestDecompressionLayer::new())
         .layer(CompressionLayer::new())
         .layer(middleware::from_fn_with_state(
@@ -336,7 +339,7 @@ async fn push(
         .pool
         .run(move |store| {
             let opts = RecordOptions::new(now);
-            Ok(sync_server::push(store, &access, &req, &opts))
+            Ok(sync_server::push_scheduling(store, &access, &req, &opts))
         })
         .await??;
     Ok(Json(response).into_response())

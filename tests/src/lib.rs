@@ -30,7 +30,8 @@
 //! entries, the quota check), `changes` (revisions, tombstones, schema, raw values), `record`
 //! (recording events, conflicts, the window), `scenarios` (the acceptance scenarios of the
 //! imip-agent reconstruction, §6.2, through the scheduling API), `scheduling` (the rest of
-//! the scheduling API) and `bad_input`.
+//! the scheduling API), `corpus` (the calendar corpus), `lenient` (issue 10: lenient import,
+//! bounded past, obsolete overrides) and `bad_input`.
 // This crate is test code compiled as a library (so that other crates can run the suite):
 // failing loudly with unwrap/expect/panic is what a test case should do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -49,7 +50,9 @@ pub use cases::bad_input::*;
 pub use cases::changes::*;
 pub use cases::corpus::*;
 pub use cases::freebusy::*;
+pub use cases::implicit::*;
 pub use cases::journal::*;
+pub use cases::lenient::*;
 pub use cases::record::*;
 pub use cases::scenarios::*;
 pub use cases::scheduling::*;
@@ -195,10 +198,23 @@ macro_rules! all_cases {
             scheduling_add,
             scheduling_ignored_messages,
             scheduling_preferences_roundtrip,
+            // implicit scheduling after a user's own write (sync server, CalDAV)
+            implicit_organiser_write_invites,
+            implicit_attendee_answer_reaches_organiser,
+            implicit_cancel_reaches_attendees,
+            implicit_dropped_attendee_is_cancelled,
+            implicit_quota_decline_reason_reaches_organiser,
+            implicit_delivery_is_one_unit_of_work,
             // the calendar corpus and time-zone/recurrence edge cases through the store
             corpus_matches_independent_expectations,
             this_and_future_through_the_store,
             instance_cap_and_extension_bounds,
+            // lenient import, bounded past, obsolete overrides, received VFREEBUSY (issue 10)
+            lenient_import_reports_notes_strict_refuses,
+            bounded_past_limits_materialised_periods,
+            copies_of_one_event_newest_wins,
+            newer_parent_obsoletes_stored_overrides,
+            received_vfreebusy_clipped_to_its_range,
             // bad input
             bad_malformed_icalendar,
             bad_missing_uid,
@@ -232,6 +248,7 @@ mod tests {
             include_str!("cases/scheduling.rs"),
             include_str!("cases/bad_input.rs"),
             include_str!("cases/corpus.rs"),
+            include_str!("cases/lenient.rs"),
             include_str!("cases/unit_of_work.rs"),
         ];
         let mut defined: Vec<&str> = sources

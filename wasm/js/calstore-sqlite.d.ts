@@ -31,6 +31,7 @@ export type {
   QueuedRequestInput,
   QuotaDecision,
   RecordOptions,
+  RepairNote,
   Rid,
   TimeInput,
   TimeRange,

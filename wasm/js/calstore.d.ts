@@ -125,6 +125,28 @@ export interface ImportReport {
   periods: number;
   /** UIDs listed as providers (periods continue past the window). */
   providers: number;
+  /**
+   * What reading the input repaired or skipped (lenient import, the default), in input order;
+   * at most 1000, the rest counted in `notesOmitted`.
+   */
+  notes: RepairNote[];
+  notesOmitted: number;
+  /** Stored overrides deleted because a newer parent made them obsolete (RFC 5546 §2.1.5). */
+  obsoleteOverrides: number;
+}
+
+/** One repair made while reading iCalendar input. */
+export interface RepairNote {
+  /** The 1-based input line (a property's, or the BEGIN:VEVENT line of a whole event). */
+  line: number;
+  /** The event's UID (a derived one if it had none); null outside any event. */
+  uid: string | null;
+  /** What was wrong. */
+  problem: string;
+  /** What was done. */
+  action: string;
+  /** The note on one line, as the CLI prints it: `line N (UID "u"): problem: action`. */
+  message: string;
 }
 
 /** One entry of the change journal (the latest change of a key). */
@@ -163,6 +185,11 @@ export interface RecordOptions {
   windowDays?: number;
   /** Generate free/busy up to this instant (instead of windowDays). */
   expandUntil?: TimeInput;
+  /**
+   * The bounded past: occurrences of recurring events that end before this instant are not
+   * stored; default 365 days before now (or before the window end if that is earlier).
+   */
+  expandFrom?: TimeInput;
   /** Refuse an object with more instances than this inside the window. */
   maxInstances?: number;
   /** When recording a parent, delete its stored recurrences first. */
@@ -170,6 +197,12 @@ export interface RecordOptions {
 }
 
 export interface ImportOptions extends RecordOptions {
+  /**
+   * Refuse the whole input at its first problem (an `InvalidData` error), instead of
+   * repairing or skipping what mainstream calendar software gets past (the default, with a
+   * note per repair in the report).
+   */
+  strict?: boolean;
   /** Skip events that do not name the user as organiser or attendee. */
   onlyInvolving?: boolean;
   /** Called after each slice of UIDs (500 at most), the last time with done === total. */

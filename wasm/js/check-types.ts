@@ -11,6 +11,7 @@ import {
   type Period,
   type PersistentCalStore,
   type QuotaDecision,
+  type RepairNote,
   type SqlJsStatic,
   storeMethodNames,
 } from "./calstore.js";
@@ -28,6 +29,15 @@ export async function inMemory(): Promise<void> {
     windowDays: 30,
     onProgress: (done: number, total: number) => void [done, total],
   });
+  const lenient: ImportReport = store.importIcs(user, "BEGIN:VCALENDAR...", {
+    strict: false,
+    expandFrom: "20260101",
+  });
+  const notes: string[] = lenient.notes.map((n: RepairNote) => `${n.line} ${n.uid ?? "-"} ${n.message}`);
+  const skipped: number = lenient.notesOmitted + lenient.obsoleteOverrides;
+  void [notes, skipped];
+  // @ts-expect-error: strict is a boolean.
+  store.importIcs(user, "BEGIN:VCALENDAR...", { strict: "yes" });
   const week: Period[] = store.getFreebusy(user, { from: "20261123", to: new Date() });
   const first: string | null = week[0]?.uid ?? null;
   const text: string | null = store.getEvent(user, "uid", null);
@@ -73,7 +83,9 @@ export async function durable(): Promise<void> {
 export async function fast(): Promise<void> {
   const memory = await inModule.openInModule();
   const durable = await inModule.CalStore.openInModule({ storage: "opfs", path: "cal.sqlite3" });
-  const report: ImportReport = durable.importIcs(user, "BEGIN:VCALENDAR...", { tz: "Europe/Oslo" });
+  const report: ImportReport = durable.importIcs(user, "BEGIN:VCALENDAR...", { tz: "Europe/Oslo", strict: true });
+  const first: inModule.RepairNote | undefined = report.notes[0];
+  void first;
   const week: Period[] = memory.getFreebusy(user, { from: "20261123", to: "20261130" });
   const backend: "sql.js" | "in-module" = memory.backend;
   const image: Uint8Array = durable.exportImage();

@@ -206,12 +206,17 @@ impl CalStore {
     // ---- importing and recording ----------------------------------------------------------
 
     /// Parses iCalendar text and records every VEVENT for `user` in one transaction (all or
-    /// nothing), recomputing free/busy. `options`: `tz`, `windowDays` | `expandUntil`,
-    /// `maxInstances`, `replaceRecurrences`, `onlyInvolving` (skip events that do not name
-    /// the user as organiser or attendee) and `onProgress(done, total)`.
+    /// nothing), recomputing free/busy. The text is read leniently unless `strict`: what
+    /// mainstream calendar software gets past is repaired or skipped, each repair a note of
+    /// the report. `options`: `tz`, `windowDays` | `expandUntil`, `expandFrom`,
+    /// `maxInstances`, `replaceRecurrences`, `strict`, `onlyInvolving` (skip events that do
+    /// not name the user as organiser or attendee) and `onProgress(done, total)`.
     #[wasm_bindgen(js_name = importIcs)]
     pub fn import_ics(&mut self, user: &str, ics: JsValue, options: JsValue) -> JsResult<JsValue> {
-        let opts = js(cv::record_options(&options, self.store.now()))?;
+        let mut opts = js(cv::record_options(&options, self.store.now()))?;
+        if js(cv::opt_bool(&prop(&options, "strict"), "options.strict"))?.unwrap_or(false) {
+            opts.parse = calstore_core::ical::ParseOptions::strict();
+        }
         let bytes = js(cv::ical_bytes(&ics, "ics"))?;
         let only_involving = js(cv::opt_bool(
             &prop(&options, "onlyInvolving"),

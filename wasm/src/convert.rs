@@ -789,14 +789,27 @@ pub fn providers_out(p: Option<&Providers>) -> Result<JsValue, JsValue> {
         .build())
 }
 
-/// `{parents, recurrences, uids, periods, providers}`.
+/// `{parents, recurrences, uids, periods, providers, notes: [{line, uid, problem, action,
+/// message}], notesOmitted, obsoleteOverrides}`; `message` is the note as the CLI prints it.
 pub fn import_report_out(r: &ImportReport) -> JsValue {
+    let notes = from_json(&json::array(&r.notes, |out, n| {
+        json::Object::start(out)
+            .int("line", i64::try_from(n.note.line).unwrap_or(i64::MAX))
+            .opt_str("uid", n.note.uid.as_deref())
+            .str("problem", &n.note.problem)
+            .str("action", &n.note.action)
+            .str("message", &n.to_string())
+            .end();
+    }));
     Obj::new()
         .set("parents", usize_count(r.parents))
         .set("recurrences", usize_count(r.recurrences))
         .set("uids", usize_count(r.uids))
         .set("periods", usize_count(r.periods))
         .set("providers", usize_count(r.providers))
+        .set("notes", notes)
+        .set("notesOmitted", usize_count(r.notes_omitted))
+        .set("obsoleteOverrides", usize_count(r.obsolete_overrides))
         .build()
 }
 
@@ -906,6 +919,15 @@ pub fn record_options(v: &JsValue, now: DateTime<Utc>) -> Conv<calstore_core::Re
             now + chrono::TimeDelta::days(days)
         }
         (None, None) => opts.window_end,
+    };
+    opts.window_start = match opt_time(&prop(v, "expandFrom"), "options.expandFrom")? {
+        Some(from) if from >= opts.window_end => {
+            return Err(StoreError::invalid(
+                "options.expandFrom: must be before the window end",
+            ));
+        }
+        Some(from) => from,
+        None => calstore_core::RecordOptions::default_window_start(now, opts.window_end),
     };
     if let Some(max) = opt_count(&prop(v, "maxInstances"), "options.maxInstances")? {
         opts.max_instances = usize::try_from(max).unwrap_or(usize::MAX);

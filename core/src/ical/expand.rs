@@ -118,25 +118,8 @@ impl EventComponent {
             });
         }
 
-        // EXDATEs: instants, and local dates for DATE values.
-        let date_frame = Frame::Local(self.dtstart.zone().cloned());
-        let mut excluded_instants = BTreeSet::new();
-        let mut excluded_dates = BTreeSet::new();
-        for ex in &self.exdates {
-            match ex {
-                IcalTime::Date(d, _) => {
-                    excluded_dates.insert(*d);
-                }
-                other => {
-                    excluded_instants.insert(other.instant(tz));
-                }
-            }
-        }
-        let is_excluded = |start: DateTime<Utc>| {
-            excluded_instants.contains(&start)
-                || (!excluded_dates.is_empty()
-                    && excluded_dates.contains(&date_frame.local(start, tz).date()))
-        };
+        let exclusions = self.exclusions(tz);
+        let is_excluded = |start: DateTime<Utc>| exclusions.contains(start, tz);
 
         let mut out = Collector {
             from,
@@ -232,6 +215,34 @@ impl EventComponent {
             instances: out.map.into_values().collect(),
             truncated: out.truncated,
         })
+    }
+
+    /// True if an EXDATE of this event removes an instance starting at `start`: an EXDATE
+    /// naming that instant (whatever its TZID), or a DATE EXDATE naming its local date (in
+    /// DTSTART's zone; floating and DATE values are read in `tz`). The store uses it to find
+    /// the stored overrides a newer parent deletes.
+    pub fn excludes(&self, start: DateTime<Utc>, tz: Tz) -> bool {
+        !self.exdates.is_empty() && self.exclusions(tz).contains(start, tz)
+    }
+
+    /// The EXDATEs as instants, and local dates for DATE values.
+    fn exclusions(&self, tz: Tz) -> Exclusions {
+        let mut out = Exclusions {
+            frame: Frame::Local(self.dtstart.zone().cloned()),
+            instants: BTreeSet::new(),
+            dates: BTreeSet::new(),
+        };
+        for ex in &self.exdates {
+            match ex {
+                IcalTime::Date(d, _) => {
+                    out.dates.insert(*d);
+                }
+                other => {
+                    out.instants.insert(other.instant(tz));
+                }
+            }
+        }
+        out
     }
 
     /// The length rule of this event's instances.
@@ -330,6 +341,22 @@ impl EventComponent {
 fn date_end(d: NaiveDate) -> NaiveDateTime {
     d.succ_opt()
         .map_or(NaiveDateTime::MAX, |n| n.and_time(chrono::NaiveTime::MIN))
+}
+
+/// What the EXDATEs of one event remove.
+#[derive(Debug)]
+struct Exclusions {
+    /// The frame DATE EXDATEs are local dates in (DTSTART's zone).
+    frame: Frame,
+    instants: BTreeSet<DateTime<Utc>>,
+    dates: BTreeSet<NaiveDate>,
+}
+
+impl Exclusions {
+    fn contains(&self, start: DateTime<Utc>, tz: Tz) -> bool {
+        self.instants.contains(&start)
+            || (!self.dates.is_empty() && self.dates.contains(&self.frame.local(start, tz).date()))
+    }
 }
 
 /// Frame and limits shared by the rules of one expansion.

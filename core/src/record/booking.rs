@@ -97,8 +97,10 @@ pub fn booking_from_events(
         .iter()
         .filter_map(|(rid, e)| rid.as_deref().map(|r| (r, true, Some(*e))))
         .collect();
+    // A booking counts every occurrence up to the window end: no bounded past.
     let opts = RecordOptions {
         tz,
+        window_start: DateTime::<Utc>::MIN_UTC,
         window_end,
         ..RecordOptions::new(window_end)
     };

@@ -5,7 +5,7 @@
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::options::RecordOptions;
 use super::participation::{is_cancelled, participates, transp_for};
@@ -152,6 +152,11 @@ pub(crate) fn load_providers<C: SqlConnection + ?Sized>(
 /// A cancelled one (or one with `STATUS:CANCELLED`) cancels the rest of the series. Since the
 /// rescheduled occurrences may move into the window from past it, the parent is expanded
 /// correspondingly further and the result cut at the window again.
+///
+/// The past is bounded (`opts.window_start`): a recurring parent's occurrences that end
+/// before it are left out (and not counted towards the instance cap); rescheduled ones are
+/// left out when they end before it after the move. Overrides and non-recurring parents
+/// keep their one period.
 pub(crate) fn derive(
     user: &str,
     parent: Option<&EventComponent>,
@@ -202,7 +207,25 @@ pub(crate) fn derive(
             .window_end
             .checked_add_signed(advance)
             .unwrap_or(opts.window_end);
-        let exp = event.instances(&ctx).map_err(ical_err)?;
+        // Occurrences a THISANDFUTURE recurrence moves later (or lengthens) may cross the
+        // bounded past from before it: expand from that much earlier.
+        let delay = recurrences
+            .iter()
+            .filter_map(|(_, active, e)| e.filter(|e| *active && e.this_and_future))
+            .filter_map(|e| e.instances(&ctx).ok()?.instances.first().copied())
+            .map(|i| {
+                (i.start - i.recurrence_point).max(TimeDelta::zero())
+                    + (i.end - i.start)
+                    + TimeDelta::days(1)
+            })
+            .max()
+            .unwrap_or_default();
+        let from = opts
+            .window_start
+            .checked_sub_signed(delay)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let exp = event.instances_from(&ctx, from).map_err(ical_err)?;
+        let bounded = event.is_recurring();
         let mut cut = false;
         for inst in exp
             .instances
@@ -225,6 +248,9 @@ pub(crate) fn derive(
                 cut = true;
                 continue;
             }
+            if bounded && before(&inst, opts.window_start) {
+                continue;
+            }
             derived
                 .periods
                 .push(period_for(component, user, &inst, None));
@@ -238,6 +264,12 @@ pub(crate) fn derive(
         .periods
         .dedup_by(|a, b| a.sort_key() == b.sort_key());
     Ok(derived)
+}
+
+/// True if `inst` ended before `start` (a zero-length one: started before it), as
+/// [`EventComponent::instances_from`] decides.
+fn before(inst: &ical::Instance, start: DateTime<Utc>) -> bool {
+    inst.end < start || (inst.end == start && inst.start < inst.end)
 }
 
 /// Replaces the stored free/busy of every UID in `uids` with what its stored objects give
@@ -372,7 +404,19 @@ pub(crate) fn refresh_uids<C: SqlConnection + ?Sized>(
     Ok(all)
 }
 
+/// What [`record_objects`] did.
+#[derive(Debug, Default)]
+pub(crate) struct Recorded {
+    /// The free/busy of each UID, in the order of `by_uid`.
+    pub derived: Vec<Derived>,
+    /// Stored overrides deleted as obsolete.
+    pub obsolete: usize,
+}
+
 /// Stores the objects of `by_uid` with multi-row upserts and recomputes their free/busy.
+/// A parent newer than the stored one first deletes the stored overrides it makes obsolete
+/// ([`obsolete_overrides`]); with `opts.replace_recurrences`, every stored override of its
+/// UID.
 pub(crate) fn record_objects<C: SqlConnection + ?Sized>(
     c: &mut C,
     tx: &mut WriteTx,
@@ -380,12 +424,17 @@ pub(crate) fn record_objects<C: SqlConnection + ?Sized>(
     by_uid: &ByUid<'_>,
     delete_old: bool,
     opts: &RecordOptions,
-) -> Result<Vec<Derived>> {
+) -> Result<Recorded> {
+    let mut obsolete = 0;
     if opts.replace_recurrences {
         for (uid, objs) in by_uid {
             if objs.contains_key(&None) {
                 objects::delete_recurrences(c, tx, user, uid)?;
             }
+        }
+    } else {
+        for (uid, rid) in obsolete_overrides(c, user, by_uid, opts)? {
+            obsolete += usize::from(objects::delete_objects(c, tx, user, uid, Some(&rid))?);
         }
     }
     let mut parents = Vec::new();
@@ -401,11 +450,109 @@ pub(crate) fn record_objects<C: SqlConnection + ?Sized>(
     objects::put_objects(c, tx, user, &parents)?;
     objects::put_recurrences(c, tx, user, &recurrences)?;
     let uids: Vec<&str> = by_uid.keys().copied().collect();
-    refresh_uids(c, tx, user, &uids, false, delete_old, opts, by_uid)
+    let derived = refresh_uids(c, tx, user, &uids, false, delete_old, opts, by_uid)?;
+    Ok(Recorded { derived, obsolete })
 }
 
-/// Groups components by UID; when the same (uid, rid) appears twice, the copy with the
-/// higher SEQUENCE wins (the later one on a tie).
+/// The stored overrides (active and cancelled) that the parents of `by_uid` make obsolete
+/// (RFC 5546 §2.1.5), as (uid, rid). Only overrides of earlier writes count: the events of
+/// one write are one snapshot, in which an override with a lower SEQUENCE than its parent
+/// still applies (decision 0007). For a parent whose SEQUENCE is higher than the stored
+/// parent's (or that has no stored parent), a stored override is obsolete if its SEQUENCE
+/// is lower than the new parent's (or it no longer reads); for a parent that is not older
+/// than the stored one, also if the new parent EXDATEs its instance (the modification was
+/// deleted).
+///
+/// Costs one probe when the user has no stored overrides (an import into a new calendar).
+fn obsolete_overrides<'a, C: SqlConnection + ?Sized>(
+    c: &mut C,
+    user: &str,
+    by_uid: &ByUid<'a>,
+    opts: &RecordOptions,
+) -> Result<Vec<(&'a str, String)>> {
+    let with_parent: Vec<&str> = by_uid
+        .iter()
+        .filter(|(_, objs)| objs.contains_key(&None))
+        .map(|(uid, _)| *uid)
+        .collect();
+    if with_parent.is_empty()
+        || !user_has_any(
+            c,
+            "SELECT 1 FROM recurrences WHERE store_user = $1 LIMIT 1",
+            user,
+        )?
+    {
+        return Ok(Vec::new());
+    }
+    let mut stored = load_recurrences(c, user, &with_parent)?;
+    // Only overrides that this write does not bring again.
+    stored.retain(|uid, recs| {
+        let objs = by_uid.get(uid.as_str());
+        recs.retain(|(rid, _, _)| !objs.is_some_and(|o| o.contains_key(&Some(rid.clone()))));
+        !recs.is_empty()
+    });
+    if stored.is_empty() {
+        return Ok(Vec::new());
+    }
+    let uids: Vec<&str> = stored.keys().map(String::as_str).collect();
+    let stored_parents = load_parent_texts(c, user, &uids)?;
+    let mut out = Vec::new();
+    for (uid, recs) in &stored {
+        let Some((&key, objs)) = by_uid.get_key_value(uid.as_str()) else {
+            continue;
+        };
+        let Some(new) = objs.get(&None) else {
+            continue;
+        };
+        // A stored parent that no longer reads is older than anything.
+        let old_sequence = stored_parents
+            .get(uid)
+            .and_then(|text| parse_stored(text).ok())
+            .map(|e| e.sequence);
+        let newer = old_sequence.is_none_or(|s| new.sequence > s);
+        let not_older = old_sequence.is_none_or(|s| new.sequence >= s);
+        if !not_older {
+            continue;
+        }
+        for (rid, _, text) in recs {
+            let lower = newer && parse_stored(text).map_or(true, |e| e.sequence < new.sequence);
+            let exdated = ical::recurrence_id_point(rid, opts.tz)
+                .is_ok_and(|point| new.excludes(point, opts.tz));
+            if lower || exdated {
+                out.push((key, rid.clone()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Loads the texts of the stored parents of `uids`, active or cancelled.
+fn load_parent_texts<C: SqlConnection + ?Sized>(
+    c: &mut C,
+    user: &str,
+    uids: &[&str],
+) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for chunk in uids.chunks(bulk::rows_per_chunk(1, 1)) {
+        let sql = bulk::in_list_sql(
+            "SELECT object_uid, object_text FROM objects WHERE store_user = $1 \
+             AND object_uid IN ",
+            2,
+            chunk.len(),
+            "",
+        );
+        let mut params = vec![Value::from(user)];
+        params.extend(chunk.iter().map(|u| Value::from(*u)));
+        for r in c.query(&sql, &params)? {
+            out.insert(r.get(0)?, r.get(1)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Groups components by UID; when the same (uid, rid) appears more than once, the newest
+/// copy wins (RFC 5546 §2.1.5): the higher SEQUENCE, then the later DTSTAMP, then (on a full
+/// tie, or when a DTSTAMP is missing) the later copy in the input.
 pub(crate) type ByUid<'a> = BTreeMap<&'a str, BTreeMap<Option<String>, &'a EventComponent>>;
 
 pub(crate) fn group_by_uid(events: &[EventComponent]) -> Result<ByUid<'_>> {
@@ -415,7 +562,7 @@ pub(crate) fn group_by_uid(events: &[EventComponent]) -> Result<ByUid<'_>> {
         let slot = by_uid.entry(e.uid.as_str()).or_default();
         match slot.entry(e.recurrence_id()) {
             Entry::Occupied(mut o) => {
-                if e.sequence >= o.get().sequence {
+                if supersedes(e, o.get()) {
                     o.insert(e);
                 }
             }
@@ -425,6 +572,20 @@ pub(crate) fn group_by_uid(events: &[EventComponent]) -> Result<ByUid<'_>> {
         }
     }
     Ok(by_uid)
+}
+
+/// Whether a later copy `new` of one (uid, rid) replaces `old`: a higher SEQUENCE; on equal
+/// SEQUENCE a DTSTAMP that is not earlier (a copy without DTSTAMP cannot be ordered by it,
+/// so the later copy wins).
+fn supersedes(new: &EventComponent, old: &EventComponent) -> bool {
+    match new.sequence.cmp(&old.sequence) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal => match (new.dtstamp, old.dtstamp) {
+            (Some(n), Some(o)) => n >= o,
+            _ => true,
+        },
+    }
 }
 
 #[cfg(test)]

@@ -1,13 +1,15 @@
-//! Importing iCalendar files: every VEVENT of one or more sources parsed first (an error
-//! names its source), optionally only those that involve the user, then recorded in one
-//! transaction. The CLI and the JavaScript API both import through here, so their checks and
-//! messages are the same.
+//! Importing iCalendar files: every VEVENT of one or more sources read first (leniently by
+//! default, each repair a note; an error names its source), optionally only those that
+//! involve the user, then recorded in one transaction. The CLI and the JavaScript API both
+//! import through here, so their checks, notes and messages are the same.
+
+use std::fmt;
 
 use super::derive::{ByUid, group_by_uid, record_objects};
 use super::options::RecordOptions;
 use super::participation::same_uri;
 use crate::error::{Result, StoreError};
-use crate::ical::{self, EventComponent};
+use crate::ical::{self, EventComponent, ParseOptions, RepairNote};
 use crate::period::FREEBUSY;
 use crate::sql::SqlConnection;
 use crate::store::Store;
@@ -29,6 +31,34 @@ pub struct ImportReport {
     pub periods: usize,
     /// UIDs listed as providers (periods continue past the window).
     pub providers: usize,
+    /// What reading the input repaired or skipped (and the rewrites every reading makes,
+    /// such as an Outlook all-day RECURRENCE-ID), in input order, sources in turn: at most
+    /// [`ParseOptions::max_notes`] per source.
+    pub notes: Vec<ImportNote>,
+    /// Notes left out beyond that limit.
+    pub notes_omitted: usize,
+    /// Stored overrides deleted because a newer parent made them obsolete (RFC 5546
+    /// §2.1.5: a parent of higher SEQUENCE, or one that EXDATEs their instance).
+    pub obsolete_overrides: usize,
+}
+
+/// One repair note of an import, with the source it comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportNote {
+    /// The source's name ([`Source::name`]); None for an unnamed input.
+    pub source: Option<String>,
+    /// Line, UID, problem and action.
+    pub note: RepairNote,
+}
+
+impl fmt::Display for ImportNote {
+    /// `FILE: line N (UID "u"): problem: action` (without `FILE: ` for an unnamed input).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(source) = &self.source {
+            write!(f, "{source}: ")?;
+        }
+        write!(f, "{}", self.note)
+    }
 }
 
 /// One iCalendar input of an import.
@@ -38,6 +68,17 @@ pub struct Source<'a> {
     pub name: Option<&'a str>,
     /// Its bytes.
     pub bytes: &'a [u8],
+}
+
+/// The events read from one [`Source`], with the notes of the reading.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SourceEvents {
+    /// The VEVENTs kept, in input order.
+    pub events: Vec<EventComponent>,
+    /// The repair notes (see [`ImportReport::notes`]).
+    pub notes: Vec<ImportNote>,
+    /// Notes left out beyond [`ParseOptions::max_notes`].
+    pub notes_omitted: usize,
 }
 
 impl<'a> Source<'a> {
@@ -59,13 +100,16 @@ impl<'a> Source<'a> {
         self.name.unwrap_or("the input")
     }
 
-    /// Parses every VEVENT; with `involving`, keeps only those that name that user as
-    /// organiser or attendee. An error (bad input, no VEVENT left) names the source.
-    pub fn events(&self, involving: Option<&str>) -> Result<Vec<EventComponent>> {
-        let mut events = ical::parse_events(self.bytes).map_err(|e| match self.name {
+    /// Reads every VEVENT with [`ical::parse_calendar`] (leniently unless `parse.strict`);
+    /// with `involving`, keeps only those that name that user as organiser or attendee. An
+    /// error (input that cannot be read at all, a problem in strict mode, no VEVENT left)
+    /// names the source; when every VEVENT was skipped, the error quotes the first note.
+    pub fn read(&self, involving: Option<&str>, parse: &ParseOptions) -> Result<SourceEvents> {
+        let parsed = ical::parse_calendar(self.bytes, parse).map_err(|e| match self.name {
             Some(name) => StoreError::InvalidData(format!("{name}: {}", e.0)),
             None => StoreError::InvalidData(e.0),
         })?;
+        let mut events = parsed.events;
         if let Some(user) = involving {
             events.retain(|e| {
                 e.organizer.as_deref().is_some_and(|o| same_uri(o, user))
@@ -73,20 +117,50 @@ impl<'a> Source<'a> {
             });
         }
         if events.is_empty() {
-            return Err(StoreError::InvalidData(match involving {
+            let mut message = match involving {
                 Some(user) => format!("{} holds no VEVENT involving {user}", self.label()),
                 None => format!("{} holds no VEVENT", self.label()),
-            }));
+            };
+            if let Some(first) = parsed.notes.first() {
+                let more = parsed.notes.len() - 1 + parsed.notes_omitted;
+                message.push_str(&format!(" that could be read ({first}"));
+                if more > 0 {
+                    message.push_str(&format!("; {more} more notes"));
+                }
+                message.push(')');
+            }
+            return Err(StoreError::InvalidData(message));
         }
-        Ok(events)
+        let source = self.name.map(str::to_owned);
+        Ok(SourceEvents {
+            events,
+            notes: parsed
+                .notes
+                .into_iter()
+                .map(|note| ImportNote {
+                    source: source.clone(),
+                    note,
+                })
+                .collect(),
+            notes_omitted: parsed.notes_omitted,
+        })
+    }
+
+    /// [`Source::read`] with the default (lenient) reading, without the notes: for callers
+    /// that record what a client already read and reported (a sync mutation, a booking).
+    pub fn events(&self, involving: Option<&str>) -> Result<Vec<EventComponent>> {
+        self.read(involving, &ParseOptions::default())
+            .map(|r| r.events)
     }
 }
 
 impl<C: SqlConnection> Store<C> {
     /// Parses iCalendar `input` and records every VEVENT in it, all in **one** transaction:
     /// any error (bad input, an instance cap reached, a database failure) leaves the store as
-    /// it was. `progress(done, total)` is called after each slice of UIDs (500 at most),
-    /// the last time with `done == total`.
+    /// it was. The input is read as `opts.parse` says: leniently by default, every repair
+    /// (or skipped event) reported in [`ImportReport::notes`]; strictly, the first problem
+    /// is an error. `progress(done, total)` is called after each slice of UIDs (500 at
+    /// most), the last time with `done == total`.
     pub fn import_ics(
         &mut self,
         user: &str,
@@ -97,9 +171,11 @@ impl<C: SqlConnection> Store<C> {
         self.import_sources(user, &[Source::bytes(input)], None, opts, progress)
     }
 
-    /// Imports several sources in **one** transaction: all are parsed (and filtered, with
-    /// `involving`: only events naming that user as organiser or attendee) before anything is
-    /// written, so an error in any of them changes nothing; see [`Store::import_ics`].
+    /// Imports several sources in **one** transaction: all are read ([`Source::read`] with
+    /// `opts.parse`) and filtered (with `involving`: only events naming that user as
+    /// organiser or attendee) before anything is written, so an error in any of them changes
+    /// nothing; the notes of every source are returned in the report. See
+    /// [`Store::import_ics`].
     pub fn import_sources(
         &mut self,
         user: &str,
@@ -109,13 +185,29 @@ impl<C: SqlConnection> Store<C> {
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<ImportReport> {
         let mut events = Vec::new();
+        let mut notes = Vec::new();
+        let mut notes_omitted = 0;
         for source in sources {
-            events.extend(source.events(involving)?);
+            let read = source.read(involving, &opts.parse)?;
+            events.extend(read.events);
+            notes.extend(read.notes);
+            notes_omitted += read.notes_omitted;
         }
-        self.import_events(user, &events, opts, progress)
+        let report = self.import_events(user, &events, opts, progress)?;
+        Ok(ImportReport {
+            notes,
+            notes_omitted,
+            ..report
+        })
     }
 
-    /// Records already-parsed events in one transaction (see [`Store::import_ics`]).
+    /// Records already-parsed events in one transaction (see [`Store::import_ics`]). When
+    /// the same (uid, rid) appears more than once, the copy with the higher SEQUENCE wins,
+    /// then the one with the later DTSTAMP, then the later one (RFC 5546 §2.1.5). All the
+    /// events are one snapshot: an override with a lower SEQUENCE than its parent in the
+    /// same import is kept (as every mainstream implementation applies it). A parent newer
+    /// than the stored one deletes the stored overrides it makes obsolete (see
+    /// [`ImportReport::obsolete_overrides`]).
     pub fn import_events(
         &mut self,
         user: &str,
@@ -163,10 +255,12 @@ impl<C: SqlConnection> Store<C> {
                     report.parents += parents;
                     report.recurrences += objs.len() - parents;
                 }
-                for d in record_objects(c, tx, user, slice, false, opts)? {
+                let recorded = record_objects(c, tx, user, slice, false, opts)?;
+                for d in &recorded.derived {
                     report.periods += d.periods.len();
                     report.providers += usize::from(d.provider);
                 }
+                report.obsolete_overrides += recorded.obsolete;
                 done += slice.len();
                 progress(done, total);
             }

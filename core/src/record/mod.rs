@@ -29,8 +29,8 @@ use derive::{ByUid, group_by_uid, record_objects, refresh_uids};
 pub use booking::{
     DEFAULT_BOOKING_UID, booking_from_events, booking_from_periods, booking_from_source,
 };
-pub use import::{ImportReport, Source};
-pub use options::{DEFAULT_WINDOW_DAYS, RecordOptions};
+pub use import::{ImportNote, ImportReport, Source, SourceEvents};
+pub use options::{DEFAULT_PAST_DAYS, DEFAULT_WINDOW_DAYS, RecordOptions};
 pub use participation::{participates, transp_for};
 
 impl<C: SqlConnection> Store<C> {
@@ -46,8 +46,12 @@ impl<C: SqlConnection> Store<C> {
         validate::object_text(&event.text)?;
         let by_uid = group_by_uid(std::slice::from_ref(event))?;
         self.write(user, |c, tx| {
-            let derived = record_objects(c, tx, user, &by_uid, true, opts)?;
-            Ok(derived.into_iter().flat_map(|d| d.periods).collect())
+            let recorded = record_objects(c, tx, user, &by_uid, true, opts)?;
+            Ok(recorded
+                .derived
+                .into_iter()
+                .flat_map(|d| d.periods)
+                .collect())
         })
     }
 
@@ -167,10 +171,33 @@ impl<C: SqlConnection> Store<C> {
     /// are recomputed up to that instant instead. Providers whose rule now ends inside the
     /// window leave the list. Returns how many providers were extended.
     ///
+    /// The past stays bounded as for any write: occurrences that ended more than
+    /// [`DEFAULT_PAST_DAYS`] before now (or before `until`, if earlier) are left out of the
+    /// recomputed periods (see [`RecordOptions::window_start`]; [`Store::extend_freebusy_with`]
+    /// takes another bound).
+    ///
     /// Fails (changing nothing) if an event would need more than
     /// [`crate::ical::DEFAULT_MAX_INSTANCES`] instances up to `until`; the error names the event.
     pub fn extend_freebusy(&mut self, user: &str, until: DateTime<Utc>, tz: Tz) -> Result<usize> {
         let now = self.now();
+        let opts = RecordOptions {
+            tz,
+            window_start: RecordOptions::default_window_start(now, until),
+            ..RecordOptions::new(now)
+        };
+        self.extend_freebusy_with(user, until, &opts)
+    }
+
+    /// [`Store::extend_freebusy`] with the zone, bounded past
+    /// ([`RecordOptions::window_start`]) and instance cap of `opts` (its `window_end` is
+    /// replaced by `until`, or by how far the providers have been generated if that is
+    /// later).
+    pub fn extend_freebusy_with(
+        &mut self,
+        user: &str,
+        until: DateTime<Utc>,
+        opts: &RecordOptions,
+    ) -> Result<usize> {
         self.write(user, |c, tx| {
             let Some(listed) = providers::get_providers(c, user)? else {
                 return Ok(0);
@@ -178,9 +205,9 @@ impl<C: SqlConnection> Store<C> {
             let generated = listed.datetime.as_deref().and_then(|d| parse_utc(d).ok());
             let until = generated.map_or(until, |g| g.max(until));
             let opts = RecordOptions {
-                tz,
                 window_end: until,
-                ..RecordOptions::new(now)
+                replace_recurrences: false,
+                ..opts.clone()
             };
             let mut uids: Vec<&str> = listed.providers.iter().map(|(u, _)| u.as_str()).collect();
             uids.dedup();

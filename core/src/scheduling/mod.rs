@@ -17,6 +17,7 @@
 //! Where this differs from imip-agent (and why) is written down in
 //! `docs/decisions/0010-scheduling.md`.
 
+mod implicit;
 mod message;
 mod organiser;
 mod person;
@@ -36,6 +37,7 @@ use crate::status::Status;
 use crate::store::Store;
 use crate::validate;
 
+pub use implicit::{AttendeeState, Copies, attendee_states};
 pub use message::{MAX_COMPONENTS, MAX_MESSAGE_LEN, Message, Method, parse_message};
 use text::{Component, Line};
 
@@ -224,7 +226,8 @@ impl<C: SqlConnection> Store<C> {
     /// to a recipient who is a local user (one who has written to this store) it is
     /// delivered by processing it for them in turn (implicit scheduling; answers to answers
     /// are routed the same way, at most [`MAX_HOPS`] deep), to anyone else it is queued in
-    /// the outbox (component [`crate::outbox::OUTBOX`], which must exist).
+    /// the outbox (component [`crate::outbox::OUTBOX`], which must exist). A local user is
+    /// one with data in the store, or a calendar of an account of this server.
     pub fn process(
         &mut self,
         recipient: &str,
@@ -247,7 +250,8 @@ impl<C: SqlConnection> Store<C> {
     fn route(&mut self, responses: &[Response], depth: usize, into: &mut Processed) -> Result<()> {
         for r in responses {
             for to in &r.to {
-                if self.user_exists(to)? && depth < MAX_HOPS && !same_uri(to, &r.from) {
+                let local = self.is_local_user(to)?;
+                if local && depth < MAX_HOPS && !same_uri(to, &r.from) {
                     let msg = parse_message(r.text.as_bytes(), None)?;
                     let opts = ReceiveOptions {
                         sent_by: None,
@@ -257,7 +261,7 @@ impl<C: SqlConnection> Store<C> {
                     let next = out.responses.clone();
                     into.delivered.push((to.clone(), out));
                     self.route(&next, depth + 1, into)?;
-                } else if !self.user_exists(to)? {
+                } else if !local {
                     let id = self.enqueue_message(
                         &r.from,
                         to,
@@ -521,6 +525,11 @@ pub(crate) fn answer_component(
     c.set_dtstamp(ctx.now);
     Ok(c)
 }
+
+/// The ATTENDEE parameter that carries a resource's reason for declining (the quota's
+/// decline reason, for instance) to the organiser's copy, where a client shows it beside the
+/// PARTSTAT. Not an iCalendar standard parameter; other clients ignore it (RFC 5545 §3.2).
+pub const REASON_PARAM: &str = "X-CALSTORE-REASON";
 
 /// A response to the event's organiser.
 pub(crate) fn to_organiser(

@@ -290,10 +290,25 @@ fn reply<C: SqlConnection>(s: &mut Store<C>, ctx: &Ctx<'_>, msg: &Message) -> Re
             {
                 continue;
             }
+            // A reason given with an earlier answer does not outlive it; a decline's COMMENT
+            // is kept as the attendee's reason.
+            target.remove_param(super::REASON_PARAM);
             for (name, value) in &a.params {
                 if name != "RSVP" {
                     target.remove_param(name);
                     target.params.push((name.clone(), value.clone()));
+                }
+            }
+            if a.param("PARTSTAT").as_deref() == Some("DECLINED")
+                && let Some(comment) = answer.first("COMMENT")
+            {
+                let why: String = super::text::unescape_text(&comment.value)
+                    .chars()
+                    .filter(|c| *c != '"' && !c.is_control())
+                    .take(200)
+                    .collect();
+                if !why.is_empty() {
+                    target.set_param(super::REASON_PARAM, &why);
                 }
             }
             target.set_param(REPLY_PARAM, &mark);

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::text::Component;
+use super::text::{Component, Line};
 use super::{
     Ctx, Message, Method, Outcome, OutcomeKind, answer_component, attendee_of, cancel,
     drop_obsolete_overrides, ignored, older, outcome, outdated, record, stored, time_line,
@@ -135,7 +135,13 @@ fn request<C: SqlConnection>(
                 record(s, ctx, &with_partstat(e, user, partstat, ctx.sent_by())?)?;
                 // A decided request supersedes any offer made for it.
                 s.update_offers_for_event(user, &e.uid, e.recurrence_id().as_deref(), &[])?;
-                components.push(answer_component(ctx, e, partstat, &mut zones)?.to_text());
+                let mut answer = answer_component(ctx, e, partstat, &mut zones)?;
+                if let Some(why) = &reason {
+                    // The reason travels with the answer as a COMMENT (RFC 5546 §3.2.3
+                    // allows one in a REPLY); the organiser's copy keeps it on the attendee.
+                    answer.push(Line::new("COMMENT", super::text::escape_text(why)));
+                }
+                components.push(answer.to_text());
             }
             if kind == OutcomeKind::Declined {
                 retract(s, ctx, &functions, &first)?;

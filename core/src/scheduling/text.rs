@@ -48,7 +48,6 @@ pub(crate) fn fold_into(out: &mut String, line: &str) {
 }
 
 /// Escapes a TEXT value (RFC 5545 §3.3.11).
-#[cfg(test)]
 pub(crate) fn escape_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

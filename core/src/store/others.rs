@@ -71,7 +71,10 @@ impl<C: SqlConnection> Store<C> {
     /// held about `other` overlapping its range is removed and its busy periods (every FBTYPE
     /// but FREE, recorded as OPAQUE periods without uid) are stored instead. The range is the
     /// component's DTSTART..DTEND, or, without them, the span of its periods (an empty
-    /// component without a range changes nothing). Returns how many periods were stored.
+    /// component without a range changes nothing). A period that reaches outside the range
+    /// is clipped to it, and one wholly outside is left out (RFC 5545 §3.6.4: the component
+    /// describes its range only, and a later component for that range replaces all of it).
+    /// Returns how many periods were stored.
     pub fn import_freebusy_for_other(
         &mut self,
         user: &str,
@@ -81,15 +84,6 @@ impl<C: SqlConnection> Store<C> {
         validate::user(other)?;
         let mut replacements = Vec::new();
         for comp in components {
-            let periods: Vec<Period> = comp
-                .periods
-                .iter()
-                .filter(|p| p.is_busy())
-                .map(|p| Period {
-                    transp: Some("OPAQUE".to_owned()),
-                    ..Period::new(p.start, p.end)
-                })
-                .collect();
             let from = comp
                 .start
                 .or_else(|| comp.periods.iter().map(|p| p.start).min());
@@ -99,7 +93,22 @@ impl<C: SqlConnection> Store<C> {
             let (Some(from), Some(to)) = (from, to) else {
                 continue;
             };
-            replacements.push((overlapping(from, to)?, periods));
+            let range = overlapping(from, to)?;
+            let periods: Vec<Period> = comp
+                .periods
+                .iter()
+                .filter(|p| p.is_busy())
+                .filter_map(|p| {
+                    let (start, end) = (p.start.max(from), p.end.min(to));
+                    // Inside the range; a zero-length period only if it was one.
+                    let keep = start < end || (p.start == p.end && from <= start && start < to);
+                    keep.then(|| Period {
+                        transp: Some("OPAQUE".to_owned()),
+                        ..Period::new(start, end)
+                    })
+                })
+                .collect();
+            replacements.push((range, periods));
         }
         self.replace_others(user, other, &replacements)
     }

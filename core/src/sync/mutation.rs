@@ -335,6 +335,27 @@ impl Mutation {
         }
     }
 
+    /// The calendar and the UIDs of the events this mutation writes, for implicit scheduling
+    /// ([`Store::deliver_change`]); None for a mutation that writes no event.
+    pub fn events_written(&self) -> Result<Option<(String, Vec<String>)>> {
+        Ok(match self {
+            Mutation::Record { user, ics, .. } => {
+                let mut uids: Vec<String> = Source::bytes(ics.as_bytes())
+                    .events(None)?
+                    .into_iter()
+                    .map(|e| e.uid)
+                    .collect();
+                uids.sort();
+                uids.dedup();
+                Some((user.clone(), uids))
+            }
+            Mutation::Cancel { user, uid, .. }
+            | Mutation::Uncancel { user, uid, .. }
+            | Mutation::Remove { user, uid, .. } => Some((user.clone(), vec![uid.clone()])),
+            _ => None,
+        })
+    }
+
     /// Applies the mutation to `store` (inside the caller's unit of work, on the server). An
     /// error is a mutation that cannot be applied at all (invalid data): the server rejects
     /// it.

@@ -304,6 +304,21 @@ pub fn push<C: SqlConnection>(
     push_counting(store, access, req, opts).map(|(response, _)| response)
 }
 
+/// [`push`] with implicit scheduling ([`Store::deliver_change`]): an applied mutation that
+/// records, cancels, uncancels or removes an event of a calendar is followed, in its own
+/// transaction, by the iTIP messages the change amounts to, delivered to the local users
+/// among its participants (their request queues, a resource's automatic decision, the
+/// organiser's copy updated by a reply) and queued in the outbox for the others. What
+/// `calstore serve` runs; the database needs the outbox component.
+pub fn push_scheduling<C: SqlConnection>(
+    store: &mut Store<C>,
+    access: &Access,
+    req: &PushRequest,
+    opts: &RecordOptions,
+) -> Result<PushResponse, ProtocolError> {
+    push_with(store, access, req, opts, true).map(|(response, _)| response)
+}
+
 /// [`push`], also returning the sequence numbers this call applied (not those answered from
 /// the record of an earlier push): what the convergence suite counts to show that nothing is
 /// applied twice.
@@ -312,6 +327,16 @@ pub fn push_counting<C: SqlConnection>(
     access: &Access,
     req: &PushRequest,
     opts: &RecordOptions,
+) -> Result<(PushResponse, Vec<i64>), ProtocolError> {
+    push_with(store, access, req, opts, false)
+}
+
+fn push_with<C: SqlConnection>(
+    store: &mut Store<C>,
+    access: &Access,
+    req: &PushRequest,
+    opts: &RecordOptions,
+    implicit: bool,
 ) -> Result<(PushResponse, Vec<i64>), ProtocolError> {
     check_versions(req.protocol, &req.schema)?;
     let now = format_utc(store.now());
@@ -335,7 +360,22 @@ pub fn push_counting<C: SqlConnection>(
                 if !claim(s.connection(), &req.client_id, env.seq, &now)? {
                     return Err(StoreError::AlreadyExists(NOT_NEXT.into()));
                 }
+                let written = match implicit {
+                    true => env.mutation.events_written()?,
+                    false => None,
+                };
+                let mut before = Vec::new();
+                if let Some((user, uids)) = &written {
+                    for uid in uids {
+                        before.push((uid, s.copies(user, uid)?));
+                    }
+                }
                 let outcome = env.mutation.apply(s, Side::Server, opts)?;
+                if let (Some((user, _)), Outcome::Applied) = (&written, &outcome) {
+                    for (uid, copies) in &before {
+                        s.deliver_change(user, uid, copies)?;
+                    }
+                }
                 let result = result_of(env.seq, outcome);
                 record_result(s.connection(), &req.client_id, &result)?;
                 Ok(result)

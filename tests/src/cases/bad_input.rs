@@ -1,9 +1,12 @@
 //! Bad input: every case is refused with `InvalidData` (or `NotFound`) before anything is
-//! written — no revision, no user, no rows.
+//! written — no revision, no user, no rows. Imports here read strictly (the all-or-nothing
+//! reading of `ParseOptions::strict`); what the default lenient reading repairs instead is
+//! in `lenient.rs`.
 
 use std::collections::BTreeMap;
 
-use calstore_core::{Offer, Period, Request, SqlConnection, Store};
+use calstore_core::ical::ParseOptions;
+use calstore_core::{Offer, Period, RecordOptions, Request, SqlConnection, Store};
 
 use crate::support::*;
 
@@ -12,8 +15,11 @@ fn import<C: SqlConnection>(
     user: &str,
     input: &[u8],
 ) -> calstore_core::Result<()> {
-    s.import_ics(user, input, &oslo(t0()), &mut |_, _| {})
-        .map(|_| ())
+    let opts = RecordOptions {
+        parse: ParseOptions::strict(),
+        ..oslo(t0())
+    };
+    s.import_ics(user, input, &opts, &mut |_, _| {}).map(|_| ())
 }
 
 fn ok_event(uid: &str) -> String {

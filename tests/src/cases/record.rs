@@ -370,6 +370,7 @@ pub fn import_ics_report_and_sequence<C: SqlConnection>(conn: C) {
             uids: 3,
             periods: 1 + 97 + 1,
             providers: 1,
+            ..ImportReport::default()
         }
     );
     // Progress is reported after each slice of up to 500 UIDs, ending at (total, total).

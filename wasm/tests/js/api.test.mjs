@@ -68,7 +68,17 @@ describe("CalStore", () => {
   test("imports the demo calendar and reads free/busy in the CLI's JSON shape", () => {
     const s = open();
     const report = s.importIcs(ROOM, DEMO, { tz: "Europe/Oslo", onlyInvolving: true });
-    assert.deepEqual(Object.keys(report).sort(), ["parents", "periods", "providers", "recurrences", "uids"]);
+    assert.deepEqual(Object.keys(report).sort(), [
+      "notes",
+      "notesOmitted",
+      "obsoleteOverrides",
+      "parents",
+      "periods",
+      "providers",
+      "recurrences",
+      "uids",
+    ]);
+    assert.deepEqual(report.notes, []);
     assert.ok(report.parents >= 1 && report.periods >= 1, JSON.stringify(report));
     const week = s.getFreebusy(ROOM, { from: "20261123", to: "20261130" });
     assert.ok(week.length >= 1);
@@ -98,6 +108,47 @@ describe("CalStore", () => {
     const s2 = open();
     const mine = s2.importIcs(VINCENT, DEMO, { tz: "Europe/Oslo", onlyInvolving: true });
     assert.ok(mine.uids < all.uids, `${mine.uids} < ${all.uids}`);
+  });
+
+  test("lenient import reports repair notes; strict refuses; expandFrom bounds the past", () => {
+    const s = open();
+    // No UID (the VEVENT at line 4) and a misspelt END:VCALENDAR (line 12).
+    const repairable = event("x@example.com", "20261124T100000Z", "20261124T110000Z")
+      .replace("UID:x@example.com\r\n", "")
+      .replace("END:VCALENDAR", "END:VCALENDARD");
+    throwsNamed(() => s.importIcs(ROOM, repairable, { strict: true }), "InvalidData", "INVALID_DATA");
+    assert.equal(s.userExists(ROOM), false);
+    throwsNamed(() => s.importIcs(ROOM, repairable, { strict: "yes" }), "InvalidData", "INVALID_DATA");
+    const report = s.importIcs(ROOM, repairable);
+    assert.equal(report.parents, 1);
+    assert.equal(report.notes.length, 2, JSON.stringify(report.notes));
+    const [uid, end] = report.notes;
+    assert.deepEqual(Object.keys(uid), ["line", "uid", "problem", "action", "message"]);
+    assert.equal(uid.line, 4);
+    assert.match(uid.uid, /^calstore-derived-[0-9a-f]{32}$/);
+    assert.match(uid.problem, /no UID/);
+    assert.equal(uid.message, `line 4 (UID "${uid.uid}"): ${uid.problem}: ${uid.action}`);
+    assert.equal(end.line, 12);
+    assert.equal(end.uid, null);
+    assert.match(end.problem, /END:VCALENDARD/);
+    assert.equal(report.notesOmitted, 0);
+    assert.deepEqual(s.getEvents(ROOM), [uid.uid]);
+    // The bounded past: a weekly event since 2020, by default a year before now (NOW is
+    // 2026-11-22), or from expandFrom; expandFrom must come before the window end.
+    const weekly = event("weekly@example.com", "20200106T090000Z", "20200106T100000Z", ["RRULE:FREQ=WEEKLY"]);
+    s.importIcs(PAUL, weekly, { expandUntil: "20261201" });
+    const firstStart = () => s.getFreebusy(PAUL)[0].start;
+    assert.equal(firstStart(), "20251124T090000Z");
+    s.importIcs(PAUL, weekly, { expandUntil: "20261201", expandFrom: "20261101" });
+    assert.equal(firstStart(), "20261102T090000Z");
+    assert.equal(s.getFreebusy(PAUL).length, 5);
+    throwsNamed(() => s.importIcs(PAUL, weekly, { expandUntil: "20261201", expandFrom: "20261201" }), "InvalidData", "INVALID_DATA");
+    // A newer parent made a stored override obsolete.
+    const moved = event("weekly@example.com", "20261117T090000Z", "20261117T100000Z", ["RECURRENCE-ID:20261116T090000Z"]);
+    s.importIcs(PAUL, moved, { expandUntil: "20261201" });
+    const newer = weekly.replace("DTSTAMP:", "SEQUENCE:1\r\nDTSTAMP:");
+    assert.equal(s.importIcs(PAUL, newer, { expandUntil: "20261201" }).obsoleteOverrides, 1);
+    s.free();
   });
 
   test("events: cancel, uncancel and remove update free/busy", () => {
@@ -300,7 +351,7 @@ describe("CalStore", () => {
       assert.equal(e.name, "SchemaTooNew");
       assert.equal(e.code, "SCHEMA_TOO_NEW");
       assert.equal(e.found, 999);
-      assert.equal(e.known, 1);
+      assert.equal(e.known, 2); // store version 2 added preferences
       return true;
     });
   });

@@ -87,6 +87,15 @@ function script(store) {
     windowDays: 30,
   });
   s.importIcs(ROOM, "not iCalendar");
+  // A calendar with problems: repaired with notes (lenient, the default), or refused.
+  const repairable = event("nouid@example.com", "20261126T090000Z", "20261126T100000Z", ["TRANSP:SEMI"])
+    .replace("UID:nouid@example.com\r\n", "")
+    .replace("END:VCALENDAR", "END:VCALENDARD");
+  s.importIcs(ROOM, repairable);
+  s.importIcs(ROOM, repairable, { strict: true });
+  s.importIcs(ROOM, event("old@example.com", "20200106T090000Z", "20200106T100000Z", ["RRULE:FREQ=WEEKLY"]), {
+    expandFrom: "20261101",
+  });
   s.users();
   s.userExists(ROOM);
   s.userExists(VINCENT);
@@ -209,7 +218,12 @@ describe("in-module backend (calstore-wasm/sqlite) in Node", () => {
     }
     // Some calls failed on purpose; they failed the same way.
     const errors = a.out.filter(([, r]) => r && r.error).map(([m, r]) => `${m}:${r.error}`);
-    assert.deepEqual(errors, ["importIcs:InvalidData", "setFreebusy:InvalidData", "setLimit:InvalidData"]);
+    assert.deepEqual(errors, [
+      "importIcs:InvalidData",
+      "importIcs:InvalidData", // the repairable calendar, strictly
+      "setFreebusy:InvalidData",
+      "setLimit:InvalidData",
+    ]);
     viaSqlJs.free();
     viaModule.free();
   });

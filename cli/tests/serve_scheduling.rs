@@ -1,0 +1,251 @@
+//! Implicit scheduling through `calstore serve` with real processes, on SQLite and on
+//! PostgreSQL (`CALSTORE_TEST_PG_URL`): two local users and a room on one server. The
+//! organiser books the room (and invites Bob and someone elsewhere) offline: the booking is
+//! pending on her replica; the sync pushes it and the server delivers it — the room decides
+//! at once, Bob's request queue gets the invitation, the outsider's goes out by mail through
+//! an SMTP sink — and her replica shows *accepted*. A second booking over the room's quota
+//! comes back *declined* with the quota's reason. Bob accepts on his replica; after the next
+//! syncs Alice's copy shows it.
+// Test support code outside #[test] functions: failing loudly is its job.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+#[path = "support/server.rs"]
+mod support;
+use support::*;
+
+#[path = "support/smtp_sink.rs"]
+mod smtp_sink;
+use smtp_sink::Sink;
+
+const ALICE: &str = "mailto:alice@example.com";
+const BOB: &str = "mailto:bob@example.com";
+const ROOM: &str = "mailto:room@example.com";
+const OUTSIDER: &str = "mailto:someone@elsewhere.example";
+const ALICE_PW: &str = "correct horse battery staple";
+const BOB_PW: &str = "another good passphrase";
+
+fn meeting(uid: &str, start: &str, end: &str, attendees: &[(&str, &str)]) -> String {
+    let mut s = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calstore tests//EN\r\nBEGIN:VEVENT\r\n\
+         UID:{uid}\r\nDTSTAMP:20261206T110000Z\r\nSEQUENCE:0\r\nDTSTART:{start}\r\nDTEND:{end}\r\n\
+         SUMMARY:{uid}\r\nORGANIZER:{ALICE}\r\nATTENDEE;PARTSTAT=ACCEPTED:{ALICE}\r\n"
+    );
+    for (who, partstat) in attendees {
+        s.push_str(&format!("ATTENDEE;PARTSTAT={partstat}:{who}\r\n"));
+    }
+    s.push_str("END:VEVENT\r\nEND:VCALENDAR\r\n");
+    s
+}
+
+fn add(db: &str, login: &str, password: &str) {
+    calstore(
+        db,
+        &[
+            "account",
+            "add",
+            "--login",
+            login,
+            "--email",
+            &format!("{login}@example.com"),
+            "--password-stdin",
+        ],
+        &format!("{password}\n"),
+    )
+    .ok();
+}
+
+/// The invitation states a sync reported for `uid`: attendee → (partstat, reason).
+fn invitations(summary: &Value, uid: &str) -> Vec<(String, String, Option<String>)> {
+    summary["invitations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["uid"] == uid)
+        .map(|i| {
+            (
+                i["attendee"].as_str().unwrap().to_owned(),
+                i["partstat"].as_str().unwrap().to_owned(),
+                i["reason"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+fn partstat_of(db: &str, user: &str, uid: &str, attendee: &str) -> String {
+    let text = calstore(db, &["event", "show", "--user", user, "--uid", uid], "")
+        .ok()
+        .replace("\r\n ", "")
+        .replace("\n ", "");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("ATTENDEE") && l.ends_with(attendee))
+        .unwrap_or_else(|| panic!("no {attendee} in {text}"));
+    line.split(';')
+        .find_map(|p| p.strip_prefix("PARTSTAT="))
+        .map(|p| p.split(':').next().unwrap_or(p).to_owned())
+        .unwrap_or_else(|| "NEEDS-ACTION".into())
+}
+
+fn booking_through_serve(server_db: &str, dir: &Path) {
+    add(server_db, "alice", ALICE_PW);
+    add(server_db, "bob", BOB_PW);
+    // The room: a resource that books what is free, within its quota of an hour per person.
+    calstore(
+        server_db,
+        &[
+            "prefs",
+            "set",
+            "--user",
+            ROOM,
+            "scheduling_function",
+            "schedule_in_freebusy\ncheck_quota rooms",
+        ],
+        "",
+    )
+    .ok();
+    calstore(
+        server_db,
+        &["quota", "limits", "--quota", "rooms", "--set", "*=PT1H"],
+        "",
+    )
+    .ok();
+    let sink = Sink::start();
+    let smtp = format!("smtp://127.0.0.1:{}", sink.port);
+    let server = Server::start_with(
+        server_db,
+        dir,
+        "server",
+        &[
+            "--smtp",
+            &smtp,
+            "--mail-from",
+            "calendar@example.com",
+            "--mail-interval",
+            "1",
+        ],
+        "http",
+    );
+    let a = format!("sqlite:{}", dir.join("alice.db").display());
+    let b = format!("sqlite:{}", dir.join("bob.db").display());
+    clone(&server, "alice", ALICE_PW, &a);
+
+    // Offline: Alice books the room for an hour, inviting Bob and an outsider.
+    let m1 = file(
+        dir,
+        "m1.ics",
+        &meeting(
+            "m1@example.com",
+            "20261210T090000Z",
+            "20261210T100000Z",
+            &[
+                (ROOM, "NEEDS-ACTION"),
+                (BOB, "NEEDS-ACTION"),
+                (OUTSIDER, "NEEDS-ACTION"),
+            ],
+        ),
+    );
+    calstore(&a, &["import", "--user", ALICE, &m1], "").ok();
+    assert_eq!(
+        partstat_of(&a, ALICE, "m1@example.com", ROOM),
+        "NEEDS-ACTION",
+        "pending while offline"
+    );
+    let s1 = sync(&a, &server);
+    assert_eq!(s1["applied"], 1, "{s1}");
+    let states = invitations(&s1, "m1@example.com");
+    assert!(
+        states.contains(&(ROOM.into(), "ACCEPTED".into(), None)),
+        "{s1}"
+    );
+    assert!(
+        states.contains(&(BOB.into(), "NEEDS-ACTION".into(), None)),
+        "{s1}"
+    );
+    assert_eq!(partstat_of(&a, ALICE, "m1@example.com", ROOM), "ACCEPTED");
+
+    // A second hour with the room is over its quota: declined, with the quota's reason.
+    let m2 = file(
+        dir,
+        "m2.ics",
+        &meeting(
+            "m2@example.com",
+            "20261211T090000Z",
+            "20261211T100000Z",
+            &[(ROOM, "NEEDS-ACTION")],
+        ),
+    );
+    calstore(&a, &["import", "--user", ALICE, &m2], "").ok();
+    let s2 = sync(&a, &server);
+    let states = invitations(&s2, "m2@example.com");
+    assert_eq!(states.len(), 1, "{s2}");
+    assert_eq!(states[0].1, "DECLINED", "{s2}");
+    let reason = states[0].2.clone().unwrap_or_default();
+    assert!(reason.contains("quota"), "{s2}");
+    let table = calstore(&a, &["sync"], "").ok().to_owned();
+    assert!(table.is_empty() || !table.contains("error"), "{table}");
+
+    // Bob's replica holds the invitation in his request queue; he accepts.
+    clone(&server, "bob", BOB_PW, &b);
+    let queue = calstore(&b, &["requests", "list", "--user", BOB], "")
+        .ok()
+        .to_owned();
+    assert!(queue.contains("m1@example.com"), "{queue}");
+    let accept = file(
+        dir,
+        "accept.ics",
+        &meeting(
+            "m1@example.com",
+            "20261210T090000Z",
+            "20261210T100000Z",
+            &[
+                (ROOM, "ACCEPTED"),
+                (BOB, "ACCEPTED"),
+                (OUTSIDER, "NEEDS-ACTION"),
+            ],
+        ),
+    );
+    calstore(&b, &["import", "--user", BOB, &accept], "").ok();
+    let sb = sync(&b, &server);
+    assert_eq!(sb["applied"], 1, "{sb}");
+    let queue = calstore(&b, &["requests", "list", "--user", BOB], "")
+        .ok()
+        .to_owned();
+    assert!(!queue.contains("m1@example.com"), "answered: {queue}");
+    sync(&a, &server);
+    assert_eq!(partstat_of(&a, ALICE, "m1@example.com", BOB), "ACCEPTED");
+
+    // The outsider's invitation went out by mail through the relay.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sink.received().is_empty() {
+        assert!(Instant::now() < deadline, "no mail reached the sink");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mail = &sink.received()[0];
+    assert!(
+        mail.rcpt_to[0].contains("someone@elsewhere.example"),
+        "{mail:?}"
+    );
+    assert!(mail.data.contains("METHOD:REQUEST"), "{}", mail.data);
+    assert!(mail.data.contains("m1@example.com"), "{}", mail.data);
+    assert_eq!(sink.received().len(), 1, "one invitation, sent once");
+    assert_eq!(server.terminate(), Some(0));
+}
+
+#[test]
+fn booking_a_room_offline_through_serve_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("server.db").display());
+    booking_through_serve(&db, dir.path());
+}
+
+#[test]
+fn booking_a_room_offline_through_serve_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = Schema::new();
+    booking_through_serve(&schema.db, dir.path());
+}
