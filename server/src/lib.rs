@@ -191,16 +191,16 @@ pub async fn serve(state: AppState, mut ready: impl Write) -> Result<(), ServeEr
             let _ = provider.install_default();
             let config =
                 axum_server::tls_rustls::RustlsConfig::from_pem_file(&t.cert, &t.key).await?;
-            axum_server::from_tcp_rustls(listener, config)?
-                .handle(handle)
-                .serve(app)
-                .await?;
+            let mut server = axum_server::from_tcp_rustls(listener, config)?;
+            // Header names as most servers write them (`Content-Type`): some clients and
+            // proxies match them case-sensitively.
+            server.http_builder().http1().title_case_headers(true);
+            server.handle(handle).serve(app).await?;
         }
         None => {
-            axum_server::from_tcp(listener)?
-                .handle(handle)
-                .serve(app)
-                .await?;
+            let mut server = axum_server::from_tcp(listener)?;
+            server.http_builder().http1().title_case_headers(true);
+            server.handle(handle).serve(app).await?;
         }
     }
     signals.abort();

@@ -32,7 +32,8 @@ use crate::sql::{SqlConnection, SqlConnectionExt, Value};
 use crate::store::Store;
 
 pub use resource::{
-    MAX_COMPONENTS, MAX_RESOURCE_SIZE, ParsedResource, assemble, etag, overlaps, parse_resource,
+    MAX_COMPONENTS, MAX_RESOURCE_SIZE, ParsedResource, assemble, etag, expand, overlaps,
+    parse_resource,
 };
 pub use schema::CALDAV;
 
@@ -114,6 +115,36 @@ pub struct SyncDelta {
     pub removed: Vec<String>,
 }
 
+/// The preconditions of a write (`If-Match`, `If-None-Match: *`, `If-Schedule-Tag-Match`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Preconditions {
+    /// The ETag the client holds (`*`: any).
+    pub if_match: Option<String>,
+    /// `If-None-Match: *`: only if the resource does not exist.
+    pub if_none_match_any: bool,
+    /// The Schedule-Tag the client holds.
+    pub if_schedule_tag: Option<String>,
+}
+
+impl Preconditions {
+    fn hold(&self, current: Option<&Resource>) -> bool {
+        if self.if_none_match_any && current.is_some() {
+            return false;
+        }
+        if let Some(m) = &self.if_match
+            && !current.is_some_and(|c| m == "*" || c.etag == *m)
+        {
+            return false;
+        }
+        if let Some(t) = &self.if_schedule_tag
+            && !current.is_some_and(|c| schedule_tag(&c.text) == *t)
+        {
+            return false;
+        }
+        true
+    }
+}
+
 /// A resource row.
 #[derive(Clone, Debug)]
 struct Row {
@@ -128,6 +159,93 @@ struct Row {
 /// The name a resource without a row has in `default`.
 pub fn orphan_name(uid: &str) -> String {
     format!("{uid}.ics")
+}
+
+/// One recipient's answer to a free/busy request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FreeBusyAnswer {
+    /// The recipient's calendar address.
+    pub recipient: String,
+    /// The request status (`2.0;Success`, `3.7;Invalid calendar user`).
+    pub status: String,
+    /// The VFREEBUSY REPLY, for a local recipient.
+    pub data: Option<String>,
+}
+
+fn freebusy_reply(
+    organiser: &str,
+    attendee: &str,
+    uid: Option<&str>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    periods: &[crate::period::Period],
+    now: DateTime<Utc>,
+) -> String {
+    use crate::scheduling::text::fold_into;
+    let mut busy: Vec<(DateTime<Utc>, DateTime<Utc>)> = periods
+        .iter()
+        .filter(|p| p.is_busy())
+        .map(|p| (p.start.max(from), p.end.min(to)))
+        .collect();
+    busy.sort();
+    busy.dedup();
+    let mut out = String::new();
+    for l in [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//calstore//calstore//EN",
+        "METHOD:REPLY",
+        "BEGIN:VFREEBUSY",
+    ] {
+        fold_into(&mut out, l);
+    }
+    if let Some(u) = uid {
+        fold_into(&mut out, &format!("UID:{u}"));
+    }
+    fold_into(&mut out, &format!("DTSTAMP:{}", format_utc(now)));
+    fold_into(&mut out, &format!("ORGANIZER:{organiser}"));
+    fold_into(&mut out, &format!("ATTENDEE:{attendee}"));
+    fold_into(&mut out, &format!("DTSTART:{}", format_utc(from)));
+    fold_into(&mut out, &format!("DTEND:{}", format_utc(to)));
+    for (s, e) in busy {
+        fold_into(
+            &mut out,
+            &format!("FREEBUSY;FBTYPE=BUSY:{}/{}", format_utc(s), format_utc(e)),
+        );
+    }
+    fold_into(&mut out, "END:VFREEBUSY");
+    fold_into(&mut out, "END:VCALENDAR");
+    out
+}
+
+/// The name of a schedule inbox item.
+pub fn inbox_name(uid: &str, rid: Option<&str>) -> String {
+    match rid {
+        None => format!("{uid}.ics"),
+        Some(r) => format!("{uid}@{r}.ics"),
+    }
+}
+
+/// A Schedule-Tag (RFC 6638 §3.2.10) for a resource's text: a digest of it without what
+/// attendees' answers change (PARTSTAT, RSVP and store-only parameters, DTSTAMP), so that
+/// it moves when the organiser changes the event, not when a reply is merged into it.
+pub fn schedule_tag(text: &str) -> String {
+    use crate::scheduling::text::{Line, unfold};
+    let mut kept = String::with_capacity(text.len());
+    for l in unfold(text) {
+        match Line::parse(&l) {
+            Some(mut line) if line.name == "ATTENDEE" => {
+                line.params.retain(|(n, _)| {
+                    n != "PARTSTAT" && n != "RSVP" && !n.starts_with("X-CALSTORE-")
+                });
+                kept.push_str(&line.to_text());
+            }
+            Some(line) if line.name == "DTSTAMP" => continue,
+            _ => kept.push_str(&l),
+        }
+        kept.push('\n');
+    }
+    etag(&kept)
 }
 
 /// Checks a collection or resource name (a decoded path segment).
@@ -319,7 +437,7 @@ impl<C: SqlConnection> Store<C> {
             .collect();
         self.transaction(|s| {
             for n in &names {
-                match s.caldav_delete(owner, name, n, None, opts) {
+                match s.caldav_delete(owner, name, n, &Preconditions::default(), opts) {
                     Ok(()) | Err(CaldavError::NotFound) => {}
                     Err(CaldavError::Store(e)) => return Err(e),
                     Err(e) => return Err(StoreError::invalid(e.to_string())),
@@ -582,20 +700,19 @@ impl<C: SqlConnection> Store<C> {
     }
 
     /// PUT: stores `parsed` as resource `name` of `collection`, in one unit of work (its
-    /// objects and their free/busy, and the rest of the object). `if_match` is the ETag the
-    /// client holds (`Some("*")`: any), `if_none_match_any` an `If-None-Match: *`. Returns the
-    /// new ETag and whether the resource was created.
-    #[allow(clippy::too_many_arguments)]
+    /// objects and their free/busy, the rest of the object, and implicit scheduling: the
+    /// messages the change amounts to, delivered to local attendees or the organiser, or
+    /// queued in the outbox). Returns the resource as stored (scheduling may have changed
+    /// it, e.g. a resource's automatic reply) and whether it was created.
     pub fn caldav_put(
         &mut self,
         owner: &str,
         collection: &str,
         name: &str,
         parsed: &ParsedResource,
-        if_match: Option<&str>,
-        if_none_match_any: bool,
+        pre: &Preconditions,
         opts: &RecordOptions,
-    ) -> std::result::Result<(String, bool), CaldavError> {
+    ) -> std::result::Result<(Resource, bool), CaldavError> {
         check_name(name)?;
         let Some(coll) = self.caldav_collection(owner, collection)? else {
             return Err(CaldavError::NotFound);
@@ -606,12 +723,7 @@ impl<C: SqlConnection> Store<C> {
         let outcome = self.transaction(|s| {
             s.lock_user(owner)?;
             let current = s.caldav_get(owner, collection, name)?;
-            if if_none_match_any && current.is_some() {
-                return Ok(Err(CaldavError::PreconditionFailed));
-            }
-            if let Some(m) = if_match
-                && !current.as_ref().is_some_and(|c| m == "*" || c.etag == m)
-            {
+            if !pre.hold(current.as_ref()) {
                 return Ok(Err(CaldavError::PreconditionFailed));
             }
             if let Some(holder) = s.row_by_uid(owner, &parsed.uid)?
@@ -622,6 +734,15 @@ impl<C: SqlConnection> Store<C> {
                     name: holder.name,
                 }));
             }
+            // Implicit scheduling (RFC 6638): the copies before the write, for the messages
+            // the change amounts to.
+            let scheduling = parsed.events.iter().any(|e| e.organizer.is_some())
+                || current.as_ref().is_some_and(|c| c.text.contains("ORGANIZER"));
+            let before = if scheduling {
+                Some(s.copies(owner, &parsed.uid)?)
+            } else {
+                None
+            };
             if let Some(cur) = &current {
                 s.record_removal(owner, &cur.uid, None, opts)?;
             }
@@ -661,10 +782,13 @@ impl<C: SqlConnection> Store<C> {
                 )?;
                 Ok(())
             })?;
+            if let Some(before) = &before {
+                s.deliver_change(owner, &parsed.uid, before)?;
+            }
             let stored = s
                 .caldav_get(owner, collection, name)?
                 .ok_or_else(|| StoreError::invalid("the resource was not stored"))?;
-            Ok(Ok((stored.etag, current.is_none())))
+            Ok(Ok((stored, current.is_none())))
         })?;
         outcome
     }
@@ -676,7 +800,7 @@ impl<C: SqlConnection> Store<C> {
         owner: &str,
         collection: &str,
         name: &str,
-        if_match: Option<&str>,
+        pre: &Preconditions,
         opts: &RecordOptions,
     ) -> std::result::Result<(), CaldavError> {
         let outcome = self.transaction(|s| {
@@ -684,13 +808,18 @@ impl<C: SqlConnection> Store<C> {
             let Some(current) = s.caldav_get(owner, collection, name)? else {
                 return Ok(Err(CaldavError::NotFound));
             };
-            if let Some(m) = if_match
-                && m != "*"
-                && current.etag != m
-            {
+            if !pre.hold(Some(&current)) {
                 return Ok(Err(CaldavError::PreconditionFailed));
             }
+            let before = if current.text.contains("ORGANIZER") {
+                Some(s.copies(owner, &current.uid)?)
+            } else {
+                None
+            };
             s.record_removal(owner, &current.uid, None, opts)?;
+            if let Some(before) = &before {
+                s.deliver_change(owner, &current.uid, before)?;
+            }
             s.write(owner, |c, tx| {
                 c.execute(
                     "INSERT INTO caldav_resources (store_user, collection, name, object_uid, \
@@ -727,6 +856,121 @@ impl<C: SqlConnection> Store<C> {
         )?)?
         .into_iter()
         .collect())
+    }
+
+    /// The schedule inbox (RFC 6638 §2.2): the calendar's request queue, one resource per
+    /// queued (uid, rid), named `<UID>.ics` (`<UID>@<RID>.ics` for an occurrence), holding
+    /// the held copy as an iTIP message of the queued method.
+    pub fn caldav_inbox(&mut self, owner: &str) -> Result<Vec<Resource>> {
+        let requests = self.get_requests(owner)?;
+        let uids: Vec<&str> = requests.iter().map(|r| r.uid.as_str()).collect();
+        let texts = self.object_texts(owner, &uids)?;
+        let mut out = Vec::new();
+        for r in &requests {
+            let Some(events) = texts.get(&r.uid) else { continue };
+            let events: Vec<&str> = match &r.rid {
+                None => events.iter().map(String::as_str).collect(),
+                Some(rid) => events
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|t| t.contains(&format!("{rid}\r\n")) || !t.contains("RECURRENCE-ID"))
+                    .collect(),
+            };
+            let method = r.kind.as_deref().unwrap_or("REQUEST").to_ascii_uppercase();
+            let head = format!(
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calstore//calstore//EN\r\n\
+                 METHOD:{method}\r\n"
+            );
+            let text = assemble(Some(&head), None, &events);
+            out.push(Resource {
+                name: inbox_name(&r.uid, r.rid.as_deref()),
+                uid: r.uid.clone(),
+                kind: "VEVENT".to_owned(),
+                etag: etag(&text),
+                text,
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Removes an item of the schedule inbox (dequeues the request).
+    pub fn caldav_inbox_delete(&mut self, owner: &str, name: &str) -> Result<bool> {
+        for r in self.get_requests(owner)? {
+            if inbox_name(&r.uid, r.rid.as_deref()) == name {
+                return self.dequeue_request(owner, &r.uid, r.rid.as_deref());
+            }
+        }
+        Ok(false)
+    }
+
+    /// A free/busy request POSTed to the schedule outbox (RFC 6638 §5): the VFREEBUSY
+    /// REQUEST's range and attendees; each local attendee answers with a VFREEBUSY REPLY
+    /// of its busy periods (providers extended first when the range goes past them), anyone
+    /// else with `3.7` (no such calendar user here).
+    pub fn caldav_freebusy_request(
+        &mut self,
+        organiser: &str,
+        body: &[u8],
+    ) -> std::result::Result<Vec<FreeBusyAnswer>, CaldavError> {
+        use crate::scheduling::text::{Line, unfold};
+        if body.len() > MAX_RESOURCE_SIZE {
+            return Err(CaldavError::Invalid("the request is too large".into()));
+        }
+        let text = std::str::from_utf8(body)
+            .map_err(|_| CaldavError::Invalid("the request is not UTF-8".into()))?;
+        let (mut method, mut inside) = (None, false);
+        let (mut start, mut end, mut uid) = (None, None, None);
+        let mut attendees: Vec<String> = Vec::new();
+        for l in unfold(text) {
+            let Some(line) = Line::parse(&l) else { continue };
+            match line.name.as_str() {
+                "BEGIN" if line.value.trim().eq_ignore_ascii_case("VFREEBUSY") => inside = true,
+                "END" if line.value.trim().eq_ignore_ascii_case("VFREEBUSY") => inside = false,
+                "METHOD" => method = Some(line.value.trim().to_ascii_uppercase()),
+                "DTSTART" if inside => start = resource::line_instant(&line, Tz::UTC),
+                "DTEND" if inside => end = resource::line_instant(&line, Tz::UTC),
+                "UID" if inside => uid = Some(line.value.trim().to_owned()),
+                "ATTENDEE" if inside && attendees.len() < 100 => {
+                    attendees.push(line.value.trim().to_owned());
+                }
+                _ => {}
+            }
+        }
+        let (Some(from), Some(to)) = (start, end) else {
+            return Err(CaldavError::Invalid("a VFREEBUSY request needs DTSTART and DTEND".into()));
+        };
+        if method.as_deref() != Some("REQUEST") || to <= from || attendees.is_empty() {
+            return Err(CaldavError::Invalid("not a VFREEBUSY REQUEST".into()));
+        }
+        let now = self.now();
+        let mut out = Vec::new();
+        for a in attendees {
+            if !self.is_local_user(&a)? {
+                out.push(FreeBusyAnswer {
+                    recipient: a,
+                    status: "3.7;Invalid calendar user".into(),
+                    data: None,
+                });
+                continue;
+            }
+            if let Some(p) = self.get_freebusy_providers(&a)?
+                && p.datetime
+                    .as_deref()
+                    .and_then(|d| parse_utc(d).ok())
+                    .is_some_and(|until| until < to)
+            {
+                self.extend_freebusy(&a, to, Tz::UTC)?;
+            }
+            let periods = self.get_freebusy_in(&a, from, to)?;
+            let data = freebusy_reply(organiser, &a, uid.as_deref(), from, to, &periods, now);
+            out.push(FreeBusyAnswer {
+                recipient: a,
+                status: "2.0;Success".into(),
+                data: Some(data),
+            });
+        }
+        Ok(out)
     }
 
     /// The calendar's current sync token (its revision).

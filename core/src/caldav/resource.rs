@@ -84,6 +84,10 @@ fn component_text(lines: &[String]) -> String {
 /// VEVENTs read by the store's lenient parser (repairs it makes are kept; a UID it had to
 /// derive is refused). `tz` resolves floating times for the span.
 pub fn parse_resource(body: &[u8], tz: Tz) -> Result<ParsedResource> {
+    parse_resource_inner(body, tz)
+}
+
+fn parse_resource_inner(body: &[u8], tz: Tz) -> Result<ParsedResource> {
     if body.len() > MAX_RESOURCE_SIZE {
         return Err(invalid("the calendar object is too large"));
     }
@@ -436,6 +440,92 @@ pub fn overlaps(
         }
     }
     Ok(false)
+}
+
+/// The object with its recurrences expanded over `[from, to)` (RFC 4791 §9.6.5): one
+/// VEVENT per instance in the range, with a RECURRENCE-ID and no rule, times in UTC (dates
+/// stay dates); overrides in the range as they are.
+pub fn expand(text: &str, from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> Result<String> {
+    let parsed = parse_resource(text.as_bytes(), tz)?;
+    if parsed.events.is_empty() {
+        return Ok(text.to_owned());
+    }
+    let hit = |s: DateTime<Utc>, e: DateTime<Utc>| {
+        if s == e {
+            s >= from && s < to
+        } else {
+            s < to && e > from
+        }
+    };
+    let ctx = ExpandContext::new(tz, to);
+    let mut out = String::new();
+    for l in [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//calstore//calstore//EN",
+    ] {
+        fold_into(&mut out, l);
+    }
+    let mut replaced = Vec::new();
+    for e in parsed.events.iter().filter(|e| e.recurrence_id().is_some()) {
+        if let Some(rid) = e.recurrence_id() {
+            replaced.push(ical::recurrence_id_point(&rid, tz).map_err(|x| invalid(x.0))?);
+        }
+        let x = e.instances(&ctx).map_err(|x| invalid(x.0))?;
+        if x.instances.iter().any(|i| hit(i.start, i.end))
+            && let Some(mut c) = Component::parse(&e.text)
+        {
+            let _ = c.take_store_properties();
+            out.push_str(&c.to_text());
+        }
+    }
+    for e in parsed.events.iter().filter(|e| e.recurrence_id().is_none()) {
+        let Some(mut base) = Component::parse(&e.text) else {
+            continue;
+        };
+        let _ = base.take_store_properties();
+        let date = base.first("DTSTART").is_some_and(|l| {
+            l.param("VALUE").is_some_and(|v| v.eq_ignore_ascii_case("DATE"))
+                || l.value.trim().len() == 8
+        });
+        let has_dtend = base.first("DTEND").is_some();
+        for n in ["RRULE", "RDATE", "EXDATE", "EXRULE"] {
+            base.remove(n);
+        }
+        let x = e
+            .instances_from(&ctx, from - TimeDelta::seconds(1))
+            .map_err(|x| invalid(x.0))?;
+        for i in x.instances {
+            if replaced.contains(&i.recurrence_point) || !hit(i.start, i.end) {
+                continue;
+            }
+            let mut c = base.clone();
+            let value = |t: DateTime<Utc>| {
+                if date {
+                    t.format("%Y%m%d").to_string()
+                } else {
+                    format_utc(t)
+                }
+            };
+            let line = |name: &str, t: DateTime<Utc>| {
+                let mut l = Line::new(name, value(t));
+                if date {
+                    l.params.push(("VALUE".to_owned(), "DATE".to_owned()));
+                }
+                l
+            };
+            c.set(line("DTSTART", i.start));
+            if has_dtend {
+                c.set(line("DTEND", i.end));
+            }
+            if e.is_recurring() {
+                c.set(line("RECURRENCE-ID", i.recurrence_point));
+            }
+            out.push_str(&c.to_text());
+        }
+    }
+    out.push_str(&parsed.tail);
+    Ok(out)
 }
 
 fn parse_one(text: &str) -> Result<Option<EventComponent>> {

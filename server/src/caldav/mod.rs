@@ -51,6 +51,11 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'@')
     .remove(b'+');
 
+/// The schedule inbox and outbox of every calendar (names no collection may take).
+const INBOX: &str = "inbox";
+/// See [`INBOX`].
+const OUTBOX: &str = "outbox";
+
 /// The prefix of sync tokens.
 const TOKEN_PREFIX: &str = "urn:calstore:sync:";
 
@@ -276,11 +281,11 @@ async fn dav(
             .status(StatusCode::OK)
             .header(
                 "DAV",
-                "1, 2, 3, access-control, calendar-access, extended-mkcol, sync-collection",
+                "1, 2, 3, access-control, calendar-access, calendar-schedule, calendar-auto-schedule, extended-mkcol, sync-collection",
             )
             .header(
                 header::ALLOW,
-                "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCALENDAR, MKCOL, REPORT",
+                "OPTIONS, GET, HEAD, PUT, DELETE, POST, PROPFIND, PROPPATCH, MKCALENDAR, MKCOL, REPORT",
             )
             .body(Body::empty())
             .unwrap_or_default();
@@ -314,6 +319,7 @@ async fn dav(
         "GET" | "HEAD" => get(req).await,
         "PUT" => put(req).await,
         "DELETE" => delete(req).await,
+        "POST" => post(req).await,
         _ => status(StatusCode::METHOD_NOT_ALLOWED),
     }
 }
@@ -339,6 +345,54 @@ fn parse_body(body: &Bytes) -> Result<Option<Elem>, Response> {
         .map_err(|e| text_response(StatusCode::BAD_REQUEST, &format!("bad XML: {e}")))
 }
 
+/// The preconditions a write's headers state.
+fn preconditions(headers: &HeaderMap) -> caldav::Preconditions {
+    caldav::Preconditions {
+        if_match: if_match(headers),
+        if_none_match_any: if_none_match_any(headers),
+        if_schedule_tag: headers
+            .get("If-Schedule-Tag-Match")
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.trim().to_owned()),
+    }
+}
+
+/// A collection or mailbox with, when `items`, its resources.
+fn load(
+    s: &mut crate::pool::PooledStore,
+    cal: &str,
+    coll: &str,
+    items: bool,
+) -> Result<Option<(Node, Vec<Resource>)>, StoreError> {
+    let rev = s.caldav_token(cal)?;
+    if coll == INBOX {
+        let list = if items { s.caldav_inbox(cal)? } else { Vec::new() };
+        return Ok(Some((Node::Inbox(cal.to_owned(), rev), list)));
+    }
+    if coll == OUTBOX {
+        return Ok(Some((Node::Outbox(cal.to_owned()), Vec::new())));
+    }
+    let Some(c) = s.caldav_collection(cal, coll)? else {
+        return Ok(None);
+    };
+    let list = if items { s.caldav_list(cal, coll)? } else { Vec::new() };
+    Ok(Some((Node::Collection(cal.to_owned(), c, rev), list)))
+}
+
+/// One resource of a collection or of the inbox.
+fn load_resource(
+    s: &mut crate::pool::PooledStore,
+    cal: &str,
+    coll: &str,
+    name: &str,
+) -> Result<Option<Resource>, StoreError> {
+    match coll {
+        INBOX => Ok(s.caldav_inbox(cal)?.into_iter().find(|r| r.name == name)),
+        OUTBOX => Ok(None),
+        _ => s.caldav_get(cal, coll, name),
+    }
+}
+
 /// The ETag of an `If-Match` header (one entity tag or `*`).
 fn if_match(headers: &HeaderMap) -> Option<String> {
     headers
@@ -361,6 +415,8 @@ enum Node {
     Root,
     Principal,
     Home(String),
+    Inbox(String, i64),
+    Outbox(String),
     Collection(String, Collection, i64),
     Resource(String, Resource),
 }
@@ -440,6 +496,40 @@ fn prop_value(p: &Principal, node: &Node, ns: &str, name: &str) -> Option<Value>
             }
             (CALDAV, "calendar-user-type") => Some(Value::Text("INDIVIDUAL".into())),
             (DAV, "current-user-privilege-set") => Some(privileges(None)),
+            (CALDAV, "schedule-inbox-URL") => {
+                Some(Value::Href(collection_href(&p.own, INBOX)))
+            }
+            (CALDAV, "schedule-outbox-URL") => {
+                Some(Value::Href(collection_href(&p.own, OUTBOX)))
+            }
+            (CALDAV, "schedule-default-calendar-URL") => {
+                Some(Value::Href(collection_href(&p.own, caldav::DEFAULT_COLLECTION)))
+            }
+            _ => None,
+        },
+        Node::Inbox(cal, revision) => match (ns, name) {
+            (DAV, "resourcetype") => Some(Value::Types(vec![
+                (DAV, "collection"),
+                (CALDAV, "schedule-inbox"),
+            ])),
+            (DAV, "displayname") => Some(Value::Text("Inbox".into())),
+            (CS, "getctag") => Some(Value::Text(format!("\"{revision}\""))),
+            (DAV, "owner") => Some(Value::Href(principal)),
+            (DAV, "current-user-privilege-set") => Some(privileges(p.role(cal))),
+            (CALDAV, "schedule-default-calendar-URL") => Some(Value::Href(collection_href(
+                cal,
+                caldav::DEFAULT_COLLECTION,
+            ))),
+            _ => None,
+        },
+        Node::Outbox(cal) => match (ns, name) {
+            (DAV, "resourcetype") => Some(Value::Types(vec![
+                (DAV, "collection"),
+                (CALDAV, "schedule-outbox"),
+            ])),
+            (DAV, "displayname") => Some(Value::Text("Outbox".into())),
+            (DAV, "owner") => Some(Value::Href(principal)),
+            (DAV, "current-user-privilege-set") => Some(privileges(p.role(cal))),
             _ => None,
         },
         Node::Home(cal) => match (ns, name) {
@@ -493,6 +583,9 @@ fn prop_value(p: &Principal, node: &Node, ns: &str, name: &str) -> Option<Value>
             ))),
             (DAV, "getcontentlength") => Some(Value::Text(r.text.len().to_string())),
             (CALDAV, "calendar-data") => Some(Value::CalendarData(r.text.clone())),
+            (CALDAV, "schedule-tag") if r.text.contains("ORGANIZER") => {
+                Some(Value::Text(caldav::schedule_tag(&r.text)))
+            }
             (DAV, "owner") => Some(Value::Href(principal)),
             (DAV, "current-user-privilege-set") => Some(privileges(p.role(cal))),
             _ => None,
@@ -690,6 +783,8 @@ async fn propfind(req: Req) -> Response {
                         Node::Collection(cal.clone(), c, rev),
                     ));
                 }
+                v.push((collection_href(&cal, INBOX), Node::Inbox(cal.clone(), rev)));
+                v.push((collection_href(&cal, OUTBOX), Node::Outbox(cal.clone())));
             }
             v
         }
@@ -698,32 +793,17 @@ async fn propfind(req: Req) -> Response {
                 return status(StatusCode::NOT_FOUND);
             }
             let (c2, coll2) = (cal.clone(), coll.clone());
-            let wants_data = depth1;
             let found = req
                 .state
                 .pool
-                .run(move |s| {
-                    let Some(c) = s.caldav_collection(&c2, &coll2)? else {
-                        return Ok(None);
-                    };
-                    let rev = s.caldav_token(&c2)?;
-                    let items = if wants_data {
-                        s.caldav_list(&c2, &coll2)?
-                    } else {
-                        Vec::new()
-                    };
-                    Ok(Some((c, rev, items)))
-                })
+                .run(move |s| load(s, &c2, &coll2, depth1))
                 .await;
-            let (c, rev, items) = match found {
+            let (node, items) = match found {
                 Ok(Some(x)) => x,
                 Ok(None) => return status(StatusCode::NOT_FOUND),
                 Err(e) => return pool_error(e),
             };
-            let mut v = vec![(
-                collection_href(&cal, &coll),
-                Node::Collection(cal.clone(), c, rev),
-            )];
+            let mut v = vec![(collection_href(&cal, &coll), node)];
             for r in items {
                 v.push((
                     resource_href(&cal, &coll, &r.name),
@@ -740,7 +820,7 @@ async fn propfind(req: Req) -> Response {
             match req
                 .state
                 .pool
-                .run(move |s| s.caldav_get(&c2, &coll2, &n2))
+                .run(move |s| load_resource(s, &c2, &coll2, &n2))
                 .await
             {
                 Ok(Some(r)) => vec![(
@@ -857,6 +937,9 @@ async fn mkcalendar(req: Req) -> Response {
     if req.principal.role(&cal) != Some(Role::Owner) {
         return status(StatusCode::FORBIDDEN);
     }
+    if coll == INBOX || coll == OUTBOX {
+        return precondition(StatusCode::METHOD_NOT_ALLOWED, DAV, "resource-must-be-null", None);
+    }
     let body = match parse_body(&req.body) {
         Ok(b) => b,
         Err(r) => return r,
@@ -923,23 +1006,29 @@ async fn get(req: Req) -> Response {
             match req
                 .state
                 .pool
-                .run(move |s| s.caldav_get(&cal, &coll, &name))
+                .run(move |s| load_resource(s, &cal, &coll, &name))
                 .await
             {
                 Ok(Some(r)) => {
                     let len = r.text.len();
+                    let tag = r
+                        .text
+                        .contains("ORGANIZER")
+                        .then(|| caldav::schedule_tag(&r.text));
                     let body = if req.method == Method::HEAD {
                         Body::empty()
                     } else {
                         Body::from(r.text)
                     };
-                    Response::builder()
+                    let mut b = Response::builder()
                         .status(StatusCode::OK)
                         .header(header::CONTENT_TYPE, "text/calendar; charset=utf-8")
                         .header(header::ETAG, r.etag)
-                        .header(header::CONTENT_LENGTH, len)
-                        .body(body)
-                        .unwrap_or_default()
+                        .header(header::CONTENT_LENGTH, len);
+                    if let Some(t) = tag {
+                        b = b.header("Schedule-Tag", t);
+                    }
+                    b.body(body).unwrap_or_default()
                 }
                 Ok(None) => status(StatusCode::NOT_FOUND),
                 Err(e) => pool_error(e),
@@ -956,7 +1045,7 @@ async fn put(req: Req) -> Response {
     let Target::Resource(cal, coll, name) = req.target.clone() else {
         return status(StatusCode::METHOD_NOT_ALLOWED);
     };
-    if !can_write(&req.principal, &cal) {
+    if !can_write(&req.principal, &cal) || coll == INBOX || coll == OUTBOX {
         return status(StatusCode::FORBIDDEN);
     }
     let parsed = match parse_resource(&req.body, Tz::UTC) {
@@ -967,25 +1056,28 @@ async fn put(req: Req) -> Response {
             return precondition(StatusCode::FORBIDDEN, CALDAV, "valid-calendar-data", None);
         }
     };
-    let m = if_match(&req.headers);
-    let none = if_none_match_any(&req.headers);
+    let pre = preconditions(&req.headers);
     let opts = record_options(&req.state);
     let (c2, coll2, n2) = (cal.clone(), coll.clone(), name.clone());
     match req
         .state
         .pool
-        .run(move |s| Ok(s.caldav_put(&c2, &coll2, &n2, &parsed, m.as_deref(), none, &opts)))
+        .run(move |s| Ok(s.caldav_put(&c2, &coll2, &n2, &parsed, &pre, &opts)))
         .await
     {
-        Ok(Ok((etag, created))) => Response::builder()
-            .status(if created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::NO_CONTENT
-            })
-            .header(header::ETAG, etag)
-            .body(Body::empty())
-            .unwrap_or_default(),
+        Ok(Ok((stored, created))) => {
+            let mut b = Response::builder()
+                .status(if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::NO_CONTENT
+                })
+                .header(header::ETAG, stored.etag);
+            if stored.text.contains("ORGANIZER") {
+                b = b.header("Schedule-Tag", caldav::schedule_tag(&stored.text));
+            }
+            b.body(Body::empty()).unwrap_or_default()
+        }
         Ok(Err(CaldavError::UidConflict {
             collection,
             name: n,
@@ -1006,9 +1098,24 @@ async fn put(req: Req) -> Response {
 }
 
 async fn delete(req: Req) -> Response {
-    let m = if_match(&req.headers);
+    let pre = preconditions(&req.headers);
     let opts = record_options(&req.state);
     match req.target.clone() {
+        Target::Resource(cal, coll, name) if coll == INBOX => {
+            if !can_write(&req.principal, &cal) {
+                return status(StatusCode::FORBIDDEN);
+            }
+            match req
+                .state
+                .pool
+                .run(move |s| s.caldav_inbox_delete(&cal, &name))
+                .await
+            {
+                Ok(true) => status(StatusCode::NO_CONTENT),
+                Ok(false) => status(StatusCode::NOT_FOUND),
+                Err(e) => pool_error(e),
+            }
+        }
         Target::Resource(cal, coll, name) => {
             if !can_write(&req.principal, &cal) {
                 return status(StatusCode::FORBIDDEN);
@@ -1016,7 +1123,7 @@ async fn delete(req: Req) -> Response {
             match req
                 .state
                 .pool
-                .run(move |s| Ok(s.caldav_delete(&cal, &coll, &name, m.as_deref(), &opts)))
+                .run(move |s| Ok(s.caldav_delete(&cal, &coll, &name, &pre, &opts)))
                 .await
             {
                 Ok(Ok(())) => status(StatusCode::NO_CONTENT),
@@ -1025,7 +1132,7 @@ async fn delete(req: Req) -> Response {
             }
         }
         Target::Collection(cal, coll) => {
-            if req.principal.role(&cal) != Some(Role::Owner) {
+            if req.principal.role(&cal) != Some(Role::Owner) || coll == INBOX || coll == OUTBOX {
                 return status(StatusCode::FORBIDDEN);
             }
             match req
@@ -1041,6 +1148,45 @@ async fn delete(req: Req) -> Response {
         }
         _ => status(StatusCode::FORBIDDEN),
     }
+}
+
+// ---- POST: free/busy through the outbox ------------------------------------------------
+
+async fn post(req: Req) -> Response {
+    let Target::Collection(cal, coll) = req.target.clone() else {
+        return status(StatusCode::METHOD_NOT_ALLOWED);
+    };
+    if coll != OUTBOX {
+        return status(StatusCode::METHOD_NOT_ALLOWED);
+    }
+    if !can_write(&req.principal, &cal) {
+        return status(StatusCode::FORBIDDEN);
+    }
+    let body = req.body.clone();
+    let organiser = cal.clone();
+    let answers = match req
+        .state
+        .pool
+        .run(move |s| Ok(s.caldav_freebusy_request(&organiser, &body)))
+        .await
+    {
+        Ok(Ok(a)) => a,
+        Ok(Err(e)) => return caldav_error(e, &req.path),
+        Err(e) => return pool_error(e),
+    };
+    let mut o = Out::new(CALDAV, "schedule-response");
+    for a in answers {
+        o.open(CALDAV, "response");
+        o.open(CALDAV, "recipient");
+        o.href(&a.recipient);
+        o.close(CALDAV, "recipient");
+        o.leaf(CALDAV, "request-status", &a.status);
+        if let Some(d) = &a.data {
+            o.leaf(CALDAV, "calendar-data", d);
+        }
+        o.close(CALDAV, "response");
+    }
+    xml_response(StatusCode::OK, o.finish(CALDAV, "schedule-response"))
 }
 
 // ---- REPORT ------------------------------------------------------------------------------
@@ -1249,6 +1395,9 @@ async fn report(req: Req) -> Response {
             .state
             .pool
             .run(move |s| {
+                if coll2 == INBOX || coll2 == OUTBOX {
+                    return Ok(load(s, &c2, &coll2, true)?.map(|(_, items)| items));
+                }
                 if s.caldav_collection(&c2, &coll2)?.is_none() {
                     return Ok(None);
                 }
@@ -1263,8 +1412,23 @@ async fn report(req: Req) -> Response {
             Ok(None) => return status(StatusCode::NOT_FOUND),
             Err(e) => return pool_error(e),
         };
+        let expand = body
+            .child(DAV, "prop")
+            .and_then(|p| p.child(CALDAV, "calendar-data"))
+            .and_then(|d| d.child(CALDAV, "expand"))
+            .map(|e| {
+                (
+                    parse_time(e.attr("start")).unwrap_or(DateTime::<Utc>::MIN_UTC),
+                    parse_time(e.attr("end")).unwrap_or(DateTime::<Utc>::MAX_UTC),
+                )
+            });
         let mut o = Out::new(DAV, "multistatus");
-        for r in items.into_iter().filter(|r| matches_filter(r, &filter)) {
+        for mut r in items.into_iter().filter(|r| matches_filter(r, &filter)) {
+            if let Some((from, to)) = expand
+                && let Ok(t) = caldav::expand(&r.text, from, to, Tz::UTC)
+            {
+                r.text = t;
+            }
             let href = resource_href(&cal, &coll, &r.name);
             response(&mut o, &p, &href, &Node::Resource(cal.clone(), r), &wanted);
         }
