@@ -77,13 +77,16 @@ test-servers:
     type: external
     enabled: true
     url: $URL/dav/
-    username: user1
+    username: user1@example.com
     password: testpass1
-    features: []
+    # Strict: nothing is declared unsupported or broken. Declaring full scheduling support
+    # (rather than no hints at all) makes the suite run its RFC 6638 cases, which it skips
+    # for a server without any feature information.
+    features: {scheduling: {support: full}}
     scheduling_users:
-      - {url: $URL/dav/, username: user1, password: testpass1}
-      - {url: $URL/dav/, username: user2, password: testpass2}
-      - {url: $URL/dav/, username: user3, password: testpass3}
+      - {url: $URL/dav/, username: user1@example.com, password: testpass1}
+      - {url: $URL/dav/, username: user2@example.com, password: testpass2}
+      - {url: $URL/dav/, username: user3@example.com, password: testpass3}
 YAML
 cp "$RUN/caldav_test_servers.yaml" "$SDIST/caldav-$CALDAV_VERSION/tests/caldav_test_servers.yaml"
 (

@@ -11,6 +11,8 @@
 //! (by this or any other server process, or the command line) takes effect at the next
 //! request. Nothing another process needs is kept here: a miss just verifies again.
 //!
+//! The user name is the account's login, or its email address.
+//!
 //! A verification that is not cached goes through the accounts' login path: it is
 //! throttled and recorded in the connection log like any login; CalDAV holds no live
 //! session (each request stands alone), so the session a granted login opens is closed at
@@ -227,6 +229,21 @@ pub async fn authenticate(
         let peer = Peer {
             ip: IpAddress::from(peer.ip()),
             port: Port::new(peer.port().max(1)).map_err(|e| StoreError::invalid(e.to_string()))?,
+        };
+        // Clients often send the address as the user name: an active account's email
+        // stands for its login.
+        let login = if login.contains('@') {
+            calstore_core::sql::SqlConnectionExt::query_opt(
+                conn,
+                "SELECT login FROM accounts WHERE status = 'active' AND lower(email) = lower($1)",
+                &[login.as_str().into()],
+            )?
+            .map(|r| r.get::<Option<String>>(0))
+            .transpose()?
+            .flatten()
+            .unwrap_or(login)
+        } else {
+            login
         };
         let candidate = connections::prepare_login(conn, &st.key, &login, peer.ip, at)
             .map_err(StoreError::from)?;
