@@ -102,8 +102,21 @@ failed=$(grep -oE '[0-9]+ failed' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
 errors=$(grep -oE '[0-9]+ error' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
 skipped=$(grep -oE '[0-9]+ skipped' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
 echo "python-caldav ($BACKEND): $passed passed, $((failed + errors)) failed, $skipped skipped"
-allowed=${CALSTORE_CALDAV_ALLOWED_FAILURES:-0}
-if (( failed + errors > allowed )); then status=1; fi
+# Known failures, each for a reason that is not a calstore bug to fix here (see
+# docs/caldav.md): two cases need python-caldav's embedded Xandikos/Radicale configured,
+# testPrincipals calls a method the library itself deprecates (its DeprecationWarning is an
+# error under the suite's settings, on any server), and testCopyEvent puts the same UID in
+# two collections of one account, which calstore refuses (decision 0011).
+KNOWN='TestGetDAVClient::testAutoEmbeddedServer
+TestGetCalendarsConfig::test_multi_server_meta_section
+::testPrincipals
+::testCopyEvent'
+unexpected=$(grep -E '^(FAILED|ERROR) ' "$RUN/pytest.txt" | grep -vF "$KNOWN" || true)
+if [[ -n $unexpected ]]; then
+    echo "python-caldav: unexpected failures:" >&2
+    echo "$unexpected" >&2
+    status=1
+fi
 
 # 2. vdirsyncer + khal.
 if ! scripts/caldav/vdirsyncer-khal.sh "$VENV" "$URL" "$RUN"; then status=1; fi

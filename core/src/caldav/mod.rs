@@ -226,23 +226,31 @@ pub fn inbox_name(uid: &str, rid: Option<&str>) -> String {
     }
 }
 
-/// A Schedule-Tag (RFC 6638 §3.2.10) for a resource's text: a digest of it without what
-/// attendees' answers change (PARTSTAT, RSVP and store-only parameters, DTSTAMP), so that
-/// it moves when the organiser changes the event, not when a reply is merged into it.
+/// A Schedule-Tag (RFC 6638 §3.2.10) for a resource's text: a digest of its components
+/// without what an attendee's answer changes (PARTSTAT, RSVP, SCHEDULE-STATUS and X-
+/// parameters of ATTENDEE, DTSTAMP, LAST-MODIFIED, and SEQUENCE, which some clients bump
+/// with their answer), so that it moves when the organiser changes the event, not when a
+/// reply is merged into it or an attendee answers.
 pub fn schedule_tag(text: &str) -> String {
     use crate::scheduling::text::{Line, unfold};
     let mut kept = String::with_capacity(text.len());
+    let mut depth = 0usize;
     for l in unfold(text) {
-        match Line::parse(&l) {
-            Some(mut line) if line.name == "ATTENDEE" => {
-                line.params.retain(|(n, _)| {
-                    n != "PARTSTAT" && n != "RSVP" && !n.starts_with("X-CALSTORE-")
-                });
-                kept.push_str(&line.to_text());
-            }
-            Some(line) if line.name == "DTSTAMP" => continue,
-            _ => kept.push_str(&l),
+        let Some(mut line) = Line::parse(&l) else {
+            continue;
+        };
+        match line.name.as_str() {
+            "BEGIN" => depth += 1,
+            "END" => depth = depth.saturating_sub(1),
+            // The VCALENDAR's own properties (PRODID, …) are not the event's.
+            _ if depth <= 1 => continue,
+            "DTSTAMP" | "LAST-MODIFIED" | "SEQUENCE" => continue,
+            "ATTENDEE" => line.params.retain(|(n, _)| {
+                n != "PARTSTAT" && n != "RSVP" && n != "SCHEDULE-STATUS" && !n.starts_with("X-")
+            }),
+            _ => {}
         }
+        kept.push_str(&line.to_text());
         kept.push('\n');
     }
     etag(&kept)
