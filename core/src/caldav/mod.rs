@@ -745,7 +745,9 @@ impl<C: SqlConnection> Store<C> {
             // Implicit scheduling (RFC 6638): the copies before the write, for the messages
             // the change amounts to.
             let scheduling = parsed.events.iter().any(|e| e.organizer.is_some())
-                || current.as_ref().is_some_and(|c| c.text.contains("ORGANIZER"));
+                || current
+                    .as_ref()
+                    .is_some_and(|c| c.text.contains("ORGANIZER"));
             let before = if scheduling {
                 Some(s.copies(owner, &parsed.uid)?)
             } else {
@@ -875,7 +877,9 @@ impl<C: SqlConnection> Store<C> {
         let texts = self.object_texts(owner, &uids)?;
         let mut out = Vec::new();
         for r in &requests {
-            let Some(events) = texts.get(&r.uid) else { continue };
+            let Some(events) = texts.get(&r.uid) else {
+                continue;
+            };
             let events: Vec<&str> = match &r.rid {
                 None => events.iter().map(String::as_str).collect(),
                 Some(rid) => events
@@ -931,7 +935,9 @@ impl<C: SqlConnection> Store<C> {
         let (mut start, mut end, mut uid) = (None, None, None);
         let mut attendees: Vec<String> = Vec::new();
         for l in unfold(text) {
-            let Some(line) = Line::parse(&l) else { continue };
+            let Some(line) = Line::parse(&l) else {
+                continue;
+            };
             match line.name.as_str() {
                 "BEGIN" if line.value.trim().eq_ignore_ascii_case("VFREEBUSY") => inside = true,
                 "END" if line.value.trim().eq_ignore_ascii_case("VFREEBUSY") => inside = false,
@@ -946,7 +952,9 @@ impl<C: SqlConnection> Store<C> {
             }
         }
         let (Some(from), Some(to)) = (start, end) else {
-            return Err(CaldavError::Invalid("a VFREEBUSY request needs DTSTART and DTEND".into()));
+            return Err(CaldavError::Invalid(
+                "a VFREEBUSY request needs DTSTART and DTEND".into(),
+            ));
         };
         if method.as_deref() != Some("REQUEST") || to <= from || attendees.is_empty() {
             return Err(CaldavError::Invalid("not a VFREEBUSY REQUEST".into()));

@@ -485,7 +485,8 @@ pub fn expand(text: &str, from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> Res
         };
         let _ = base.take_store_properties();
         let date = base.first("DTSTART").is_some_and(|l| {
-            l.param("VALUE").is_some_and(|v| v.eq_ignore_ascii_case("DATE"))
+            l.param("VALUE")
+                .is_some_and(|v| v.eq_ignore_ascii_case("DATE"))
                 || l.value.trim().len() == 8
         });
         let has_dtend = base.first("DTEND").is_some();

@@ -366,7 +366,11 @@ fn load(
 ) -> Result<Option<(Node, Vec<Resource>)>, StoreError> {
     let rev = s.caldav_token(cal)?;
     if coll == INBOX {
-        let list = if items { s.caldav_inbox(cal)? } else { Vec::new() };
+        let list = if items {
+            s.caldav_inbox(cal)?
+        } else {
+            Vec::new()
+        };
         return Ok(Some((Node::Inbox(cal.to_owned(), rev), list)));
     }
     if coll == OUTBOX {
@@ -375,7 +379,11 @@ fn load(
     let Some(c) = s.caldav_collection(cal, coll)? else {
         return Ok(None);
     };
-    let list = if items { s.caldav_list(cal, coll)? } else { Vec::new() };
+    let list = if items {
+        s.caldav_list(cal, coll)?
+    } else {
+        Vec::new()
+    };
     Ok(Some((Node::Collection(cal.to_owned(), c, rev), list)))
 }
 
@@ -496,15 +504,12 @@ fn prop_value(p: &Principal, node: &Node, ns: &str, name: &str) -> Option<Value>
             }
             (CALDAV, "calendar-user-type") => Some(Value::Text("INDIVIDUAL".into())),
             (DAV, "current-user-privilege-set") => Some(privileges(None)),
-            (CALDAV, "schedule-inbox-URL") => {
-                Some(Value::Href(collection_href(&p.own, INBOX)))
-            }
-            (CALDAV, "schedule-outbox-URL") => {
-                Some(Value::Href(collection_href(&p.own, OUTBOX)))
-            }
-            (CALDAV, "schedule-default-calendar-URL") => {
-                Some(Value::Href(collection_href(&p.own, caldav::DEFAULT_COLLECTION)))
-            }
+            (CALDAV, "schedule-inbox-URL") => Some(Value::Href(collection_href(&p.own, INBOX))),
+            (CALDAV, "schedule-outbox-URL") => Some(Value::Href(collection_href(&p.own, OUTBOX))),
+            (CALDAV, "schedule-default-calendar-URL") => Some(Value::Href(collection_href(
+                &p.own,
+                caldav::DEFAULT_COLLECTION,
+            ))),
             _ => None,
         },
         Node::Inbox(cal, revision) => match (ns, name) {
@@ -938,7 +943,12 @@ async fn mkcalendar(req: Req) -> Response {
         return status(StatusCode::FORBIDDEN);
     }
     if coll == INBOX || coll == OUTBOX {
-        return precondition(StatusCode::METHOD_NOT_ALLOWED, DAV, "resource-must-be-null", None);
+        return precondition(
+            StatusCode::METHOD_NOT_ALLOWED,
+            DAV,
+            "resource-must-be-null",
+            None,
+        );
     }
     let body = match parse_body(&req.body) {
         Ok(b) => b,
