@@ -18,7 +18,11 @@ VENV=$WORK/venv
 SDIST=$WORK/sdist
 mkdir -p "$WORK"
 if [[ ! -x $VENV/bin/python ]] || ! cmp -s scripts/caldav/requirements.txt "$WORK/requirements.installed"; then
-    python3 -m venv "$VENV"
+    if ! python3 -m venv "$VENV"; then
+        # Debian's python3 needs its venv module as a package of its own.
+        apt-get install -y -q python3-venv >/dev/null
+        python3 -m venv "$VENV"
+    fi
     "$VENV/bin/pip" install -q -r scripts/caldav/requirements.txt
     cp scripts/caldav/requirements.txt "$WORK/requirements.installed"
 fi
@@ -36,9 +40,7 @@ SERVER_PID=
 cleanup() {
     if [[ -n $SERVER_PID ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
     if [[ -n ${PG_SCHEMA:-} ]]; then
-        "$VENV/bin/python" - "$PG_SCHEMA" <<'PY' || true
-import os, sys, subprocess
-PY
+        psql "$CALSTORE_TEST_PG_URL" -qc "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE" >/dev/null 2>&1 || true
     fi
     rm -rf "$RUN"
 }

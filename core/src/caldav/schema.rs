@@ -79,3 +79,35 @@ CREATE INDEX caldav_resources_by_start ON caldav_resources (store_user, collecti
 ",
     }],
 };
+
+#[cfg(test)]
+mod tests {
+    use super::CALDAV;
+    use crate::schema::catalogue::CALDAV_TABLES;
+
+    /// The catalogue lists every table and column the scripts create.
+    #[test]
+    fn the_catalogue_matches_the_scripts() {
+        for m in CALDAV.migrations {
+            for script in [m.sqlite, m.postgres] {
+                for t in CALDAV_TABLES {
+                    let start = script
+                        .find(&format!("CREATE TABLE {} (", t.name))
+                        .unwrap_or_else(|| panic!("{} missing", t.name));
+                    let body = &script[start..];
+                    let body = &body[..body.find(");").unwrap()];
+                    for c in t.columns {
+                        assert!(body.contains(&format!("\n    {c} ")), "{}.{c}", t.name);
+                    }
+                    assert_eq!(
+                        body.matches("\n    ").count() - 1,
+                        t.columns.len(),
+                        "{}",
+                        t.name
+                    );
+                }
+                assert_eq!(script.matches("CREATE TABLE").count(), CALDAV_TABLES.len());
+            }
+        }
+    }
+}
