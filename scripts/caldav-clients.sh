@@ -108,7 +108,7 @@ echo "python-caldav ($BACKEND): $passed passed, $((failed + errors)) failed, $sk
 # docs/caldav.md): two cases need python-caldav's embedded Xandikos/Radicale configured,
 # testPrincipals calls a method the library itself deprecates (its DeprecationWarning is an
 # error under the suite's settings, on any server), and testCopyEvent puts the same UID in
-# two collections of one account, which calstore refuses (decision 0011).
+# two collections of one account, which calstore refuses (decision 0013).
 KNOWN='TestGetDAVClient::testAutoEmbeddedServer
 TestGetCalendarsConfig::test_multi_server_meta_section
 ::testPrincipals

@@ -1,4 +1,4 @@
-//! CalDAV collections and resources over the store (decision 0011).
+//! CalDAV collections and resources over the store (decision 0013).
 //!
 //! A *calendar* (a store user, e.g. `mailto:alf@vega.com`) has one or more *collections*:
 //! `default`, which always exists, and those made with MKCALENDAR. A *resource* is a name in

@@ -2,7 +2,7 @@
 //! calendar collections, their properties, and the resources (a name in a collection, the
 //! UID it holds, the parts of the iCalendar object that are not VEVENTs, and the span of its
 //! instances for time-range queries). A server-only component: a browser database never gets
-//! it (decision 0011).
+//! it (decision 0013).
 
 use crate::schema::{Component, Migration};
 

@@ -1,5 +1,5 @@
 //! CalDAV (RFC 4791), WebDAV sync (RFC 6578) and the discovery clients need (RFC 5397,
-//! RFC 6764), over the store's CalDAV collections (`calstore_core::caldav`, decision 0011).
+//! RFC 6764), over the store's CalDAV collections (`calstore_core::caldav`, decision 0013).
 //!
 //! URL layout:
 //!
