@@ -739,8 +739,6 @@ fn two_servers(db: &str) {
 macro_rules! backend {
     ($name:ident, $make:expr) => {
         mod $name {
-            use super::*;
-
             fn db() -> (tempfile::TempDir, impl std::ops::Deref<Target = str>) {
                 $make
             }
@@ -790,7 +788,10 @@ backend!(sqlite, {
 
 backend!(
     postgres,
-    (tempfile::tempdir().unwrap(), PgDb(Schema::new()))
+    (
+        tempfile::tempdir().unwrap(),
+        super::PgDb(super::Schema::new())
+    )
 );
 
 /// Two server processes on one PostgreSQL database give the same answers.
