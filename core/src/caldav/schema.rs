@@ -95,7 +95,8 @@ mod tests {
                         .find(&format!("CREATE TABLE {} (", t.name))
                         .unwrap_or_else(|| panic!("{} missing", t.name));
                     let body = &script[start..];
-                    let body = &body[..body.find(");").unwrap()];
+                    // The closing parenthesis starts a line (`);` or `) STRICT;`).
+                    let body = &body[..body.find("\n)").unwrap()];
                     for c in t.columns {
                         assert!(body.contains(&format!("\n    {c} ")), "{}.{c}", t.name);
                     }
