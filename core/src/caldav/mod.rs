@@ -486,6 +486,97 @@ impl<C: SqlConnection> Store<C> {
         row.map(|r| read_row(&r)).transpose()
     }
 
+    /// The live rows of `owner` holding one of `uids`.
+    fn rows_by_uids(&mut self, owner: &str, uids: &[&str]) -> Result<Vec<Row>> {
+        let mut out = Vec::new();
+        for chunk in uids.chunks(crate::bulk::rows_per_chunk(1, 1)) {
+            let sql = crate::bulk::in_list_sql(
+                "SELECT collection, name, object_uid, kind, head, tail FROM caldav_resources \
+                 WHERE store_user = $1 AND deleted = 0 AND object_uid IN ",
+                2,
+                chunk.len(),
+                "",
+            );
+            let mut params = vec![Value::from(owner)];
+            params.extend(chunk.iter().map(|u| Value::from(*u)));
+            for r in self.conn.query(&sql, &params)? {
+                out.push(read_row(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The live rows of `owner`'s `collection` named one of `names`.
+    fn rows_by_names(&mut self, owner: &str, collection: &str, names: &[&str]) -> Result<Vec<Row>> {
+        let mut out = Vec::new();
+        for chunk in names.chunks(crate::bulk::rows_per_chunk(1, 2)) {
+            let sql = crate::bulk::in_list_sql(
+                "SELECT collection, name, object_uid, kind, head, tail FROM caldav_resources \
+                 WHERE store_user = $1 AND collection = $2 AND deleted = 0 AND name IN ",
+                3,
+                chunk.len(),
+                "",
+            );
+            let mut params = vec![Value::from(owner), Value::from(collection)];
+            params.extend(chunk.iter().map(|n| Value::from(*n)));
+            for r in self.conn.query(&sql, &params)? {
+                out.push(read_row(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Several resources of one collection by name, each found as [`Store::caldav_get`]
+    /// finds it, with a fixed number of queries rather than a few per name (a sync delta is
+    /// otherwise one round trip after another on PostgreSQL). Names that hold nothing are
+    /// left out.
+    fn caldav_get_many(
+        &mut self,
+        owner: &str,
+        collection: &str,
+        names: &[String],
+    ) -> Result<BTreeMap<String, Resource>> {
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let by_name: BTreeMap<String, Row> = self
+            .rows_by_names(owner, collection, &refs)?
+            .into_iter()
+            .map(|r| (r.name.clone(), r))
+            .collect();
+        // Names without a row are objects written by other means, if no row holds the UID.
+        let mut orphans: Vec<(&str, &str)> = Vec::new();
+        if collection == DEFAULT_COLLECTION {
+            for n in names {
+                if !by_name.contains_key(n)
+                    && let Some(uid) = n.strip_suffix(".ics")
+                {
+                    orphans.push((n, uid));
+                }
+            }
+        }
+        let orphan_uids: Vec<&str> = orphans.iter().map(|(_, u)| *u).collect();
+        let owned: BTreeSet<String> = self
+            .rows_by_uids(owner, &orphan_uids)?
+            .into_iter()
+            .map(|r| r.uid)
+            .collect();
+        orphans.retain(|(_, u)| !owned.contains(*u));
+        let mut uids: Vec<&str> = by_name.values().map(|r| r.uid.as_str()).collect();
+        uids.extend(orphans.iter().map(|(_, u)| *u));
+        let texts = self.object_texts(owner, &uids)?;
+        let mut out = BTreeMap::new();
+        for (name, row) in &by_name {
+            if let Some(r) = Self::make_resource(row, texts.get(&row.uid)) {
+                out.insert(name.clone(), r);
+            }
+        }
+        for (name, uid) in &orphans {
+            if let Some(r) = texts.get(*uid).and_then(|t| Self::orphan_resource(uid, t)) {
+                out.insert((*name).to_owned(), r);
+            }
+        }
+        Ok(out)
+    }
+
     /// The texts of the objects of `uids` (any status): master first, then overrides by
     /// recurrence id.
     fn object_texts(
@@ -1041,28 +1132,30 @@ impl<C: SqlConnection> Store<C> {
                 uids.insert(uid);
             }
         }
-        for uid in &uids {
-            match self.row_by_uid(owner, uid)? {
-                Some(row) => {
-                    if row.collection == collection {
-                        changed.insert(row.name);
-                    }
+        let uid_refs: Vec<&str> = uids.iter().map(String::as_str).collect();
+        let rows = self.rows_by_uids(owner, &uid_refs)?;
+        let with_row: BTreeSet<&str> = rows.iter().map(|r| r.uid.as_str()).collect();
+        for row in &rows {
+            if row.collection == collection {
+                changed.insert(row.name.clone());
+            }
+        }
+        if collection == DEFAULT_COLLECTION {
+            for uid in &uids {
+                let name = orphan_name(uid);
+                if !with_row.contains(uid.as_str()) && !removed.contains(&name) {
+                    changed.insert(name);
                 }
-                None if collection == DEFAULT_COLLECTION => {
-                    let name = orphan_name(uid);
-                    if !removed.contains(&name) {
-                        changed.insert(name);
-                    }
-                }
-                None => {}
             }
         }
         let mut delta = SyncDelta {
             token: current,
             ..SyncDelta::default()
         };
-        for name in changed {
-            match self.caldav_get(owner, collection, &name)? {
+        let names: Vec<String> = changed.into_iter().collect();
+        let mut found = self.caldav_get_many(owner, collection, &names)?;
+        for name in names {
+            match found.remove(&name) {
                 Some(r) => delta.changed.push(r),
                 None => {
                     removed.insert(name);
