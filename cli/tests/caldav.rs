@@ -195,6 +195,24 @@ fn discovery_and_auth(db: &str) {
         "{}",
         r.body
     );
+    // A client given only the server's address (python-caldav, vdirsyncer) asks `/` itself;
+    // other methods there stay the sync protocol's 404.
+    assert_eq!(dav("PROPFIND", &format!("{u}/"), None, &[], "").status, 401);
+    let r = dav(
+        "PROPFIND",
+        &format!("{u}/"),
+        Some(ALF),
+        &[("Depth", "0")],
+        "<d:propfind xmlns:d=\"DAV:\"><d:prop><d:current-user-principal/></d:prop></d:propfind>",
+    );
+    assert_eq!(r.status, 207);
+    assert!(r.body.contains("<D:href>/</D:href>"), "{}", r.body);
+    assert!(
+        r.body.contains("<D:href>/dav/principals/alf/</D:href>"),
+        "{}",
+        r.body
+    );
+    assert_eq!(dav("GET", &format!("{u}/"), Some(ALF), &[], "").status, 404);
     // The email stands for the login.
     let r = dav(
         "PROPFIND",

@@ -156,7 +156,7 @@ async fn limit_and_log(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let dav = path.starts_with("/dav") || path.starts_with("/.well-known");
+    let dav = crate::caldav::is_dav_request(&method, &path);
     let response = if state.rate.allow(peer.ip()) {
         let r = next.run(request).await;
         if dav { r } else { as_error_body(r) }

@@ -62,6 +62,7 @@ const TOKEN_PREFIX: &str = "urn:calstore:sync:";
 /// The CalDAV routes.
 pub fn router() -> Router<App> {
     Router::new()
+        .route("/", any(site_root))
         .route("/.well-known/caldav", any(well_known))
         .route("/dav", any(dav))
         .route("/dav/", any(dav))
@@ -74,6 +75,38 @@ async fn well_known() -> Response {
         .header(header::LOCATION, "/dav/")
         .body(Body::empty())
         .unwrap_or_default()
+}
+
+/// Whether a request to `path` is CalDAV's (its answers keep their own bodies and headers,
+/// e.g. `WWW-Authenticate`, rather than the sync protocol's JSON errors).
+pub fn is_dav_request(method: &Method, path: &str) -> bool {
+    path.starts_with("/dav")
+        || path.starts_with("/.well-known")
+        || (path == "/" && is_root_method(method))
+}
+
+/// The methods `/` answers as CalDAV's root.
+fn is_root_method(method: &Method) -> bool {
+    method.as_str() == "PROPFIND" || method == Method::OPTIONS
+}
+
+/// `/`, the server's address: clients given only that (python-caldav, vdirsyncer, which do
+/// not look up `/.well-known/caldav`) PROPFIND it for `current-user-principal`, so PROPFIND
+/// and OPTIONS answer as `/dav/` does. Other methods on `/` are no endpoint of either
+/// protocol.
+async fn site_root(
+    state: State<App>,
+    peer: ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if is_root_method(&method) {
+        dav(state, peer, method, uri, headers, body).await
+    } else {
+        status(StatusCode::NOT_FOUND)
+    }
 }
 
 /// What a path names.
@@ -125,7 +158,12 @@ fn target_of(path: &str) -> Option<Target> {
         None => path,
     };
     let path = path.split(['?', '#']).next().unwrap_or("");
-    let rest = path.strip_prefix("/dav")?;
+    // `/` is the root too (`site_root`).
+    let rest = if path == "/" {
+        ""
+    } else {
+        path.strip_prefix("/dav")?
+    };
     let mut segs = Vec::new();
     for s in rest.split('/').filter(|s| !s.is_empty()) {
         let d = percent_decode_str(s).decode_utf8().ok()?;
@@ -1585,6 +1623,17 @@ mod tests {
     #[test]
     fn paths_and_hrefs() {
         assert_eq!(target_of("/dav/"), Some(Target::Root));
+        assert_eq!(target_of("/"), Some(Target::Root));
+        assert_eq!(target_of("/sync/v1/pull"), None);
+        assert!(is_dav_request(
+            &Method::from_bytes(b"PROPFIND").unwrap(),
+            "/"
+        ));
+        assert!(!is_dav_request(&Method::GET, "/"));
+        assert!(is_dav_request(
+            &Method::GET,
+            "/dav/calendars/a/default/x.ics"
+        ));
         assert_eq!(
             target_of("/dav/calendars/alf@vega.com/work/a%20b.ics"),
             Some(Target::Resource(
