@@ -107,7 +107,7 @@ fn event(i: usize, rng: &mut Rng, summary: &str) -> String {
         + chrono::TimeDelta::days(i64::try_from(day).unwrap());
     let s = format!("{}T{hour:02}0000Z", start.format("%Y%m%d"));
     let e = format!("{}T{:02}0000Z", start.format("%Y%m%d"), hour + 1);
-    let rule = if i % 10 == 0 {
+    let rule = if i.is_multiple_of(10) {
         "RRULE:FREQ=WEEKLY\r\n"
     } else {
         ""

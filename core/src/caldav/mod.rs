@@ -137,7 +137,7 @@ impl Preconditions {
             return false;
         }
         if let Some(t) = &self.if_schedule_tag
-            && !current.is_some_and(|c| schedule_tag(&c.text) == *t)
+            && current.is_none_or(|c| schedule_tag(&c.text) != *t)
         {
             return false;
         }
@@ -816,10 +816,10 @@ impl<C: SqlConnection> Store<C> {
         let Some(coll) = self.caldav_collection(owner, collection)? else {
             return Err(CaldavError::NotFound);
         };
-        if !coll.components.iter().any(|c| *c == parsed.kind) {
+        if !coll.components.contains(&parsed.kind) {
             return Err(CaldavError::UnsupportedComponent(parsed.kind.clone()));
         }
-        let outcome = self.transaction(|s| {
+        self.transaction(|s| {
             s.lock_user(owner)?;
             let current = s.caldav_get(owner, collection, name)?;
             if !pre.hold(current.as_ref()) {
@@ -890,8 +890,7 @@ impl<C: SqlConnection> Store<C> {
                 .caldav_get(owner, collection, name)?
                 .ok_or_else(|| StoreError::invalid("the resource was not stored"))?;
             Ok(Ok((stored, current.is_none())))
-        })?;
-        outcome
+        })?
     }
 
     /// DELETE of one resource (its objects and free/busy go too; a tombstone stays for
@@ -904,7 +903,7 @@ impl<C: SqlConnection> Store<C> {
         pre: &Preconditions,
         opts: &RecordOptions,
     ) -> std::result::Result<(), CaldavError> {
-        let outcome = self.transaction(|s| {
+        self.transaction(|s| {
             s.lock_user(owner)?;
             let Some(current) = s.caldav_get(owner, collection, name)? else {
                 return Ok(Err(CaldavError::NotFound));
@@ -940,8 +939,7 @@ impl<C: SqlConnection> Store<C> {
                 Ok(())
             })?;
             Ok(Ok(()))
-        })?;
-        outcome
+        })?
     }
 
     /// The UIDs held by resources of the calendar's other collections than `collection`.

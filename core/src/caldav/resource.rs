@@ -418,7 +418,7 @@ pub fn overlaps(
         if let Some(rid) = e.recurrence_id() {
             replaced.push(ical::recurrence_id_point(&rid, tz).map_err(|x| invalid(x.0))?);
         }
-        if !e.status.as_deref().is_some_and(|s| s == "CANCELLED") {
+        if e.status.as_deref().is_none_or(|s| s != "CANCELLED") {
             for i in e.instances(&ctx).map_err(|x| invalid(x.0))?.instances {
                 if hit(i.start, i.end) {
                     return Ok(true);

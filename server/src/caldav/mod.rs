@@ -1301,9 +1301,9 @@ fn values_of(text: &str, kind: &str, name: &str) -> Vec<String> {
     }
     for l in &lines {
         let upper = l.to_ascii_uppercase();
-        if upper.starts_with("BEGIN:") {
+        if let Some(component) = upper.strip_prefix("BEGIN:") {
             depth += 1;
-            if depth == 2 && upper[6..] == *kind {
+            if depth == 2 && component == kind {
                 inside = true;
             }
             continue;
