@@ -46,6 +46,12 @@ step "tests"
 cargo test --workspace --all-targets --all-features
 cargo test --workspace --all-features --doc
 
+step "CalDAV clients: python-caldav's functional suite and a vdirsyncer + khal sync against calstore serve (scripts/caldav-clients.sh)"
+# Pinned PyPI packages in target/caldav-clients/venv (made the first time, ~1 min); about a
+# minute per backend afterwards.
+scripts/caldav-clients.sh sqlite
+scripts/caldav-clients.sh postgres
+
 step "WebAssembly: the suite on sql.js in Node and headless Chromium (scripts/test-wasm.sh)"
 # Installs what it needs (wasm32 target or Debian's rustc-web, wasm-bindgen-cli, sql.js,
 # Chromium + chromedriver) and fails if any of it is missing or no test ran.
@@ -53,6 +59,9 @@ scripts/test-wasm.sh
 
 step "benchmark (quick run: 5 000 events; the full run is cargo bench -p calstore-tests --bench store)"
 cargo bench -p calstore-tests --bench store -- --quick
+
+step "CalDAV benchmark (quick run: 1 000 events, 200 for Radicale and Xandikos; the full run is cargo bench -p calstore-cli --bench caldav)"
+cargo bench -p calstore-cli --bench caldav -- --events 1000 --peer-events 200 --seconds 3
 
 step "PostgreSQL benchmark (quick run on the test cluster; the full run is cargo bench -p calstore-tests --features postgres --bench postgres)"
 cargo bench -p calstore-tests --features postgres --bench postgres -- --quick

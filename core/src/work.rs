@@ -34,6 +34,11 @@ pub(crate) struct WriteTx {
 }
 
 impl WriteTx {
+    /// The revision this write gives its owner.
+    pub(crate) fn revision(&self) -> i64 {
+        self.revision
+    }
+
     /// Records that `key` of `table` changed; journalled when the transaction commits.
     pub(crate) fn changed(&mut self, table: &'static str, key: String, op: Operation) {
         self.pending.insert((table, key), op);

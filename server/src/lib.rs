@@ -10,6 +10,7 @@
 //! | an HTTP endpoint | [`routes`] | the operation it calls |
 //! | sync (push, pull) | [`routes`] | `calstore_core::sync::server` |
 //! | accounts, sessions | [`auth`] | `calstore_core::accounts` |
+//! | CalDAV | [`caldav`] | `calstore_core::caldav` |
 //!
 //! Several servers may share one PostgreSQL database: everything another process needs is in
 //! the database (sessions, the clients' marks, the results of their mutations); only the
@@ -17,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod caldav;
 pub mod config;
 pub mod pool;
 pub mod rate;
@@ -28,6 +30,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use calstore_core::accounts::{self, PasswordPolicy, PseudonymKey, open::Purpose};
+use calstore_core::caldav::CALDAV;
 use calstore_core::outbox::OUTBOX;
 use calstore_core::schema::storage::{Role as StorageRole, StorageConnection};
 use calstore_core::sync::schema::SYNC_SERVER;
@@ -70,6 +73,8 @@ pub struct AppState {
     pub rate: RateLimiter,
     /// Now.
     pub clock: Arc<dyn Clock>,
+    /// Verified CalDAV (Basic) credentials.
+    pub basic: caldav::basic::BasicCache,
 }
 
 impl std::fmt::Debug for AppState {
@@ -99,7 +104,7 @@ pub fn prepare(
     let mut first = Store::open(open_conn()?, Box::new(Arc::clone(&clock)))?;
     // The outbox: implicit scheduling queues mail there for participants who are not
     // local users; the mail loop sends it when a relay is configured.
-    schema::migrate_components(first.connection(), &[&SYNC_SERVER, &OUTBOX])?;
+    schema::migrate_components(first.connection(), &[&SYNC_SERVER, &OUTBOX, &CALDAV])?;
     let epoch = sync_server::init(&mut first, &new_epoch()?)?;
     let now = now_utc(&*clock)?;
     let accounts_conn = match accounts::open(
@@ -140,6 +145,7 @@ pub fn prepare(
         rate: RateLimiter::new(config.requests_per_minute),
         config,
         clock,
+        basic: caldav::basic::BasicCache::new()?,
     })
 }
 
@@ -185,16 +191,16 @@ pub async fn serve(state: AppState, mut ready: impl Write) -> Result<(), ServeEr
             let _ = provider.install_default();
             let config =
                 axum_server::tls_rustls::RustlsConfig::from_pem_file(&t.cert, &t.key).await?;
-            axum_server::from_tcp_rustls(listener, config)?
-                .handle(handle)
-                .serve(app)
-                .await?;
+            let mut server = axum_server::from_tcp_rustls(listener, config)?;
+            // Header names as most servers write them (`Content-Type`): some clients and
+            // proxies match them case-sensitively.
+            server.http_builder().http1().title_case_headers(true);
+            server.handle(handle).serve(app).await?;
         }
         None => {
-            axum_server::from_tcp(listener)?
-                .handle(handle)
-                .serve(app)
-                .await?;
+            let mut server = axum_server::from_tcp(listener)?;
+            server.http_builder().http1().title_case_headers(true);
+            server.handle(handle).serve(app).await?;
         }
     }
     signals.abort();

@@ -39,6 +39,7 @@ pub fn router(state: App) -> Router {
         .route("/sync/v1/logout", post(logout))
         .route("/sync/v1/push", post(push))
         .route("/sync/v1/pull", post(pull))
+        .merge(crate::caldav::router())
         .layer(DefaultBodyLimit::max(max_body))
         // A declared length over the limit is refused before any of the body is read.
         .layer(RequestBodyLimitLayer::new(max_body))
@@ -155,8 +156,10 @@ async fn limit_and_log(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let dav = crate::caldav::is_dav_request(&method, &path);
     let response = if state.rate.allow(peer.ip()) {
-        as_error_body(next.run(request).await)
+        let r = next.run(request).await;
+        if dav { r } else { as_error_body(r) }
     } else {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,

@@ -158,6 +158,12 @@ impl EventComponent {
     pub fn is_recurring(&self) -> bool {
         !self.rrules.is_empty() || !self.rdates.is_empty()
     }
+
+    /// The instant DTSTART denotes (floating times and dates read in `tz`): the start of
+    /// the first instance.
+    pub fn start_instant(&self, tz: chrono_tz::Tz) -> DateTime<Utc> {
+        self.dtstart.instant(tz)
+    }
 }
 
 /// Converts a normalised recurrence id (the §4.3 forms `YYYYMMDD`, `YYYYMMDDTHHMMSS`,

@@ -263,6 +263,43 @@ pub const ACCOUNT_TABLES: &[Table] = &[
     ),
 ];
 
+const fn caldav(name: &'static str, columns: &'static [&'static str]) -> Table {
+    Table {
+        name,
+        component: "caldav",
+        owner: Owner::Store("store_user"),
+        columns,
+    }
+}
+
+/// The tables of the server's `caldav` component ([`crate::caldav::CALDAV`]): collections,
+/// their properties and the resources. Listed apart from [`all_tables`] (copies and the
+/// tests' snapshots of calendar databases do not have them).
+pub const CALDAV_TABLES: &[Table] = &[
+    caldav("caldav_collections", &["store_user", "name", "components"]),
+    caldav(
+        "caldav_properties",
+        &["store_user", "collection", "property", "value"],
+    ),
+    caldav(
+        "caldav_resources",
+        &[
+            "store_user",
+            "collection",
+            "name",
+            "object_uid",
+            "kind",
+            "head",
+            "tail",
+            "first_start",
+            "last_end",
+            "recurring",
+            "revision",
+            "deleted",
+        ],
+    ),
+];
+
 /// Every table of every component, calendar tables first.
 pub fn all_tables() -> impl Iterator<Item = &'static Table> {
     TABLES.iter().chain(ACCOUNT_TABLES)
