@@ -283,6 +283,25 @@ fn pull_all(
     }
 }
 
+/// The texts of the elements named `local` (any namespace prefix, or none) in an XML answer.
+fn element_texts(xml: &str, local: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in xml.match_indices(&format!("{local}>")) {
+        let Some(open) = xml[..i].rfind('<') else {
+            continue;
+        };
+        let tag = &xml[open + 1..i];
+        if tag.starts_with('/') || tag.contains(|c: char| c.is_whitespace() || c == '>') {
+            continue;
+        }
+        let rest = &xml[i + local.len() + 1..];
+        if let Some(end) = rest.find('<') {
+            out.push(rest[..end].to_owned());
+        }
+    }
+    out
+}
+
 fn setup(db: &str, dir: &Path, events: usize) {
     calstore(
         db,
@@ -573,18 +592,11 @@ fn radicale(bin: &Path, dir: &Path, events: usize) -> Value {
             r#"<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:"><D:sync-token>{token}</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>"#
         );
         let text = report_req(body);
-        let token = text
-            .split("sync-token>")
-            .nth(1)
-            .map(|s| s.trim_end_matches("</").trim_end_matches("</D:").to_owned())
+        let token = element_texts(&text, "sync-token")
+            .into_iter()
+            .next()
             .unwrap_or_default();
-        let token = token.split('<').next().unwrap_or_default().to_owned();
-        let hrefs = text
-            .split("<D:href>")
-            .skip(1)
-            .filter_map(|s| s.split("</D:href>").next())
-            .map(str::to_owned)
-            .collect();
+        let hrefs = element_texts(&text, "href");
         (token, hrefs)
     };
     let multiget = |hrefs: &[String]| -> usize {
