@@ -592,6 +592,14 @@ fn main() {
         }
         i += 2;
     }
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it:
+    // then a smoke run (SQLite, no peers, a small calendar) that checks the driver works.
+    if !args.iter().any(|a| a == "--bench") {
+        opts.events = 50;
+        opts.seconds = 1;
+        peers = false;
+        backends = vec!["sqlite".into()];
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut results: Vec<Figures> = Vec::new();
     if backends.iter().any(|b| b == "sqlite") {
