@@ -30,15 +30,28 @@ use crate::pool::PoolError;
 
 type App = Arc<AppState>;
 
-/// The router.
+/// The router: the sync protocol under `/sync/v1/`, `/healthz`, and, with
+/// [`crate::config::Config::web_root`], the files of that directory at `/` (the web
+/// calendar; `index.html` for a directory). The protocol's paths are matched first, so no
+/// file shadows them; an unknown path under `/sync/` is the protocol's `not_found`.
 pub fn router(state: App) -> Router {
     let max_body = state.config.max_body;
-    Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/sync/v1/login", post(login))
         .route("/sync/v1/logout", post(logout))
         .route("/sync/v1/push", post(push))
-        .route("/sync/v1/pull", post(pull))
+        .route("/sync/v1/pull", post(pull));
+    if let Some(root) = &state.config.web_root {
+        let files = tower_http::services::ServeDir::new(root)
+            .append_index_html_on_directories(true)
+            .precompressed_br()
+            .precompressed_gzip();
+        router = router
+            .route("/sync/{*rest}", axum::routing::any(no_endpoint))
+            .fallback_service(files);
+    }
+    router
         .layer(DefaultBodyLimit::max(max_body))
         // A declared length over the limit is refused before any of the body is read.
         .layer(RequestBodyLimitLayer::new(max_body))
@@ -177,6 +190,11 @@ async fn limit_and_log(
     response
 }
 
+/// An unknown path under `/sync/` when files are served: never a file.
+async fn no_endpoint() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
 /// Answers axum gave itself (a body too large, malformed JSON, an unknown path) in the
 /// protocol's error shape, so that clients parse every error the same way.
 fn as_error_body(response: Response) -> Response {
@@ -186,7 +204,8 @@ fn as_error_body(response: Response) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    if status.is_success() || is_json {
+    // A file's 304 Not Modified or a directory's redirect pass as they are.
+    if status.is_success() || status.is_redirection() || is_json {
         return response;
     }
     let (error, message) = match status {
