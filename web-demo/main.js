@@ -801,6 +801,9 @@ $("export").addEventListener("click", async () => {
 addEventListener("online", () => renderStatus());
 addEventListener("offline", () => renderStatus());
 
+// The benchmark (wasm/bench/calendar.mjs) times re-rendering the shown range.
+if (params.get("bench") === "1") window.calstoreBench = { refresh };
+
 // The page's own files for offline use (sw.js); the data is calstore's.
 if ("serviceWorker" in navigator && params.get("sw") !== "0") {
   navigator.serviceWorker
