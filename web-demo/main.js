@@ -165,7 +165,13 @@ $("login-form").addEventListener("submit", async (ev) => {
     await enter();
   } catch (e) {
     $("login-error").textContent =
-      e.error === "login_failed" ? "Unknown login or wrong password." : e.name === "NetworkError" ? "Cannot reach the server: you need to be online to log in the first time." : e.message;
+      e.error === "login_failed"
+        ? "Unknown login or wrong password."
+        : e.name === "NetworkError"
+          ? "Cannot reach the server: you need to be online to log in the first time."
+          : e.status === 403 && /sessions/.test(e.message)
+            ? "All of this account's sessions are in use (each browser or device that logs in holds one): log out elsewhere, or ask the administrator for more (account add --max-sessions)."
+            : e.message;
   } finally {
     $("login-submit").disabled = false;
   }

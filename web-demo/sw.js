@@ -4,26 +4,23 @@
 // background), else from the network and kept. The sync protocol (/sync/…) and /healthz are
 // never cached: the data lives in calstore's database, not here.
 const CACHE = "calstore-web-v1";
-const SHELL = [
-  "./",
-  "index.html",
-  "main.js",
-  "ical.js",
-  "style.css",
-  "pkg/calstore.js",
-  "pkg/calstore-sync.js",
-  "pkg/calstore_wasm.js",
-  "pkg/calstore_wasm_bg.wasm",
-  "sqljs/sql-wasm-browser.js",
-  "sqljs/sql-wasm-browser.wasm",
-];
 
+// Every file of the app (offline-files.json, written by scripts/build-web-demo.sh), fetched at
+// install: the page's first load happens before this worker controls it, so nothing may be
+// left to be cached on the way.
 self.addEventListener("install", (event) => {
   event.waitUntil(
-    caches
-      .open(CACHE)
-      .then((c) => Promise.all(SHELL.map((f) => c.add(f).catch(() => undefined))))
-      .then(() => self.skipWaiting()),
+    (async () => {
+      const cache = await caches.open(CACHE);
+      let files = ["./"];
+      try {
+        files = files.concat((await (await fetch("offline-files.json", { cache: "no-store" })).json()).files);
+      } catch {
+        // an incomplete list: the page then caches as it loads
+      }
+      await Promise.all(files.map((f) => cache.add(new Request(f, { cache: "reload" })).catch(() => undefined)));
+      await self.skipWaiting();
+    })(),
   );
 });
 
