@@ -108,10 +108,6 @@ async function enter() {
   $("logout").hidden = false;
   $("app").hidden = false;
   await refresh();
-  if (ui.view === "week") {
-    const grid = document.querySelector(".week-body");
-    if (grid) grid.scrollTop = FIRST_HOUR * HOUR_PX;
-  }
   performance.mark("calstore:first-week");
   document.body.dataset.ready = "1";
 }
@@ -238,10 +234,12 @@ function renderConflicts() {
           : `Booking of ${c.booking.quota} declined${c.booking.reason ? `: ${c.booking.reason}` : ""}.`;
     } else {
       const won = (c.won ?? []).map((w) => `“${w.summary ?? w.uid}” (version ${w.sequence}${w.status === "cancelled" ? ", cancelled" : ""})`).join(", ");
+      const what = { record: "change", cancel: "cancellation", uncancel: "restoring", remove: "removal" }[c.kind] ?? c.kind ?? "change";
+      const of = c.summary ? `“${c.summary}”` : (c.won ?? [])[0]?.summary ? `“${c.won[0].summary}”` : "an event";
       text =
         c.status === "superseded"
-          ? `Your change (${c.kind}) to ${c.uid ?? "an event"} was superseded by a newer version on the server${won ? `: ${won} won` : ""}.`
-          : `Your change (${c.kind}) was rejected: ${c.reason ?? "not allowed"}.`;
+          ? `Your ${what} of ${of} was superseded by a newer version on the server${won ? `: ${won} won` : ""}.`
+          : `Your ${what} of ${of} was rejected: ${c.reason ?? "not allowed"}.`;
     }
     return el("li", { className: `conflict ${c.status}`, textContent: text, dataset: { uid: c.uid ?? "", status: c.status } });
   });
@@ -395,7 +393,9 @@ function renderWeek(r, periods, states) {
     }
     body.append(col);
   }
+  const scrolled = document.querySelector(".week-body")?.scrollTop;
   $("calendar").replaceChildren(el("div", { className: "week" }, head, body));
+  body.scrollTop = scrolled ?? FIRST_HOUR * HOUR_PX;
 }
 
 function dateParts(ms) {

@@ -282,7 +282,7 @@ try {
     const conflict = a.locator("#conflicts li.superseded");
     await conflict.waitFor({ timeout: 10_000 });
     const text = await conflict.textContent();
-    assert.match(text, /superseded.*“Offsite \(Bob\)”.*won/, text);
+    assert.match(text, /Your change of “Offsite \(Alice\)” was superseded.*“Offsite \(Bob\)”.*won/, text);
     await screenshot(a, "conflict-shown");
     for (const p of [a, b]) await p.selectOption("#calendar-pick", { index: 0 });
     return text;

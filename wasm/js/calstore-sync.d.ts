@@ -46,6 +46,8 @@ export interface Conflict {
   kind: string | null;
   user: string | null;
   uid: string | null;
+  /** The SUMMARY of what the mutation wrote (a record), if any. */
+  summary: string | null;
   status: "applied" | "superseded" | "rejected";
   reason: string | null;
   /** The versions that won (superseded). */

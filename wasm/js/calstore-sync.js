@@ -451,6 +451,7 @@ export class SyncClient {
               kind: m.kind ?? null,
               user: m.user ?? null,
               uid: m.uid ?? uidOf(m.ics) ?? null,
+              summary: summaryOf(m.ics),
               status: r.status,
               reason: r.reason ?? null,
               won: (r.server ?? []).map((v) => ({
