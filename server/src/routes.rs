@@ -17,7 +17,8 @@ use calstore_core::accounts::ConnectionOutcome;
 use calstore_core::ical::datetime::format_utc;
 use calstore_core::sync::server::{self as sync_server, Access, ProtocolError};
 use calstore_core::sync::wire::{
-    ErrorBody, LoginRequest, LoginResponse, PROTOCOL_VERSION, PullRequest, PushRequest,
+    ErrorBody, FreeBusyRequest, LoginRequest, LoginResponse, PROTOCOL_VERSION, PullRequest,
+    PushRequest,
 };
 use calstore_core::{RecordOptions, StoreError};
 use tower_http::compression::CompressionLayer;
@@ -41,7 +42,8 @@ pub fn router(state: App) -> Router {
         .route("/sync/v1/login", post(login))
         .route("/sync/v1/logout", post(logout))
         .route("/sync/v1/push", post(push))
-        .route("/sync/v1/pull", post(pull));
+        .route("/sync/v1/pull", post(pull))
+        .route("/sync/v1/freebusy", post(freebusy));
     if let Some(root) = &state.config.web_root {
         let files = tower_http::services::ServeDir::new(root)
             .append_index_html_on_directories(true)
@@ -372,6 +374,21 @@ async fn pull(
     let response = state
         .pool
         .run(move |store| Ok(sync_server::pull(store, &access, &req, &epoch)))
+        .await??;
+    Ok(Json(response).into_response())
+}
+
+/// Other users' busy times for a scheduling view (`sync_server::freebusy`).
+async fn freebusy(
+    State(state): State<App>,
+    headers: HeaderMap,
+    payload: Result<Json<FreeBusyRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let access = authenticate(&state, &headers).await?;
+    let req = body(payload)?;
+    let response = state
+        .pool
+        .run(move |store| Ok(sync_server::freebusy(store, &access, &req)))
         .await??;
     Ok(Json(response).into_response())
 }
