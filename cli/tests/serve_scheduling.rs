@@ -223,6 +223,19 @@ fn booking_through_serve(server_db: &str, dir: &Path) {
     assert_eq!(partstat_of(&a, ALICE, "m1@example.com", BOB), "ACCEPTED");
 
     scheduling_view(server_db, &server);
+    // Bob's preference (set on the server) reaches his replica with the next sync, which
+    // must not fail on it (a key of `preferences` in the change journal).
+    let sb = sync(&b, &server);
+    assert_eq!(sb["pending"], 0, "{sb}");
+    let replica = rusqlite::Connection::open(dir.join("bob.db")).unwrap();
+    let shared: String = replica
+        .query_row(
+            "SELECT value FROM preferences WHERE store_user = ?1 AND name = 'freebusy_sharing'",
+            [BOB],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(shared, "share");
 
     // The outsider's invitation went out by mail through the relay.
     let deadline = Instant::now() + Duration::from_secs(30);
