@@ -537,9 +537,85 @@ async function openEditor(p, start) {
     $("ev-scope").hidden = true;
     $("ev-cancel-event").hidden = true;
   }
+  $("ev-busy").hidden = true;
+  $("ev-busy-rows").replaceChildren();
   if (!d.open) d.showModal();
   $("ev-summary").focus();
+  scheduleBusy(0);
 }
+
+// ---- the scheduling view: the attendees' and rooms' busy times from the server --------------
+
+const BUSY_FROM = 7; // the hours shown, widened to take in the proposed time
+const BUSY_TO = 20;
+let busyTimer = null;
+let busyAsked = 0;
+
+function scheduleBusy(delay = 400) {
+  clearTimeout(busyTimer);
+  busyTimer = setTimeout(() => renderBusy().catch((e) => ($("ev-busy-note").textContent = e.message)), delay);
+}
+
+/** Shows, for the day in the editor, the busy times of the user and of every attendee. */
+async function renderBusy() {
+  const section = $("ev-busy");
+  const asked = ++busyAsked;
+  const date = $("ev-date").value;
+  const v = date && $("ev-start").value && $("ev-end").value ? formValues() : null;
+  if (!v || v.attendees.length === 0 || !me || !$("editor").open) {
+    section.hidden = true;
+    return;
+  }
+  section.hidden = false;
+  section.dataset.state = "loading";
+  const dayFrom = ical.fromFields(date, "00:00", TZ);
+  const dayTo = ical.addDays(dayFrom, 1, TZ);
+  const users = [me, ...v.attendees.filter((a) => !ical.sameAddress(a, me))];
+  let answer;
+  try {
+    answer = await call("freeBusy", users, new Date(dayFrom), new Date(dayTo));
+  } catch (e) {
+    if (asked !== busyAsked) return;
+    $("ev-busy-rows").replaceChildren();
+    $("ev-busy-note").textContent =
+      e.name === "NetworkError" ? "Busy times come from the server: not available offline." : `Busy times are not available: ${e.message}`;
+    section.dataset.state = "unavailable";
+    return;
+  }
+  if (asked !== busyAsked) return;
+  const hour = (ms) => (ms - dayFrom) / 3_600_000;
+  const from = Math.min(BUSY_FROM, Math.floor(hour(v.start)));
+  const to = Math.max(BUSY_TO, Math.min(24, Math.ceil(hour(v.end))));
+  const pos = (ms) => ((Math.min(Math.max(hour(ms), from), to) - from) / (to - from)) * 100;
+  const block = (cls, s, e) => el("span", { className: cls, style: `left:${pos(s)}%;width:${Math.max(pos(e) - pos(s), 0.5)}%` });
+  const clock = (ms, end) => (end && ms >= dayTo ? "24:00" : ms < dayFrom ? "00:00" : timeFormat.format(ms));
+  const rows = answer.map((u) => {
+    const busy = u.busy.map((b) => [b.start.getTime(), b.end.getTime()]).filter(([s, e]) => s < dayTo && e > dayFrom);
+    const clash = busy.some(([s, e]) => s < v.end && e > v.start);
+    const said = !u.shared
+      ? "not shared, or not a user of this server"
+      : busy.length === 0
+        ? "free all day"
+        : `${clash ? "busy at this time; " : ""}busy ${busy.map(([s, e]) => `${clock(s)}–${clock(e, true)}`).join(", ")}`;
+    const who = ical.sameAddress(u.user, me) ? "you" : u.user.replace(/^mailto:/i, "");
+    return el(
+      "li",
+      { className: `busy-row${u.shared ? "" : " unknown"}${clash ? " clash" : ""}`, dataset: { user: u.user, shared: String(u.shared), clash: String(clash) } },
+      el("span", { className: "who", textContent: who }),
+      el("div", { className: "bar", ariaHidden: "true" }, ...busy.map(([s, e]) => block("busy", s, e)), block("slot", v.start, v.end)),
+      el("span", { className: "text", textContent: said }),
+    );
+  });
+  $("ev-busy-rows").replaceChildren(...rows);
+  $("ev-busy-note").textContent = `${String(from).padStart(2, "0")}:00 to ${String(to).padStart(2, "0")}:00, the proposed time outlined${ui.editing ? "; the busy times include this event itself" : ""}.`;
+  section.dataset.state = "ready";
+}
+
+for (const id of ["ev-date", "ev-start", "ev-end", "ev-attendees"]) $(id).addEventListener("input", () => scheduleBusy());
+$("editor").addEventListener("close", () => {
+  clearTimeout(busyTimer);
+  busyAsked += 1;
+});
 
 function nextHalfHour() {
   const n = Math.max(nowMs(), ui.view === "week" ? weekStart(ui.anchor) : ui.anchor);

@@ -11,7 +11,8 @@
 // Alice sees his acceptance; Alice and Bob edit one event of a shared calendar offline and the
 // iTIP order decides (Alice's older edit is superseded, shown with what won); two tabs of one
 // user (the second works through the first, then takes over when it closes, without losing a
-// pending write); a recurring event changed for one occurrence and cancelled from one on.
+// pending write); a recurring event changed for one occurrence and cancelled from one on; the
+// scheduling view shows Bob's and the room's busy times from the server (they share them).
 // Exits non-zero on any failure; the last line reads "calendar: N passed, 0 failed".
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -74,6 +75,8 @@ calstore(["account", "add", "--login", "bob", "--email", "bob@example.com", "--c
 // The room books what is free, within an hour per organiser (quota "rooms").
 calstore(["prefs", "set", "--user", ROOM, "scheduling_function", "schedule_in_freebusy\ncheck_quota rooms"]);
 calstore(["quota", "limits", "--quota", "rooms", "--set", "*=PT1H"]);
+// Bob and the room let others see when they are busy (the scheduling view); Carol is nobody here.
+for (const who of [ROOM, "mailto:bob@example.com"]) calstore(["prefs", "set", "--user", who, "freebusy_sharing", "share"]);
 
 const server = spawn(BIN, ["--db", DB, "serve", "--listen", "127.0.0.1:0", "--web-root", dist], {
   env: { ...process.env, CALSTORE_NOW: NOW, CALSTORE_PSEUDONYM_KEY: KEY },
@@ -260,6 +263,49 @@ try {
     await a.click("#ev-close");
   });
 
+  await step("scheduling view: the attendees' and the room's busy times from the server", async () => {
+    try {
+      return await schedulingView();
+    } finally {
+      await alice.setOffline(false);
+      if (await a.isVisible("#editor[open]")) await a.click("#ev-close");
+    }
+  });
+  async function schedulingView() {
+    await a.click("#new-event");
+    await a.waitForSelector("#editor[open]");
+    await a.fill("#ev-summary", "Follow-up");
+    await a.fill("#ev-date", "2026-12-10");
+    await a.fill("#ev-start", "09:30");
+    await a.fill("#ev-end", "10:30");
+    await a.fill("#ev-attendees", "bob@example.com, room@example.com, carol@example.com");
+    const row = (who) => a.locator(`#ev-busy-rows li[data-user="${who}"]`);
+    await a.waitForFunction(() => document.querySelectorAll("#ev-busy[data-state='ready'] #ev-busy-rows li").length === 4, null, { timeout: 30_000 });
+    const bobRow = await row("mailto:bob@example.com").textContent();
+    // Team sync (09:00–10:00, accepted by Bob) clashes; the room is busy with Room hour.
+    assert.match(bobRow, /busy at this time; busy 09:00–10:00/, bobRow);
+    assert.equal(await row("mailto:bob@example.com").getAttribute("data-clash"), "true");
+    assert.match(await row(ROOM).textContent(), /busy 13:00–14:00/);
+    assert.equal(await row(ROOM).getAttribute("data-clash"), "false");
+    assert.equal(await row("mailto:carol@example.com").getAttribute("data-shared"), "false");
+    assert.match(await row("mailto:alice@example.com").textContent(), /^you.*busy at this time/);
+    await screenshot(a, "scheduling-view");
+    // A free hour: nobody clashes.
+    await a.fill("#ev-start", "11:00");
+    await a.fill("#ev-end", "12:00");
+    await a.waitForFunction(() => document.querySelector("#ev-busy[data-state='ready'] li[data-user='mailto:bob@example.com']")?.dataset.clash === "false", null, { timeout: 30_000 });
+    assert.equal(await a.locator("#ev-busy-rows li.clash").count(), 0);
+    // Offline: said, not guessed.
+    await alice.setOffline(true);
+    await a.fill("#ev-start", "11:30");
+    await a.waitForSelector("#ev-busy[data-state='unavailable']", { timeout: 30_000 });
+    assert.match(await a.textContent("#ev-busy-note"), /not available offline/);
+    await alice.setOffline(false);
+    await a.click("#ev-close");
+    await a.waitForSelector("#editor[open]", { state: "detached" });
+    return bobRow.trim();
+  }
+
   await step("a conflict between two users edited offline resolves by the iTIP order and is shown", async () => {
     for (const p of [a, b]) {
       await p.selectOption("#calendar-pick", TEAM);
@@ -317,6 +363,8 @@ try {
     assert.equal(await a2.isVisible("#tabrole"), true, "the second tab is a follower");
     await createEvent(a2, { summary: "From tab two", date: "2026-12-11", start: "09:00", end: "10:00" });
     await event(a, "From tab two").waitFor({ timeout: 10_000 });
+    // Synced before the network goes: only the next write is pending.
+    await waitPending(a2, 0, 30_000);
     await screenshot(a2, "second-tab");
     // Offline, a pending write through the owner; then the owner goes away.
     await alice.setOffline(true);

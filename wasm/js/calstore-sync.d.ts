@@ -56,6 +56,15 @@ export interface Conflict {
   at: string;
 }
 
+/** One address's busy times from the server (`SyncClient.freeBusy`). */
+export interface UserBusy {
+  user: string;
+  /** False when the server does not tell: not a user there, or one who does not share free/busy. */
+  shared: boolean;
+  /** Merged busy periods in the window, without event details. */
+  busy: { start: Date; end: Date }[];
+}
+
 /** A mutation of the protocol (docs/sync-protocol.md), e.g. `{kind: "record", user, ics}`. */
 export type Mutation = { kind: string; [field: string]: unknown };
 
@@ -130,12 +139,14 @@ export class SyncClient {
   clearConflicts(): Promise<void>;
   /** `navigator.storage.persist()`; the answer lands in `state.storage.persisted`. */
   requestPersistence(): Promise<boolean | null>;
+  /** Other users' busy times (POST /sync/v1/freebusy); needs the network. Times: Dates or `YYYYMMDDTHHMMSSZ`. */
+  freeBusy(users: string[], from: Date | string, to: Date | string): Promise<UserBusy[]>;
 }
 
 export interface SharedOptions {
   name?: string;
   /** Opens the database in the tab that owns it. */
-  open: () => Promise<SyncStore & Record<string, unknown>>;
+  open: () => Promise<SyncStore>;
   sync?: SyncOptions;
   callTimeoutMs?: number;
 }
@@ -147,7 +158,7 @@ export class SharedCalendar {
   /** The database and client, in the owner tab only. */
   db: unknown;
   sync: SyncClient | null;
-  /** A store method, or `login`, `logout`, `sync`, `write`, `clearConflicts`, `requestPersistence`, run by the owner tab. */
+  /** A store method, or `login`, `logout`, `sync`, `write`, `clearConflicts`, `requestPersistence`, `freeBusy`, run by the owner tab. */
   call<T = unknown>(method: string, ...args: unknown[]): Promise<T>;
   onSyncState(listener: (state: SyncState) => void): () => void;
   onChange(listener: (change: { method: string }) => void): () => void;

@@ -364,6 +364,28 @@ export class SyncClient {
     this._emit({ conflicts: [] });
   }
 
+  // ---- other users' busy times -----------------------------------------------------------
+
+  /**
+   * The busy times of other users of the server (attendees, rooms) for a scheduling view
+   * (POST /sync/v1/freebusy): `users` are calendar addresses (`mailto:…`, at most 100),
+   * `from`/`to` Dates or `YYYYMMDDTHHMMSSZ` (at most 92 days apart). Resolves with
+   * `[{user, shared, busy: [{start, end}]}]` in the order asked (Dates; merged periods, no
+   * event details); `shared` is false for an address the server does not tell about (not a
+   * user there, or one who does not share free/busy). Needs the network: NetworkError offline.
+   */
+  async freeBusy(users, from, to) {
+    const text = await this._authed(
+      "/sync/v1/freebusy",
+      JSON.stringify({ users, from: utcText(from), to: utcText(to) }),
+    );
+    return JSON.parse(text).users.map((u) => ({
+      user: u.user,
+      shared: u.shared,
+      busy: u.busy.map(([start, end]) => ({ start: utcDate(start), end: utcDate(end) })),
+    }));
+  }
+
   // ---- syncing ----------------------------------------------------------------------------
 
   /**
@@ -580,6 +602,19 @@ function pageTail(text) {
   return { more: Boolean(page.more), cursor: page.cursor };
 }
 
+/** `YYYYMMDDTHHMMSSZ` of a Date (or the text as it is). */
+function utcText(t) {
+  if (typeof t === "string") return t;
+  return `${t.toISOString().slice(0, 19).replace(/[-:]/g, "")}Z`;
+}
+
+/** The Date of `YYYYMMDDTHHMMSSZ`. */
+function utcDate(t) {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(t);
+  if (!m) throw syncError("InvalidData", "INVALID_DATA", `not a UTC time: ${t}`);
+  return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
+}
+
 function uidOf(ics) {
   if (typeof ics !== "string") return null;
   const m = /\r?\nUID:([^\r\n]*)/.exec(ics);
@@ -595,7 +630,7 @@ function summaryOf(ics) {
 // ---- several tabs ----------------------------------------------------------------------------
 
 /** Methods of the shared object that the owner runs for a follower. */
-const SYNC_METHODS = new Set(["login", "logout", "sync", "write", "clearConflicts", "requestPersistence"]);
+const SYNC_METHODS = new Set(["login", "logout", "sync", "write", "clearConflicts", "requestPersistence", "freeBusy"]);
 
 /**
  * Opens the database `name` shared by the tabs of this profile. One tab owns it (the Web Lock
@@ -607,7 +642,7 @@ const SYNC_METHODS = new Set(["login", "logout", "sync", "write", "clearConflict
  * `open()` resolves with the PersistentCalStore (or CalStore) to own, `sync` are the
  * SyncClient's options. Resolves with a `SharedCalendar`: `call(method, ...args)` (a store
  * method, or one of SyncClient's `login`, `logout`, `sync`, `write`, `clearConflicts`,
- * `requestPersistence`), `state`, `onSyncState`, `onChange` (after any tab's write or sync),
+ * `requestPersistence`, `freeBusy`), `state`, `onSyncState`, `onChange` (after any tab's write or sync),
  * `onRole`, `role` ("owner" | "follower").
  */
 export async function openShared({ name = "calstore", open, sync = {}, callTimeoutMs = 30_000 }) {
