@@ -11,7 +11,10 @@
 // 3. page load to first week rendered, warm (service worker and HTTP cache) and cold (both
 //    emptied; the database kept in IndexedDB);
 // 4. re-rendering a busy week (the week of 2026-06-15: 101 periods), median of 20;
-// 5. the shipped size of the app (brotli -q 11, web-demo/dist/sizes.json).
+// 5. the shipped size of the app (brotli -q 11, web-demo/dist/sizes.json);
+// and, as the baseline measured in the same run, the native replica's initial sync of the same
+// account from the same server (`calstore clone` into a new SQLite file, process included),
+// with the browser's figures as ratios of it.
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -54,7 +57,8 @@ function calstore(args, input = "") {
   if (r.status !== 0) throw new Error(`calstore ${args.join(" ")}: ${r.stderr}`);
   return r.stdout;
 }
-calstore(["account", "add", "--login", "bench", "--email", "bench@example.com", "--password-stdin"], `${PW}\n`);
+// Every run logs in several times (the app, SyncClient on each backend, the native clone).
+calstore(["account", "add", "--login", "bench", "--email", "bench@example.com", "--max-sessions", "64", "--password-stdin"], `${PW}\n`);
 fs.writeFileSync(path.join(dir, "bench.ics"), dataset(EVENTS));
 calstore(["import", "--user", USER, "--tz", "Europe/Berlin", path.join(dir, "bench.ics")]);
 
@@ -82,6 +86,7 @@ try {
   const appSync = [];
   const clientSqljs = [];
   const clientModule = [];
+  const nativeClone = [];
   const warm = [];
   const cold = [];
   const render = [];
@@ -173,6 +178,13 @@ try {
       }, { PW }),
     );
     await ctx2.close();
+
+    // The baseline: the native replica's initial sync, same server, same account.
+    const replica = `sqlite:${path.join(dir, `native-${run}.db`)}`;
+    const t = process.hrtime.bigint();
+    const r = spawnSync(BIN, ["--db", replica, "clone", "--server", BASE, "--login", "bench", "--password-stdin"], { input: `${PW}\n`, env, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`calstore clone: ${r.stderr}`);
+    nativeClone.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   const sizes = JSON.parse(fs.readFileSync(path.join(dist, "sizes.json"), "utf8"));
   Object.assign(results, {
@@ -180,6 +192,9 @@ try {
     app_login_to_first_week_ms: appSync,
     sync_sqljs_ms: clientSqljs,
     sync_in_module_opfs_ms: clientModule,
+    sync_native_clone_ms: nativeClone,
+    ratio_sqljs_to_native: median(clientSqljs) / median(nativeClone),
+    ratio_in_module_to_native: median(clientModule) / median(nativeClone),
     load_warm_ms: warm,
     load_cold_ms: cold,
     render_busy_week_ms: render,
@@ -187,9 +202,12 @@ try {
     shipped_raw_bytes: sizes.total.raw,
   });
   const line = (label, xs, target) => console.log(`${label.padEnd(58)} ${range(xs).padStart(11)} ms  (median ${median(xs).toFixed(0)})${target ? `  target ${target}` : ""}`);
-  console.log(`web calendar, ${EVENTS} events, ${RUNS} runs, Chromium ${results.chromium}, ${results.machine}`);
+  results.loadavg = os.loadavg().map((x) => Number(x.toFixed(2)));
+  console.log(`web calendar, ${EVENTS} events, ${RUNS} runs, Chromium ${results.chromium}, ${results.machine}, load average at the end ${results.loadavg.join(" ")}`);
   line("initial sync, sql.js (SyncClient: open + login + pull)", clientSqljs, "≤ 3000");
   line("initial sync, in-module on OPFS (SyncClient, Worker)", clientModule, "≤ 1500");
+  line("initial sync, native baseline (calstore clone, SQLite)", nativeClone);
+  console.log(`${"  ratios of the medians to native: sql.js, in-module".padEnd(58)} ${results.ratio_sqljs_to_native.toFixed(2)}x, ${results.ratio_in_module_to_native.toFixed(2)}x`);
   line("app: login click → first week rendered (sql.js)", appSync);
   line("page load → first week rendered, warm", warm);
   line("page load → first week rendered, cold (no caches)", cold);
