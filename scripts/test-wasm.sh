@@ -132,7 +132,7 @@ run_counted() { # label, command...
 step "npm package calstore-wasm (scripts/build-wasm-pkg.sh)"
 scripts/build-wasm-pkg.sh
 
-step "TypeScript: calstore.d.ts and calstore-sqlite.d.ts against typical use (tsc -p wasm/js)"
+step "TypeScript: calstore.d.ts, calstore-sqlite.d.ts and calstore-sync.d.ts against typical use (tsc -p wasm/js)"
 wasm/node_modules/.bin/tsc -p wasm/js
 
 step "JavaScript API in Node (node --test wasm/tests/js/)"
