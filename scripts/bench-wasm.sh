@@ -8,6 +8,9 @@
 #   scripts/bench-wasm.sh --events 20000 --runs 7 # arguments go to wasm/bench/run.mjs
 #   scripts/bench-wasm.sh --smoke                 # scripts/test-wasm.sh: the harness on 1 000
 #                                                 # events, native in the dev profile; no figures
+#   scripts/bench-wasm.sh --calendar [--runs 3]   # the web calendar against calstore serve
+#                                                 # (wasm/bench/calendar.mjs): initial sync on
+#                                                 # both backends, page load, a busy week, size
 #
 # 1. scripts/setup-wasm.sh (unless a caller already ran it) and scripts/build-wasm-pkg.sh
 #    (wasm/pkg with both backends, release profiles);
@@ -38,6 +41,18 @@ if [ -z "${CALSTORE_WASM_SETUP_DONE:-}" ]; then
 fi
 # shellcheck source=/dev/null
 . "$TARGET_DIR/wasm-env.sh"
+
+if [ "${1:-}" = --calendar ]; then
+    # The web calendar's figures (wasm/bench/calendar.mjs): initial sync of a 5 000-event
+    # calendar on sql.js and in-module from a real calstore serve, page load (cold, warm),
+    # re-rendering a busy week, the shipped size.
+    shift
+    echo "==> web-demo/dist (scripts/build-web-demo.sh) and calstore (release)"
+    scripts/build-web-demo.sh >/dev/null || die "scripts/build-web-demo.sh failed (run it to see why)"
+    cargo build -q --release -p calstore-cli
+    exec node wasm/bench/calendar.mjs --calstore "$TARGET_DIR/release/calstore" \
+        --json "$TARGET_DIR/bench-web-calendar.json" "$@"
+fi
 
 echo "==> wasm/pkg (scripts/build-wasm-pkg.sh)"
 scripts/build-wasm-pkg.sh >/dev/null || die "scripts/build-wasm-pkg.sh failed (run it to see why)"

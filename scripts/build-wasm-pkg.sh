@@ -62,7 +62,8 @@ echo "==> wasm-bindgen --target web -> wasm/pkg/calstore_sqlite*"
 wasm-bindgen --target web --remove-name-section --remove-producers-section \
     --out-dir "$PKG" --out-name calstore_sqlite "$WASM_SQLITE"
 
-cp wasm/js/calstore.js wasm/js/calstore.d.ts wasm/js/calstore-sqlite.js wasm/js/calstore-sqlite.d.ts "$PKG/"
+cp wasm/js/calstore.js wasm/js/calstore.d.ts wasm/js/calstore-sqlite.js wasm/js/calstore-sqlite.d.ts \
+    wasm/js/calstore-sync.js wasm/js/calstore-sync.d.ts "$PKG/"
 cat >"$PKG/package.json" <<JSON
 {
   "name": "calstore-wasm",
@@ -82,6 +83,10 @@ cat >"$PKG/package.json" <<JSON
       "types": "./calstore-sqlite.d.ts",
       "default": "./calstore-sqlite.js"
     },
+    "./sync": {
+      "types": "./calstore-sync.d.ts",
+      "default": "./calstore-sync.js"
+    },
     "./calstore_wasm_bg.wasm": "./calstore_wasm_bg.wasm",
     "./calstore_sqlite_bg.wasm": "./calstore_sqlite_bg.wasm"
   },
@@ -94,6 +99,8 @@ cat >"$PKG/package.json" <<JSON
     "calstore_wasm_bg.wasm.d.ts",
     "calstore-sqlite.js",
     "calstore-sqlite.d.ts",
+    "calstore-sync.js",
+    "calstore-sync.d.ts",
     "calstore_sqlite.js",
     "calstore_sqlite.d.ts",
     "calstore_sqlite_bg.wasm",

@@ -25,14 +25,21 @@ scripts/build-wasm-pkg.sh
 echo "==> web-demo/dist/"
 rm -rf "$DIST"
 mkdir -p "$DIST/pkg" "$DIST/sqljs"
-cp web-demo/index.html web-demo/main.js web-demo/style.css "$DIST/"
-cp wasm/pkg/calstore.js wasm/pkg/calstore_wasm.js wasm/pkg/calstore_wasm_bg.wasm "$DIST/pkg/"
+cp web-demo/index.html web-demo/main.js web-demo/ical.js web-demo/sw.js web-demo/style.css "$DIST/"
+cp wasm/pkg/calstore.js wasm/pkg/calstore-sync.js wasm/pkg/calstore_wasm.js wasm/pkg/calstore_wasm_bg.wasm "$DIST/pkg/"
 # wasm-bindgen's inline JavaScript, imported by calstore_wasm.js.
 cp -r wasm/pkg/snippets "$DIST/pkg/"
 mapfile -t SNIPPETS < <(find "$DIST/pkg/snippets" -name '*.js' | sort)
 cp "$SQLJS/sql-wasm-browser.js" "$SQLJS/sql-wasm-browser.wasm" "$DIST/sqljs/"
 cp cli/data/demo.ics "$DIST/demo.ics"
 echo "==> shipped to the browser (calstore + sql.js)"
-node wasm/tools/sizes.mjs "$DIST/pkg/calstore_wasm_bg.wasm" "$DIST/pkg/calstore_wasm.js" "$DIST/pkg/calstore.js" "${SNIPPETS[@]}" \
-    "$DIST/sqljs/sql-wasm-browser.wasm" "$DIST/sqljs/sql-wasm-browser.js" "$DIST/main.js" "$DIST/index.html" "$DIST/style.css"
+node wasm/tools/sizes.mjs --json "$DIST/sizes.json" "$DIST/pkg/calstore_wasm_bg.wasm" "$DIST/pkg/calstore_wasm.js" "$DIST/pkg/calstore.js" \
+    "$DIST/pkg/calstore-sync.js" "${SNIPPETS[@]}" "$DIST/sqljs/sql-wasm-browser.wasm" "$DIST/sqljs/sql-wasm-browser.js" \
+    "$DIST/main.js" "$DIST/ical.js" "$DIST/sw.js" "$DIST/index.html" "$DIST/style.css"
+# The files the service worker (sw.js) keeps for offline use: all of them.
+(cd "$DIST" && find . -type f ! -name '*.br' ! -name '*.gz' ! -name 'sizes.json' ! -name 'offline-files.json' | sed 's|^\./||' | sort |
+    node -e 'const f=require("fs").readFileSync(0,"utf8").trim().split("\n");process.stdout.write(JSON.stringify({files:f})+"\n")' >offline-files.json)
+# Precompressed copies: calstore serve --web-root (tower-http ServeDir) sends the .br or .gz
+# file to a browser that accepts it, so the download is the brotli size above.
+node wasm/tools/sizes.mjs --write-compressed "$DIST"
 echo "build-web-demo: wrote $DIST"

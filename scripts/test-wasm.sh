@@ -13,8 +13,10 @@
 #   4. runs the browser-only persistence tests (reload, large import, second-tab lock; for the
 #      in-module backend on OPFS: reload in a Worker, second tab) and prints the durable-commit
 #      measurement (wasm/browser-tests/run.mjs);
-#   5. builds the web demo (scripts/build-web-demo.sh) and checks it in Chromium as a person
-#      would, with screenshots in $CARGO_TARGET_DIR/web-demo-screenshots/;
+#   5. builds the web calendar (scripts/build-web-demo.sh) and the calstore binary, and uses it
+#      in Chromium as people would against a real `calstore serve --web-root` on loopback
+#      (wasm/browser-tests/calendar.mjs: offline, reload, sync, invitations, a room's decision,
+#      a conflict, two tabs), with screenshots in $CARGO_TARGET_DIR/web-calendar-screenshots/;
 #   6. a smoke run of the browser benchmark's harness (scripts/bench-wasm.sh --smoke, about
 #      20 s; the figures come from scripts/bench-wasm.sh).
 #
@@ -130,7 +132,7 @@ run_counted() { # label, command...
 step "npm package calstore-wasm (scripts/build-wasm-pkg.sh)"
 scripts/build-wasm-pkg.sh
 
-step "TypeScript: calstore.d.ts and calstore-sqlite.d.ts against typical use (tsc -p wasm/js)"
+step "TypeScript: calstore.d.ts, calstore-sqlite.d.ts and calstore-sync.d.ts against typical use (tsc -p wasm/js)"
 wasm/node_modules/.bin/tsc -p wasm/js
 
 step "JavaScript API in Node (node --test wasm/tests/js/)"
@@ -150,15 +152,18 @@ run_counted "the browser tests" node wasm/browser-tests/run.mjs --sizes "${CALST
     --json "$TARGET_DIR/durable-commits.json"
 BROWSER_PASSED=$JS_PASSED
 
-step "web demo (scripts/build-web-demo.sh) checked in Chromium (wasm/browser-tests/demo.mjs)"
+step "web calendar (scripts/build-web-demo.sh) against calstore serve in Chromium (wasm/browser-tests/calendar.mjs)"
 scripts/build-web-demo.sh
-run_counted "the web demo check" node wasm/browser-tests/demo.mjs --screenshots "$TARGET_DIR/web-demo-screenshots"
+cargo build -p calstore-cli
+rm -rf "$TARGET_DIR/web-calendar-screenshots"
+run_counted "the web calendar scenarios" node wasm/browser-tests/calendar.mjs --calstore "$TARGET_DIR/debug/calstore" \
+    --screenshots "$TARGET_DIR/web-calendar-screenshots"
 DEMO_PASSED=$JS_PASSED
 
 step "browser benchmark harness, smoke run (scripts/bench-wasm.sh --smoke)"
 scripts/bench-wasm.sh --smoke
 
-printf '\nwasm: Rust tests on sql.js: Node %s passed (%s s), Chromium %s passed (%s s); on the in-module backend: Node %s passed (%s s), Chromium page %s passed (%s s), Chromium worker on OPFS %s passed (%s s); JavaScript API %s passed; browser %s passed; web demo %s passed\n' \
+printf '\nwasm: Rust tests on sql.js: Node %s passed (%s s), Chromium %s passed (%s s); on the in-module backend: Node %s passed (%s s), Chromium page %s passed (%s s), Chromium worker on OPFS %s passed (%s s); JavaScript API %s passed; browser %s passed; web calendar %s passed\n' \
     "$NODE_PASSED" "$NODE_SECS" "$WEB_PASSED" "$WEB_SECS" \
     "$SQLITE_NODE_PASSED" "$SQLITE_NODE_SECS" "$SQLITE_WEB_PASSED" "$SQLITE_WEB_SECS" "$SQLITE_WORKER_PASSED" "$SQLITE_WORKER_SECS" \
     "$API_PASSED" "$BROWSER_PASSED" "$DEMO_PASSED"

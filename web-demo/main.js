@@ -1,231 +1,905 @@
-// calstore web demo: the sample week in a durable calstore database in this tab.
-// No framework: plain DOM; every store call is the package's API (pkg/calstore.js).
-import { deleteCalStore, openCalStore } from "./pkg/calstore.js";
+// calstore web calendar: a calendar kept in this browser (calstore on sql.js, durable in
+// IndexedDB), synced with `calstore serve` (the sync protocol, calstore-wasm/sync), usable
+// offline, shared by the tabs of the profile (one owns the database, the others work through
+// it). No framework: plain DOM, every store call is the package's API.
+//
+// URL parameters: `db` (the database's name, default "calendar"), `server` (default this
+// page's origin), `tz` (the display zone, default the browser's), `now` (a fixed clock,
+// `YYYYMMDDTHHMMSSZ`, for tests and demos), `date` (the day shown first, `YYYY-MM-DD`).
+import { openCalStore } from "./pkg/calstore.js";
+import { openShared } from "./pkg/calstore-sync.js";
+import * as ical from "./ical.js";
 
-const NAME = "web-demo";
-// The CLI demo's fixed clock, so that the sample week is inside the free/busy window.
-const NOW = "20261122T000000Z";
-const TZ = "Europe/Oslo";
-const PEOPLE = [
-  { name: "Paul Boddie", uri: "mailto:paul.boddie@example.com" },
-  { name: "Vincent Vole", uri: "mailto:vincent.vole@example.com" },
-  { name: "Conference room", uri: "mailto:resource-room-confroom@example.com" },
-];
-const DAYS = 7;
-const FIRST_HOUR = 8;
-const HOURS = 10;
-const SLOT_MINUTES = 30;
+const params = new URLSearchParams(location.search);
+const DB = params.get("db") ?? "calendar";
+const SERVER = (params.get("server") ?? location.origin).replace(/\/+$/, "");
+const TZ = params.get("tz") ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC";
+const FIXED_NOW = /^\d{8}T\d{6}Z$/.test(params.get("now") ?? "") ? params.get("now") : null;
+const nowMs = () => (FIXED_NOW ? ical.parseUtc(FIXED_NOW) : Date.now());
+const FIRST_HOUR = 7; // scrolled to at first
+const HOUR_PX = 48;
 
 const $ = (id) => document.getElementById(id);
-const el = (tag, props = {}, ...children) => {
+function el(tag, props = {}, ...children) {
   const { dataset, ...rest } = props;
   const e = Object.assign(document.createElement(tag), rest);
   Object.assign(e.dataset, dataset ?? {});
-  e.append(...children);
+  e.append(...children.filter((c) => c !== null && c !== undefined));
   return e;
-};
-
-function setStatus(text, isError = false) {
-  $("status").textContent = text;
-  $("status").className = isError ? "error" : "";
 }
 
-// ---- times ------------------------------------------------------------------------------------
-
-/** `YYYYMMDDTHHMMSSZ` → epoch ms. */
-function parseUtc(s) {
-  return Date.UTC(+s.slice(0, 4), +s.slice(4, 6) - 1, +s.slice(6, 8), +s.slice(9, 11), +s.slice(11, 13), +s.slice(13, 15));
-}
-
-const partsFormat = new Intl.DateTimeFormat("en-GB", {
-  timeZone: TZ, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+const dayFormat = new Intl.DateTimeFormat("en-GB", { timeZone: TZ, weekday: "short", day: "numeric", month: "short" });
+const monthFormat = new Intl.DateTimeFormat("en-GB", { timeZone: TZ, month: "long", year: "numeric" });
+const timeFormat = new Intl.DateTimeFormat("en-GB", { timeZone: TZ, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+const whenFormat = new Intl.DateTimeFormat("en-GB", {
+  timeZone: TZ,
+  weekday: "short",
+  day: "numeric",
+  month: "short",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
 });
 
-/** The zone's offset from UTC at `ms`, in ms. */
-function offsetAt(ms) {
-  const p = Object.fromEntries(partsFormat.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
-  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - ms;
+// ---- the shared database -----------------------------------------------------------------
+
+let sqlPromise = null;
+function loadSql() {
+  sqlPromise ??= new Promise((resolve, reject) => {
+    const s = el("script", { src: "sqljs/sql-wasm-browser.js" });
+    s.onload = () => window.initSqlJs({ locateFile: (f) => `sqljs/${f}` }).then(resolve, reject);
+    s.onerror = () => reject(new Error("cannot load sql.js"));
+    document.head.append(s);
+  });
+  return sqlPromise;
 }
 
-/** A wall-clock time in the zone → epoch ms. */
-function zoned(y, m, d, h, mi) {
-  const guess = Date.UTC(y, m - 1, d, h, mi);
-  return guess - offsetAt(guess - offsetAt(guess));
-}
+let cal = null; // SharedCalendar
+let me = null; // the user's own calendar address (who they are in invitations)
+let cur = null; // the calendar shown and written (their own, or one shared with them)
+let writable = true;
+let sync = { pending: 0, online: true, conflicts: [], storage: {} };
+const ui = { view: params.get("view") === "month" ? "month" : "week", anchor: nowMs(), editing: null };
+if (/^\d{4}-\d{2}-\d{2}$/.test(params.get("date") ?? "")) ui.anchor = ical.fromFields(params.get("date"), "12:00", TZ);
 
-const WEEK_START = zoned(2026, 11, 23, 0, 0);
-const WEEK_END = zoned(2026, 11, 30, 0, 0);
-const toUtcText = (ms) => new Date(ms).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
-const dayFormat = new Intl.DateTimeFormat("en-GB", { timeZone: TZ, weekday: "short", day: "numeric", month: "short" });
-const timeFormat = new Intl.DateTimeFormat("en-GB", { timeZone: TZ, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-const whenFormat = new Intl.DateTimeFormat("en-GB", { timeZone: TZ, weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+const call = (method, ...args) => cal.call(method, ...args);
 
-function slotStart(day, slot) {
-  const minutes = FIRST_HOUR * 60 + slot * SLOT_MINUTES;
-  return zoned(2026, 11, 23 + day, Math.floor(minutes / 60), minutes % 60);
-}
-
-// ---- the store --------------------------------------------------------------------------------
-
-let db = null;
-let user = PEOPLE[2].uri;
-
-async function open() {
-  const SQL = await window.initSqlJs({ locateFile: (f) => `sqljs/${f}` });
-  db = await openCalStore({ SQL, name: NAME, now: NOW });
-  if ((await db.users()).length === 0) {
-    setStatus("importing the sample calendar…");
-    const ics = await (await fetch("demo.ics")).text();
-    for (const p of PEOPLE) {
-      await db.importIcs(p.uri, ics, { tz: TZ, onlyInvolving: true });
-    }
+async function start() {
+  setNet("starting…");
+  cal = await openShared({
+    name: DB,
+    open: async () => {
+      const SQL = await loadSql();
+      return openCalStore({ SQL, name: DB, now: FIXED_NOW ?? undefined, lockTimeoutMs: 15_000 });
+    },
+    sync: { server: SERVER },
+  });
+  cal.onSyncState((s) => {
+    sync = s;
+    renderStatus();
+  });
+  cal.onChange(() => scheduleRefresh());
+  const asOwner = () => {
+    cal.sync.start();
+    $("tabrole").hidden = true;
+  };
+  if (cal.role === "owner") asOwner();
+  else {
+    $("tabrole").hidden = false;
+    $("tabrole").textContent = "working through another tab";
   }
+  cal.onRole(() => {
+    asOwner();
+    scheduleRefresh();
+  });
+  await enter();
 }
 
-function summaryOf(text) {
-  const line = text?.split(/\r?\n/).find((l) => l.startsWith("SUMMARY"));
-  return line ? line.slice(line.indexOf(":") + 1).replace(/\\([,;\\])/g, "$1") : "(no summary)";
-}
-
-async function render() {
-  const periods = await db.getFreebusy(user, { from: toUtcText(WEEK_START), to: toUtcText(WEEK_END) });
-  const spans = periods.map((p) => ({ ...p, s: parseUtc(p.start), e: parseUtc(p.end) }));
-  renderGrid(spans);
-  renderEvents(spans);
-  await renderCancelled();
-  await renderPersistence();
-}
-
-function renderGrid(spans) {
-  const grid = $("grid");
-  const cells = [el("div", { className: "head" }, "")];
-  for (let d = 0; d < DAYS; d++) {
-    cells.push(el("div", { className: "head" }, dayFormat.format(new Date(slotStart(d, 0)))));
-  }
-  const slots = (HOURS * 60) / SLOT_MINUTES;
-  for (let s = 0; s < slots; s++) {
-    const label = s % 2 === 0 ? timeFormat.format(new Date(slotStart(0, s))) : "";
-    cells.push(el("div", { className: "hour" }, label));
-    for (let d = 0; d < DAYS; d++) {
-      const a = slotStart(d, s);
-      const b = a + SLOT_MINUTES * 60_000;
-      const here = spans.filter((p) => p.s < b && p.e > a);
-      const busy = here.find((p) => p.transp === null || p.transp === "OPAQUE");
-      const shown = busy ?? here[0];
-      const cell = el("div", { className: "cell" });
-      if (shown) {
-        cell.classList.add(busy ? "busy" : "transparent");
-        cell.title = `${shown.summary ?? ""} ${whenFormat.format(new Date(shown.s))}–${timeFormat.format(new Date(shown.e))}`;
-        // The summary goes in the first slot of the period on this day.
-        if (shown.s >= a || s === 0) cell.textContent = shown.summary ?? "busy";
-      }
-      cell.dataset.day = d;
-      cell.dataset.slot = s;
-      cells.push(cell);
-    }
-  }
-  grid.replaceChildren(...cells);
-}
-
-function renderEvents(spans) {
-  const groups = new Map();
-  for (const p of spans) {
-    const key = `${p.uid}\u0000${p.recurrenceid ?? ""}`;
-    const g = groups.get(key) ?? { uid: p.uid, rid: p.recurrenceid, summary: p.summary, starts: [] };
-    g.starts.push(p.s);
-    groups.set(key, g);
-  }
-  const items = [...groups.values()].sort((x, y) => x.starts[0] - y.starts[0]);
-  const list = $("events");
-  if (items.length === 0) {
-    list.replaceChildren(el("li", { className: "empty" }, "nothing this week"));
+/** Shows the calendar if this database is a replica, else the login. */
+async function enter() {
+  const replica = await call("isReplica");
+  if (!replica) {
+    showLogin();
     return;
   }
-  list.replaceChildren(
-    ...items.map((g) => {
-      const when = whenFormat.format(new Date(g.starts[0])) + (g.starts.length > 1 ? ` (+${g.starts.length - 1} more)` : "");
-      const button = el("button", { type: "button", title: g.rid ? "cancel this occurrence" : "cancel the whole event" }, "Cancel");
-      button.addEventListener("click", () => write(`Cancelled “${g.summary}”`, () => db.cancelEvent(user, g.uid, g.rid, { tz: TZ })));
-      return el("li", { dataset: { uid: g.uid } },
-        el("span", { className: "when" }, when),
-        el("span", { className: "what" }, g.summary ?? g.uid),
-        button);
-    }),
+  me = await calendarAddress();
+  await fillCalendars();
+  $("who").textContent = me ? me.replace(/^mailto:/i, "") : "";
+  $("logout").hidden = false;
+  $("app").hidden = false;
+  await refresh();
+  performance.mark("calstore:first-week");
+  document.body.dataset.ready = "1";
+}
+
+async function calendarAddress() {
+  const owners = JSON.parse((await call("syncSetting", "owners")) ?? "[]");
+  const mine = owners.find((o) => o.scope === "store" && o.role === "owner") ?? owners.find((o) => o.scope === "store");
+  return mine?.owner ?? null;
+}
+
+/** The calendars the account syncs, in the picker; the shown one stays if it still is there. */
+async function fillCalendars() {
+  const owners = JSON.parse((await call("syncSetting", "owners")) ?? "[]").filter((o) => o.scope === "store");
+  if (!owners.some((o) => o.owner === cur)) cur = me ?? owners[0]?.owner ?? null;
+  const pick = $("calendar-pick");
+  pick.replaceChildren(
+    ...owners.map((o) =>
+      el("option", { value: o.owner, selected: o.owner === cur, textContent: `${o.owner.replace(/^mailto:/i, "")}${o.owner === me ? " (mine)" : o.role === "read" ? " (read only)" : ""}` }),
+    ),
   );
+  pick.hidden = owners.length < 2;
+  writable = (owners.find((o) => o.owner === cur)?.role ?? "owner") !== "read";
+  $("new-event").disabled = !writable;
 }
 
-async function renderCancelled() {
-  const cancelled = await db.getAllEvents(user, true);
-  const list = $("cancelled");
-  if (cancelled.length === 0) {
-    list.replaceChildren(el("li", { className: "empty" }, "nothing cancelled"));
-    return;
+function showLogin(message) {
+  const d = $("login-dialog");
+  $("login-server").value = SERVER;
+  if (sync.login) $("login-name").value = sync.login;
+  $("login-error").textContent = message ?? "";
+  if (sync.storage?.lost) {
+    $("login-note").textContent = `This browser no longer holds your calendar (its storage was cleared). Log in to fetch it again${
+      sync.storage.mirrored ? `; ${sync.storage.mirrored} unsynced changes were kept and will be sent` : ""
+    }.`;
   }
-  const items = [];
-  for (const o of cancelled) {
-    const summary = summaryOf(await db.getEvent(user, o.uid, o.rid, true));
-    const button = el("button", { type: "button" }, "Restore");
-    button.addEventListener("click", () => write(`Restored “${summary}”`, () => db.uncancelEvent(user, o.uid, o.rid, { tz: TZ })));
-    items.push(el("li", { dataset: { uid: o.uid } },
-      el("span", { className: "when" }, o.rid ? `occurrence ${o.rid}` : "whole event"),
-      el("span", { className: "what" }, summary),
-      button));
-  }
-  list.replaceChildren(...items);
+  if (!d.open) d.showModal();
+  $(sync.login ? "login-password" : "login-name").focus();
 }
 
-async function renderPersistence() {
-  const revision = await db.revision(user);
-  const s = db.stats();
-  const o = s.opened;
-  $("persistence").textContent =
-    `IndexedDB database “calstore:${s.name}”: ${s.logEntries} log entr${s.logEntries === 1 ? "y" : "ies"} ` +
-    `(${(s.logBytes / 1024).toFixed(1)} KiB) since the last snapshot, ${s.snapshots} snapshot(s) this session. ` +
-    `Opened from a ${(o.snapshotBytes / 1024).toFixed(0)} KiB snapshot plus ${o.replayed} replayed log entr${o.replayed === 1 ? "y" : "ies"} ` +
-    `in ${o.totalMs.toFixed(0)} ms. This calendar is at revision ${revision} of the change journal.`;
-}
-
-async function write(what, f) {
-  const t0 = performance.now();
+$("login-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const login = $("login-name").value.trim();
+  const password = $("login-password").value;
+  $("login-error").textContent = "";
+  $("login-submit").disabled = true;
   try {
-    await f();
-    setStatus(`${what}: saved durably in ${(performance.now() - t0).toFixed(1)} ms`);
+    await call("login", login, password);
+    await call("requestPersistence").catch(() => null);
+    $("login-password").value = "";
+    $("login-dialog").close();
+    await enter();
   } catch (e) {
-    setStatus(`${e.name}: ${e.message}`, true);
+    $("login-error").textContent =
+      e.error === "login_failed"
+        ? "Unknown login or wrong password."
+        : e.name === "NetworkError"
+          ? "Cannot reach the server: you need to be online to log in the first time."
+          : e.status === 403 && /sessions/.test(e.message)
+            ? "All of this account's sessions are in use (each browser or device that logs in holds one): log out elsewhere, or ask the administrator for more (account add --max-sessions)."
+            : e.message;
+  } finally {
+    $("login-submit").disabled = false;
   }
-  await render();
+});
+
+$("logout").addEventListener("click", async () => {
+  await call("logout");
+  showLogin("Logged out. Your calendar stays in this browser; log in to sync again.");
+});
+
+// ---- status --------------------------------------------------------------------------------
+
+function setNet(text, cls = "") {
+  $("net").textContent = text;
+  $("net").className = `pill ${cls}`;
 }
 
-// ---- start ------------------------------------------------------------------------------------
+function renderStatus() {
+  const online = navigator.onLine && sync.online !== false;
+  setNet(sync.syncing ? "Syncing…" : online ? "Online" : "Offline", online ? "ok" : "off");
+  $("net").dataset.state = online ? "online" : "offline";
+  const n = sync.pending ?? 0;
+  $("pending").textContent = n === 0 ? "All changes synced" : `${n} unsynced change${n === 1 ? "" : "s"}`;
+  $("pending").dataset.count = String(n);
+  $("pending").className = `pill ${n ? "warn" : ""}`;
+  const banner = $("banner");
+  const messages = [];
+  if (sync.storage?.lost) messages.push("This browser lost the stored calendar. Log in to fetch it again.");
+  else if (sync.needsLogin && me) messages.push("Your session has ended: log in again to sync (you can keep working offline).");
+  if (sync.lastError && sync.lastError.name !== "NetworkError" && !sync.needsLogin) messages.push(`Sync failed: ${sync.lastError.message}`);
+  banner.hidden = messages.length === 0;
+  banner.replaceChildren(...messages.map((m) => el("p", { textContent: m })));
+  if (sync.needsLogin && me && !banner.querySelector("button")) {
+    banner.append(el("button", { type: "button", textContent: "Log in", onclick: () => showLogin() }));
+  }
+  renderConflicts();
+  renderStorage();
+}
 
-async function main() {
-  const select = $("person");
-  for (const p of PEOPLE) select.append(el("option", { value: p.uri, selected: p.uri === user }, p.name));
-  select.addEventListener("change", () => {
-    user = select.value;
-    render();
-  });
-  $("reset").addEventListener("click", async () => {
-    setStatus("deleting…");
-    try {
-      await db?.close();
-      await deleteCalStore({ name: NAME });
-      location.reload();
-    } catch (e) {
-      setStatus(`${e.name}: ${e.message}`, true);
+function renderStorage() {
+  const s = sync.storage ?? {};
+  const parts = [];
+  parts.push(
+    s.persisted === true
+      ? "Kept by the browser (persistent storage granted)."
+      : s.persisted === false
+        ? "The browser may clear this storage when space runs low (persistent storage not granted); unsynced changes are also kept aside and a lost calendar is fetched again."
+        : "Persistence unknown.",
+  );
+  if (s.usage != null && s.quota) parts.push(`Using ${(s.usage / 1e6).toFixed(1)} MB of ${(s.quota / 1e6).toFixed(0)} MB.`);
+  if (s.repaired) parts.push("The calendar was fetched again after the browser lost it.");
+  $("storage").textContent = parts.join(" ");
+  $("storage").dataset.persisted = String(s.persisted);
+}
+
+function renderConflicts() {
+  const list = $("conflicts");
+  const items = (sync.conflicts ?? []).map((c) => {
+    let text;
+    if (c.booking) {
+      text =
+        c.booking.decision === "accepted"
+          ? `Booking of ${c.booking.quota} accepted.`
+          : `Booking of ${c.booking.quota} declined${c.booking.reason ? `: ${c.booking.reason}` : ""}.`;
+    } else {
+      const won = (c.won ?? []).map((w) => `“${w.summary ?? w.uid}” (version ${w.sequence}${w.status === "cancelled" ? ", cancelled" : ""})`).join(", ");
+      const what = { record: "change", cancel: "cancellation", uncancel: "restoring", remove: "removal" }[c.kind] ?? c.kind ?? "change";
+      const of = c.summary ? `“${c.summary}”` : (c.won ?? [])[0]?.summary ? `“${c.won[0].summary}”` : "an event";
+      text =
+        c.status === "superseded"
+          ? `Your ${what} of ${of} was superseded by a newer version on the server${won ? `: ${won} won` : ""}.`
+          : `Your ${what} of ${of} was rejected: ${c.reason ?? "not allowed"}.`;
     }
+    return el("li", { className: `conflict ${c.status}`, textContent: text, dataset: { uid: c.uid ?? "", status: c.status } });
   });
-  try {
-    await open();
-  } catch (e) {
-    setStatus(e.name === "Locked" ? "This demo is open in another tab: close it there, then reload." : `${e.name}: ${e.message}`, true);
-    document.body.dataset.state = "error";
-    return;
-  }
-  await render();
-  const o = db.stats().opened;
-  setStatus(o.replayed > 0 || o.snapshotBytes > 0 ? "restored from IndexedDB" : "sample calendar imported");
-  document.body.dataset.state = "ready";
+  list.replaceChildren(...(items.length ? items : [el("li", { className: "empty", textContent: "None." })]));
+  $("clear-conflicts").hidden = items.length === 0;
 }
 
-main();
+$("clear-conflicts").addEventListener("click", () => call("clearConflicts"));
+$("sync-now").addEventListener("click", () => syncNow());
+
+async function syncNow() {
+  try {
+    await call("sync");
+  } catch (e) {
+    if (e.name === "NetworkError") setNet("Offline", "off");
+  }
+}
+
+// ---- reading what to show -----------------------------------------------------------------
+
+let refreshQueued = false;
+function scheduleRefresh() {
+  if (refreshQueued || !me) return;
+  refreshQueued = true;
+  requestAnimationFrame(() => {
+    refreshQueued = false;
+    refresh().catch(showError);
+  });
+}
+
+function showError(e) {
+  const banner = $("banner");
+  banner.hidden = false;
+  banner.replaceChildren(el("p", { textContent: `Error: ${e.message}` }));
+}
+
+function weekStart(ms) {
+  const d = ical.dayStart(ms, TZ);
+  return ical.addDays(d, -ical.wall(d, TZ).dow, TZ);
+}
+
+function range() {
+  if (ui.view === "week") {
+    const from = weekStart(ui.anchor);
+    return { from, to: ical.addDays(from, 7, TZ), days: 7 };
+  }
+  const w = ical.wall(ui.anchor, TZ);
+  const first = ical.zoned(w.y, w.m, 1, 0, 0, TZ);
+  const from = weekStart(first);
+  return { from, to: ical.addDays(from, 42, TZ), days: 42, first };
+}
+
+async function refresh() {
+  if (!me) return;
+  await fillCalendars();
+  const r = range();
+  const periods = await call("getFreebusy", cur, { from: ical.utc(r.from), to: ical.utc(r.to) });
+  // Events the user organises with others: their attendees' answers (pending/accepted/declined).
+  const states = new Map();
+  const organised = [...new Set(periods.filter((p) => p.uid && ical.sameAddress(p.organiser, me)).map((p) => p.uid))];
+  for (const uid of organised) {
+    const text = await call("getEvent", cur, uid, null);
+    if (!text) continue;
+    try {
+      states.set(uid, JSON.parse(await call("attendeeStates", text)));
+    } catch {
+      // an event the core cannot read for scheduling: no badge
+    }
+  }
+  if (ui.view === "week") renderWeek(r, periods, states);
+  else renderMonth(r, periods, states);
+  await renderInvitations();
+}
+
+function badgeOf(list) {
+  if (!list || list.length === 0) return null;
+  if (list.some((a) => a.partstat === "DECLINED")) return "declined";
+  if (list.some((a) => a.partstat === "NEEDS-ACTION" || a.partstat === "TENTATIVE")) return "pending";
+  return "accepted";
+}
+
+function eventButton(p, states, compact) {
+  const start = ical.parseUtc(p.start);
+  const end = ical.parseUtc(p.end);
+  const badge = p.uid ? badgeOf(states.get(p.uid)) : null;
+  const label = `${timeFormat.format(start)}–${timeFormat.format(end)} ${p.summary ?? "(busy)"}${badge ? `, ${badge}` : ""}`;
+  const b = el(
+    "button",
+    {
+      type: "button",
+      className: `ev ${p.transp === "TRANSPARENT" ? "free" : ""} ${badge ?? ""}`,
+      title: label,
+      ariaLabel: label,
+      dataset: { uid: p.uid ?? "", rid: p.recurrenceid ?? "", start: p.start, end: p.end, summary: p.summary ?? "" },
+    },
+    el("span", { className: "t", textContent: timeFormat.format(start) }),
+    " ",
+    el("span", { className: "s", textContent: p.summary ?? "(busy)" }),
+    badge ? el("span", { className: `badge ${badge}`, textContent: badge }) : null,
+  );
+  if (!p.uid) b.disabled = true;
+  b.addEventListener("click", () => openEditor(p));
+  b.addEventListener("keydown", (e) => moveByKey(e, p));
+  if (compact) b.classList.add("compact");
+  return b;
+}
+
+function renderWeek(r, periods, states) {
+  const to = ical.addDays(r.from, 6, TZ);
+  $("range-title").textContent = `${dayFormat.format(r.from)} – ${dayFormat.format(to)} ${ical.wall(to, TZ).y}`;
+  const head = el("div", { className: "week-head" }, el("div", { className: "corner" }));
+  const body = el("div", { className: "week-body" });
+  const hours = el("div", { className: "hours", ariaHidden: "true" });
+  for (let h = 0; h < 24; h += 1) hours.append(el("div", { className: "hour", textContent: `${String(h).padStart(2, "0")}:00` }));
+  body.append(hours);
+  const today = ical.dayStart(nowMs(), TZ);
+  for (let d = 0; d < 7; d += 1) {
+    const dayFrom = ical.addDays(r.from, d, TZ);
+    const dayTo = ical.addDays(r.from, d + 1, TZ);
+    head.append(el("div", { className: `dayname ${dayFrom === today ? "today" : ""}`, textContent: dayFormat.format(dayFrom) }));
+    const col = el("div", { className: "day", role: "list", ariaLabel: dayFormat.format(dayFrom), dataset: { day: ical.fields(dayFrom, TZ).date } });
+    col.addEventListener("dblclick", (e) => {
+      if (e.target !== col) return;
+      const rect = col.getBoundingClientRect();
+      const minutes = Math.floor(((e.clientY - rect.top) / HOUR_PX) * 2) * 30;
+      const start = ical.zoned(...dateParts(dayFrom), Math.floor(minutes / 60), minutes % 60, TZ);
+      openEditor(null, start);
+    });
+    const todays = periods
+      .filter((p) => ical.parseUtc(p.start) < dayTo && ical.parseUtc(p.end) > dayFrom)
+      .sort((a, b) => a.start.localeCompare(b.start));
+    // Overlapping events side by side: each gets a lane.
+    const lanes = [];
+    for (const p of todays) {
+      const s = Math.max(ical.parseUtc(p.start), dayFrom);
+      let lane = lanes.findIndex((end) => end <= s);
+      if (lane < 0) lane = lanes.push(0) - 1;
+      lanes[lane] = ical.parseUtc(p.end);
+      p._lane = lane;
+    }
+    for (const p of todays) {
+      const s = Math.max(ical.parseUtc(p.start), dayFrom);
+      const e = Math.min(ical.parseUtc(p.end), dayTo);
+      const b = eventButton(p, states, false);
+      b.setAttribute("role", "listitem");
+      b.style.top = `${((s - dayFrom) / 3_600_000) * HOUR_PX}px`;
+      b.style.height = `${Math.max(((e - s) / 3_600_000) * HOUR_PX - 2, 18)}px`;
+      b.style.left = `${(p._lane / lanes.length) * 100}%`;
+      b.style.width = `${100 / lanes.length}%`;
+      col.append(b);
+    }
+    body.append(col);
+  }
+  const scrolled = document.querySelector(".week-body")?.scrollTop;
+  $("calendar").replaceChildren(el("div", { className: "week" }, head, body));
+  body.scrollTop = scrolled ?? FIRST_HOUR * HOUR_PX;
+}
+
+function dateParts(ms) {
+  const w = ical.wall(ms, TZ);
+  return [w.y, w.m, w.d];
+}
+
+function renderMonth(r, periods, states) {
+  $("range-title").textContent = monthFormat.format(r.first);
+  const month = ical.wall(r.first, TZ).m;
+  const grid = el("div", { className: "month", role: "grid" });
+  const header = el("div", { className: "month-row head", role: "row" });
+  for (const n of ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]) header.append(el("div", { role: "columnheader", textContent: n }));
+  grid.append(header);
+  const today = ical.dayStart(nowMs(), TZ);
+  let row = null;
+  for (let d = 0; d < 42; d += 1) {
+    if (d % 7 === 0) {
+      row = el("div", { className: "month-row", role: "row" });
+      grid.append(row);
+    }
+    const dayFrom = ical.addDays(r.from, d, TZ);
+    const dayTo = ical.addDays(r.from, d + 1, TZ);
+    const w = ical.wall(dayFrom, TZ);
+    const cell = el("div", { className: `cell ${w.m === month ? "" : "other"} ${dayFrom === today ? "today" : ""}`, role: "gridcell", dataset: { day: ical.fields(dayFrom, TZ).date } });
+    cell.append(
+      el("button", {
+        type: "button",
+        className: "daynum",
+        textContent: String(w.d),
+        ariaLabel: `Week of ${dayFormat.format(dayFrom)}`,
+        onclick: () => {
+          ui.anchor = dayFrom;
+          setView("week");
+        },
+      }),
+    );
+    const todays = periods.filter((p) => ical.parseUtc(p.start) < dayTo && ical.parseUtc(p.end) > dayFrom).sort((a, b) => a.start.localeCompare(b.start));
+    for (const p of todays.slice(0, 4)) cell.append(eventButton(p, states, true));
+    if (todays.length > 4) cell.append(el("span", { className: "more", textContent: `+${todays.length - 4} more` }));
+    row.append(cell);
+  }
+  $("calendar").replaceChildren(grid);
+}
+
+async function renderInvitations() {
+  const requests = await call("getRequests", me);
+  const items = [];
+  for (const r of requests) {
+    const text = await call("getEvent", me, r.uid, r.rid); // invitation
+    if (!text) continue;
+    const ev = ical.events(text)[0];
+    if (!ev) continue;
+    const summary = ical.unescapeText(ical.prop(ev, "SUMMARY")?.value ?? r.uid);
+    const start = ical.timeOf(ical.prop(ev, "DTSTART"), TZ);
+    const organiser = ical.prop(ev, "ORGANIZER")?.value ?? "";
+    const li = el(
+      "li",
+      { className: "invitation", dataset: { uid: r.uid } },
+      el("strong", { textContent: summary }),
+      el("span", { textContent: ` ${start ? whenFormat.format(start) : ""} from ${organiser.replace(/^mailto:/i, "")}` }),
+      el(
+        "div",
+        { className: "buttons" },
+        el("button", { type: "button", className: "primary", textContent: "Accept", onclick: () => answer(r, text, "ACCEPTED") }),
+        el("button", { type: "button", textContent: "Decline", onclick: () => answer(r, text, "DECLINED") }),
+      ),
+    );
+    items.push(li);
+  }
+  $("invitations").replaceChildren(...(items.length ? items : [el("li", { className: "empty", textContent: "No invitations." })]));
+}
+
+/** Answers an invitation: my copy with my PARTSTAT, the request taken off the queue. */
+async function answer(request, text, partstat) {
+  const evs = ical.events(text);
+  const mine = evs.map((ev) => ({
+    lines: ev.lines.map((raw) => {
+      const p = ical.parseLine(raw);
+      return p.name === "ATTENDEE" && ical.sameAddress(p.value, me) ? ical.withPartstat(raw, partstat) : raw;
+    }),
+    sub: ev.sub,
+  }));
+  await call("write", { kind: "record", user: me, ics: ical.calendar(mine) });
+  await call("write", { kind: "dequeue_request", user: me, uid: request.uid, rid: request.rid });
+  scheduleRefresh();
+}
+
+// ---- editing -------------------------------------------------------------------------------
+
+/** Opens the editor for a shown occurrence `p`, or for a new event at `start`. */
+async function openEditor(p, start) {
+  const d = $("editor");
+  $("editor-error").textContent = "";
+  $("ev-attendee-states").replaceChildren();
+  const form = $("editor-form");
+  form.reset();
+  ui.editing = null;
+  if (p) {
+    const text = await call("getEvent", cur, p.uid, null);
+    const override = p.recurrenceid ? await call("getEvent", cur, p.uid, p.recurrenceid) : null;
+    const parent = text ? ical.events(text)[0] : null;
+    const source = override ? ical.events(override)[0] : parent;
+    if (!source) return;
+    const rrule = parent ? ical.prop(parent, "RRULE") : null;
+    const occStart = ical.parseUtc(p.start);
+    const occEnd = ical.parseUtc(p.end);
+    ui.editing = { p, parent, override: override ? ical.events(override)[0] : null, recurring: Boolean(rrule), occStart, occEnd };
+    $("editor-title").textContent = "Edit event";
+    $("ev-summary").value = ical.unescapeText(ical.prop(source, "SUMMARY")?.value ?? "");
+    $("ev-date").value = ical.fields(occStart, TZ).date;
+    $("ev-start").value = ical.fields(occStart, TZ).time;
+    $("ev-end").value = ical.fields(occEnd, TZ).time;
+    const parts = ical.ruleParts(rrule?.value);
+    $("ev-repeat").value = parts.FREQ && ["DAILY", "WEEKLY", "MONTHLY"].includes(parts.FREQ) ? parts.FREQ : "";
+    $("ev-count").value = parts.COUNT ?? "";
+    const attendees = ical.props(source, "ATTENDEE").map((a) => a.value).filter((a) => !ical.sameAddress(a, me));
+    $("ev-attendees").value = attendees.join(", ");
+    $("ev-scope").hidden = !rrule;
+    $("ev-cancel-event").hidden = false;
+    const organiser = ical.prop(source, "ORGANIZER")?.value;
+    if (organiser && ical.sameAddress(organiser, me) && text) {
+      const states = JSON.parse(await call("attendeeStates", override ?? text));
+      $("ev-attendee-states").replaceChildren(
+        ...states.map((s) => {
+          const state = s.partstat === "NEEDS-ACTION" ? "pending" : s.partstat.toLowerCase();
+          return el("li", { className: `state ${state}`, dataset: { attendee: s.attendee, state } }, `${s.attendee.replace(/^mailto:/i, "")}: ${state}${s.reason ? ` (${s.reason})` : ""}`);
+        }),
+      );
+    } else if (organiser) {
+      $("ev-attendee-states").replaceChildren(el("li", { textContent: `Organised by ${organiser.replace(/^mailto:/i, "")}` }));
+    }
+  } else {
+    const s = start ?? nextHalfHour();
+    $("editor-title").textContent = "New event";
+    $("ev-date").value = ical.fields(s, TZ).date;
+    $("ev-start").value = ical.fields(s, TZ).time;
+    $("ev-end").value = ical.fields(s + 3_600_000, TZ).time;
+    $("ev-scope").hidden = true;
+    $("ev-cancel-event").hidden = true;
+  }
+  $("ev-busy").hidden = true;
+  $("ev-busy-rows").replaceChildren();
+  if (!d.open) d.showModal();
+  $("ev-summary").focus();
+  scheduleBusy(0);
+}
+
+// ---- the scheduling view: the attendees' and rooms' busy times from the server --------------
+
+const BUSY_FROM = 7; // the hours shown, widened to take in the proposed time
+const BUSY_TO = 20;
+let busyTimer = null;
+let busyAsked = 0;
+
+function scheduleBusy(delay = 400) {
+  clearTimeout(busyTimer);
+  busyTimer = setTimeout(() => renderBusy().catch((e) => ($("ev-busy-note").textContent = e.message)), delay);
+}
+
+/** Shows, for the day in the editor, the busy times of the user and of every attendee. */
+async function renderBusy() {
+  const section = $("ev-busy");
+  const asked = ++busyAsked;
+  const date = $("ev-date").value;
+  const v = date && $("ev-start").value && $("ev-end").value ? formValues() : null;
+  if (!v || v.attendees.length === 0 || !me || !$("editor").open) {
+    section.hidden = true;
+    return;
+  }
+  section.hidden = false;
+  section.dataset.state = "loading";
+  const dayFrom = ical.fromFields(date, "00:00", TZ);
+  const dayTo = ical.addDays(dayFrom, 1, TZ);
+  const users = [me, ...v.attendees.filter((a) => !ical.sameAddress(a, me))];
+  let answer;
+  try {
+    answer = await call("freeBusy", users, new Date(dayFrom), new Date(dayTo));
+  } catch (e) {
+    if (asked !== busyAsked) return;
+    $("ev-busy-rows").replaceChildren();
+    $("ev-busy-note").textContent =
+      e.name === "NetworkError" ? "Busy times come from the server: not available offline." : `Busy times are not available: ${e.message}`;
+    section.dataset.state = "unavailable";
+    return;
+  }
+  if (asked !== busyAsked) return;
+  const hour = (ms) => (ms - dayFrom) / 3_600_000;
+  const from = Math.min(BUSY_FROM, Math.floor(hour(v.start)));
+  const to = Math.max(BUSY_TO, Math.min(24, Math.ceil(hour(v.end))));
+  const pos = (ms) => ((Math.min(Math.max(hour(ms), from), to) - from) / (to - from)) * 100;
+  const block = (cls, s, e) => el("span", { className: cls, style: `left:${pos(s)}%;width:${Math.max(pos(e) - pos(s), 0.5)}%` });
+  const clock = (ms, end) => (end && ms >= dayTo ? "24:00" : ms < dayFrom ? "00:00" : timeFormat.format(ms));
+  const rows = answer.map((u) => {
+    const busy = u.busy.map((b) => [b.start.getTime(), b.end.getTime()]).filter(([s, e]) => s < dayTo && e > dayFrom);
+    const clash = busy.some(([s, e]) => s < v.end && e > v.start);
+    const said = !u.shared
+      ? "not shared, or not a user of this server"
+      : busy.length === 0
+        ? "free all day"
+        : `${clash ? "busy at this time; " : ""}busy ${busy.map(([s, e]) => `${clock(s)}–${clock(e, true)}`).join(", ")}`;
+    const who = ical.sameAddress(u.user, me) ? "you" : u.user.replace(/^mailto:/i, "");
+    return el(
+      "li",
+      { className: `busy-row${u.shared ? "" : " unknown"}${clash ? " clash" : ""}`, dataset: { user: u.user, shared: String(u.shared), clash: String(clash) } },
+      el("span", { className: "who", textContent: who }),
+      el("div", { className: "bar", ariaHidden: "true" }, ...busy.map(([s, e]) => block("busy", s, e)), block("slot", v.start, v.end)),
+      el("span", { className: "text", textContent: said }),
+    );
+  });
+  $("ev-busy-rows").replaceChildren(...rows);
+  $("ev-busy-note").textContent = `${String(from).padStart(2, "0")}:00 to ${String(to).padStart(2, "0")}:00, the proposed time outlined${ui.editing ? "; the busy times include this event itself" : ""}.`;
+  section.dataset.state = "ready";
+}
+
+for (const id of ["ev-date", "ev-start", "ev-end", "ev-attendees"]) $(id).addEventListener("input", () => scheduleBusy());
+$("editor").addEventListener("close", () => {
+  clearTimeout(busyTimer);
+  busyAsked += 1;
+});
+
+function nextHalfHour() {
+  const n = Math.max(nowMs(), ui.view === "week" ? weekStart(ui.anchor) : ui.anchor);
+  return Math.ceil(n / 1_800_000) * 1_800_000;
+}
+
+const dtstamp = () => ical.utc(nowMs());
+const seqOf = (ev) => Number(ical.prop(ev, "SEQUENCE")?.value ?? 0) || 0;
+const newUid = () => `${crypto.randomUUID()}@calstore.web`;
+
+function formValues() {
+  const summary = $("ev-summary").value.trim();
+  const date = $("ev-date").value;
+  const start = ical.fromFields(date, $("ev-start").value, TZ);
+  let end = ical.fromFields(date, $("ev-end").value, TZ);
+  if (end <= start) end = ical.addDays(end, 1, TZ); // ends after midnight
+  const freq = $("ev-repeat").value;
+  const count = $("ev-count").value;
+  const rrule = freq ? `FREQ=${freq}${count ? `;COUNT=${Math.min(500, Math.max(1, Number(count)))}` : ""}` : null;
+  const attendees = $("ev-attendees")
+    .value.split(/[\s,;]+/)
+    .map((a) => a.trim())
+    .filter(Boolean)
+    .map((a) => (/^mailto:/i.test(a) ? a : `mailto:${a}`));
+  return { summary, start, end, rrule, attendees };
+}
+
+/** The attendee lines of an edited event: kept answers for kept attendees, new ones invited. */
+function attendeeLines(source, attendees) {
+  if (attendees.length === 0) return { ORGANIZER: [], ATTENDEE: [] };
+  const old = new Map(ical.props(source, "ATTENDEE").map((a) => [a.value.toLowerCase(), a.raw]));
+  const lines = [old.get(me.toLowerCase()) ?? `ATTENDEE;PARTSTAT=ACCEPTED;ROLE=CHAIR:${me}`];
+  for (const a of attendees) lines.push(old.get(a.toLowerCase()) ?? `ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:${a}`);
+  return { ORGANIZER: [ical.prop(source, "ORGANIZER")?.raw ?? `ORGANIZER:${me}`], ATTENDEE: lines };
+}
+
+function scope() {
+  return new FormData($("editor-form")).get("scope") ?? "all";
+}
+
+$("editor-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  try {
+    await save(formValues(), ui.editing ? (ui.editing.recurring ? scope() : "all") : null);
+    $("editor").close();
+    scheduleRefresh();
+  } catch (e) {
+    $("editor-error").textContent = e.message;
+  }
+});
+
+$("ev-close").addEventListener("click", () => $("editor").close());
+
+$("ev-cancel-event").addEventListener("click", async () => {
+  try {
+    await cancel(ui.editing, ui.editing.recurring ? scope() : "all");
+    $("editor").close();
+    scheduleRefresh();
+  } catch (e) {
+    $("editor-error").textContent = e.message;
+  }
+});
+
+const record = (evs) => call("write", { kind: "record", user: cur, ics: ical.calendar(evs) });
+
+/** Saves the form: a new event, or a change of `scope` ("this", "following", "all"). */
+async function save(v, which) {
+  if (!v.summary) throw new Error("The title is empty.");
+  if (!ui.editing) {
+    await record([ical.newEvent({ uid: newUid(), summary: v.summary, start: v.start, end: v.end, tz: TZ, rrule: v.rrule, organiser: me, attendees: v.attendees, dtstamp: dtstamp() })]);
+    return;
+  }
+  const { parent, override, occStart, occEnd, recurring } = ui.editing;
+  const common = (source) => ({ SUMMARY: [`SUMMARY:${ical.escapeText(v.summary)}`], DTSTAMP: [`DTSTAMP:${dtstamp()}`], ...attendeeLines(source, v.attendees) });
+  if (!recurring || which === "all") {
+    // The whole event: its times moved by what the occurrence moved.
+    const delta = v.start - occStart;
+    const duration = v.end - v.start;
+    const start = ical.timeOf(ical.prop(parent, "DTSTART"), TZ) + delta;
+    const set = {
+      ...common(parent),
+      SEQUENCE: [`SEQUENCE:${seqOf(parent) + 1}`],
+      DTSTART: [ical.timeLine("DTSTART", start, TZ)],
+      DTEND: [ical.timeLine("DTEND", start + duration, TZ)],
+      DURATION: [],
+    };
+    const old = ical.ruleParts(ical.prop(parent, "RRULE")?.value);
+    if (v.rrule) {
+      const parts = { ...old, ...ical.ruleParts(v.rrule) };
+      if (!$("ev-count").value) delete parts.COUNT;
+      if (parts.FREQ !== old.FREQ) delete parts.BYDAY;
+      set.RRULE = [`RRULE:${ical.ruleText(parts)}`];
+    } else set.RRULE = [];
+    await record([ical.withProps(parent, set)]);
+    return;
+  }
+  if (which === "this") {
+    const base = override ?? ical.withProps(parent, { RRULE: [], RDATE: [], EXDATE: [] });
+    const rid = ui.editing.p.recurrenceid ?? ical.utc(occStart);
+    const ev = ical.withProps(base, {
+      ...common(base),
+      "RECURRENCE-ID": [`RECURRENCE-ID:${rid}`],
+      SEQUENCE: [`SEQUENCE:${Math.max(seqOf(parent), override ? seqOf(override) : 0) + 1}`],
+      DTSTART: [ical.timeLine("DTSTART", v.start, TZ)],
+      DTEND: [ical.timeLine("DTEND", v.end, TZ)],
+      DURATION: [],
+    });
+    await record([ev]);
+    return;
+  }
+  // This and following: the series ends before this occurrence, a new one starts here.
+  const parts = ical.ruleParts(ical.prop(parent, "RRULE")?.value);
+  const ended = { ...parts, UNTIL: ical.utc(occStart - 1000) };
+  delete ended.COUNT;
+  const next = { ...parts, ...(v.rrule ? ical.ruleParts(v.rrule) : {}) };
+  delete next.COUNT;
+  if (v.rrule && $("ev-count").value) next.COUNT = ical.ruleParts(v.rrule).COUNT;
+  await record([ical.withProps(parent, { SEQUENCE: [`SEQUENCE:${seqOf(parent) + 1}`], DTSTAMP: [`DTSTAMP:${dtstamp()}`], RRULE: [`RRULE:${ical.ruleText(ended)}`] })]);
+  const fresh = ical.withProps(parent, {
+    ...common(parent),
+    UID: [`UID:${newUid()}`],
+    SEQUENCE: ["SEQUENCE:0"],
+    DTSTART: [ical.timeLine("DTSTART", v.start, TZ)],
+    DTEND: [ical.timeLine("DTEND", v.end, TZ)],
+    DURATION: [],
+    EXDATE: [],
+    RRULE: [`RRULE:${ical.ruleText(next)}`],
+  });
+  await record([fresh]);
+  void occEnd;
+}
+
+/** Cancels the event (`all`), one occurrence (`this`) or the rest of the series (`following`). */
+async function cancel(editing, which) {
+  const { p, parent, override, occStart } = editing;
+  if (which === "all") {
+    await call("write", { kind: "cancel", user: cur, uid: p.uid, rid: null, base: { sequence: seqOf(parent), dtstamp: ical.prop(parent, "DTSTAMP")?.value ?? null } });
+    return;
+  }
+  if (which === "this") {
+    if (override) {
+      await call("write", { kind: "cancel", user: cur, uid: p.uid, rid: p.recurrenceid, base: { sequence: seqOf(override), dtstamp: ical.prop(override, "DTSTAMP")?.value ?? null } });
+      return;
+    }
+    const exdates = ical.props(parent, "EXDATE").map((x) => x.raw);
+    exdates.push(`EXDATE:${p.recurrenceid ?? ical.utc(occStart)}`);
+    await record([ical.withProps(parent, { SEQUENCE: [`SEQUENCE:${seqOf(parent) + 1}`], DTSTAMP: [`DTSTAMP:${dtstamp()}`], EXDATE: exdates })]);
+    return;
+  }
+  const parts = ical.ruleParts(ical.prop(parent, "RRULE")?.value);
+  parts.UNTIL = ical.utc(occStart - 1000);
+  delete parts.COUNT;
+  await record([ical.withProps(parent, { SEQUENCE: [`SEQUENCE:${seqOf(parent) + 1}`], DTSTAMP: [`DTSTAMP:${dtstamp()}`], RRULE: [`RRULE:${ical.ruleText(parts)}`] })]);
+}
+
+/** Alt+arrows on a focused event move it (a day, or half an hour); recurring ones open the editor. */
+async function moveByKey(e, p) {
+  if (!e.altKey || !["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"].includes(e.key)) return;
+  e.preventDefault();
+  e.stopPropagation();
+  const text = await call("getEvent", cur, p.uid, null);
+  const parent = text ? ical.events(text)[0] : null;
+  if (!parent) return;
+  if (ical.prop(parent, "RRULE") || p.recurrenceid) {
+    openEditor(p);
+    return;
+  }
+  const step = { ArrowLeft: -86_400_000, ArrowRight: 86_400_000, ArrowUp: -1_800_000, ArrowDown: 1_800_000 }[e.key];
+  const start = ical.parseUtc(p.start);
+  const end = ical.parseUtc(p.end);
+  const isDay = Math.abs(step) === 86_400_000;
+  const s2 = isDay ? ical.addDays(start, Math.sign(step), TZ) : start + step;
+  const e2 = isDay ? ical.addDays(end, Math.sign(step), TZ) : end + step;
+  await record([
+    ical.withProps(parent, {
+      SEQUENCE: [`SEQUENCE:${seqOf(parent) + 1}`],
+      DTSTAMP: [`DTSTAMP:${dtstamp()}`],
+      DTSTART: [ical.timeLine("DTSTART", s2, TZ)],
+      DTEND: [ical.timeLine("DTEND", e2, TZ)],
+      DURATION: [],
+    }),
+  ]);
+  await refresh();
+  document.querySelector(`.ev[data-uid="${CSS.escape(p.uid)}"]`)?.focus();
+}
+
+// ---- navigation, import, export ------------------------------------------------------------
+
+function step(n) {
+  if (ui.view === "week") ui.anchor = ical.addDays(ui.anchor, 7 * n, TZ);
+  else {
+    const w = ical.wall(ui.anchor, TZ);
+    ui.anchor = ical.zoned(w.y, w.m + n, 1, 12, 0, TZ);
+  }
+  scheduleRefresh();
+}
+
+function setView(view) {
+  ui.view = view;
+  $("view-week").setAttribute("aria-pressed", String(view === "week"));
+  $("view-month").setAttribute("aria-pressed", String(view === "month"));
+  scheduleRefresh();
+}
+
+$("calendar-pick").addEventListener("change", async (e) => {
+  cur = e.target.value;
+  await fillCalendars();
+  scheduleRefresh();
+});
+$("prev").addEventListener("click", () => step(-1));
+$("next").addEventListener("click", () => step(1));
+$("today").addEventListener("click", () => {
+  ui.anchor = nowMs();
+  scheduleRefresh();
+});
+$("view-week").addEventListener("click", () => setView("week"));
+$("view-month").addEventListener("click", () => setView("month"));
+$("new-event").addEventListener("click", () => openEditor(null));
+
+document.addEventListener("keydown", (e) => {
+  if (e.altKey || e.ctrlKey || e.metaKey) return;
+  const t = e.target;
+  if (t instanceof HTMLInputElement || t instanceof HTMLSelectElement || t instanceof HTMLTextAreaElement) return;
+  if (document.querySelector("dialog[open]")) return;
+  const keys = { ArrowLeft: () => step(-1), ArrowRight: () => step(1), t: () => $("today").click(), w: () => setView("week"), m: () => setView("month"), n: () => openEditor(null), s: () => syncNow() };
+  const f = keys[e.key];
+  if (f && me) {
+    e.preventDefault();
+    f();
+  }
+});
+
+$("import").addEventListener("change", async (e) => {
+  const file = e.target.files?.[0];
+  if (!file) return;
+  try {
+    if (file.size > 4 * 1024 * 1024) throw new Error("files over 4 MB are not imported here");
+    const text = await file.text();
+    if (!/BEGIN:VEVENT/i.test(text)) throw new Error("no event in the file");
+    await call("write", { kind: "record", user: cur, ics: text });
+    scheduleRefresh();
+  } catch (err) {
+    showError(new Error(`Import of ${file.name}: ${err.message}`));
+  } finally {
+    e.target.value = "";
+  }
+});
+
+$("export").addEventListener("click", async () => {
+  const refs = await call("getAllEvents", cur, false);
+  const uids = [...new Set(refs.map((r) => r.uid))];
+  const evs = [];
+  for (const uid of uids) {
+    const text = await call("getCompleteEvent", cur, uid);
+    if (text) evs.push(...ical.events(text));
+  }
+  const blob = new Blob([ical.calendar(evs)], { type: "text/calendar" });
+  const a = el("a", { href: URL.createObjectURL(blob), download: `${(cur ?? "calendar").replace(/^mailto:/i, "")}.ics` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+});
+
+addEventListener("online", () => renderStatus());
+addEventListener("offline", () => renderStatus());
+
+// The benchmark (wasm/bench/calendar.mjs) times re-rendering the shown range.
+if (params.get("bench") === "1") window.calstoreBench = { refresh };
+
+// The page's own files for offline use (sw.js); the data is calstore's.
+if ("serviceWorker" in navigator && params.get("sw") !== "0") {
+  navigator.serviceWorker
+    .register("sw.js")
+    .then(() => navigator.serviceWorker.ready)
+    .then(() => {
+      document.body.dataset.offlineReady = "1";
+    })
+    .catch(() => {
+      document.body.dataset.offlineReady = "0";
+    });
+}
+
+start().catch((e) => {
+  setNet("failed", "off");
+  showError(e);
+});

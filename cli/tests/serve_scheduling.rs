@@ -52,6 +52,9 @@ fn add(db: &str, login: &str, password: &str) {
             login,
             "--email",
             &format!("{login}@example.com"),
+            // The replica's session and one for the free/busy requests made here.
+            "--max-sessions",
+            "2",
             "--password-stdin",
         ],
         &format!("{password}\n"),
@@ -219,6 +222,21 @@ fn booking_through_serve(server_db: &str, dir: &Path) {
     sync(&a, &server);
     assert_eq!(partstat_of(&a, ALICE, "m1@example.com", BOB), "ACCEPTED");
 
+    scheduling_view(server_db, &server);
+    // Bob's preference (set on the server) reaches his replica with the next sync, which
+    // must not fail on it (a key of `preferences` in the change journal).
+    let sb = sync(&b, &server);
+    assert_eq!(sb["pending"], 0, "{sb}");
+    let replica = rusqlite::Connection::open(dir.join("bob.db")).unwrap();
+    let shared: String = replica
+        .query_row(
+            "SELECT value FROM preferences WHERE store_user = ?1 AND name = 'freebusy_sharing'",
+            [BOB],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(shared, "share");
+
     // The outsider's invitation went out by mail through the relay.
     let deadline = Instant::now() + Duration::from_secs(30);
     while sink.received().is_empty() {
@@ -234,6 +252,112 @@ fn booking_through_serve(server_db: &str, dir: &Path) {
     assert!(mail.data.contains("m1@example.com"), "{}", mail.data);
     assert_eq!(sink.received().len(), 1, "one invitation, sent once");
     assert_eq!(server.terminate(), Some(0));
+}
+
+/// A POST of `body` as JSON with an optional bearer token; (status, JSON answer).
+fn post(url: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut req = agent.post(url);
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut resp = req.send_json(body).unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap();
+    let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    (status, value)
+}
+
+/// `POST /sync/v1/freebusy` for a scheduling view: Alice asks for the busy times of Bob, the
+/// room, herself and an outsider on the day of m1 (09:00–10:00, booked and accepted): her
+/// own calendar is answered; the others only once they share free/busy, and then merged
+/// periods without event details; the outsider never.
+fn scheduling_view(server_db: &str, server: &Server) {
+    let (status, login) = post(
+        &format!("{}/sync/v1/login", server.url),
+        None,
+        &serde_json::json!({"login": "alice", "password": ALICE_PW}),
+    );
+    assert_eq!(status, 200, "{login}");
+    let token = login["token"].as_str().unwrap().to_owned();
+    let url = format!("{}/sync/v1/freebusy", server.url);
+    let ask = serde_json::json!({
+        "users": [BOB, ROOM, ALICE, OUTSIDER],
+        "from": "20261210T000000Z",
+        "to": "20261211T000000Z",
+    });
+    let answer = |v: &Value, who: &str| -> (bool, Vec<(String, String)>) {
+        let u = v["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["user"] == who)
+            .unwrap_or_else(|| panic!("{who} missing: {v}"));
+        (
+            u["shared"].as_bool().unwrap(),
+            serde_json::from_value(u["busy"].clone()).unwrap(),
+        )
+    };
+    let m1 = vec![("20261210T090000Z".to_owned(), "20261210T100000Z".to_owned())];
+
+    let (status, v) = post(&url, Some(&token), &ask);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(answer(&v, ALICE), (true, m1.clone()), "her own calendar");
+    for who in [BOB, ROOM, OUTSIDER] {
+        assert_eq!(
+            answer(&v, who),
+            (false, vec![]),
+            "{who} does not share: {v}"
+        );
+    }
+    assert!(
+        !v.to_string().contains("m1@example.com"),
+        "no event details: {v}"
+    );
+
+    for who in [BOB, ROOM] {
+        calstore(
+            server_db,
+            &["prefs", "set", "--user", who, "freebusy_sharing", "share"],
+            "",
+        )
+        .ok();
+    }
+    let (status, v) = post(&url, Some(&token), &ask);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(answer(&v, BOB), (true, m1.clone()), "Bob accepted m1: {v}");
+    assert_eq!(
+        answer(&v, ROOM),
+        (true, m1.clone()),
+        "the room's booking: {v}"
+    );
+    assert_eq!(
+        answer(&v, OUTSIDER),
+        (false, vec![]),
+        "not a user here: {v}"
+    );
+    assert!(
+        !v.to_string().contains("m1@example.com"),
+        "no event details: {v}"
+    );
+
+    // Without a session, or with a window too long: the protocol's errors.
+    let (status, v) = post(&url, None, &ask);
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (401, Some("unauthenticated"))
+    );
+    let long =
+        serde_json::json!({"users": [BOB], "from": "20261210T000000Z", "to": "20270610T000000Z"});
+    let (status, v) = post(&url, Some(&token), &long);
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("bad_request")),
+        "{v}"
+    );
 }
 
 #[test]

@@ -17,7 +17,8 @@ use calstore_core::accounts::ConnectionOutcome;
 use calstore_core::ical::datetime::format_utc;
 use calstore_core::sync::server::{self as sync_server, Access, ProtocolError};
 use calstore_core::sync::wire::{
-    ErrorBody, LoginRequest, LoginResponse, PROTOCOL_VERSION, PullRequest, PushRequest,
+    ErrorBody, FreeBusyRequest, LoginRequest, LoginResponse, PROTOCOL_VERSION, PullRequest,
+    PushRequest,
 };
 use calstore_core::{RecordOptions, StoreError};
 use tower_http::compression::CompressionLayer;
@@ -30,16 +31,26 @@ use crate::pool::PoolError;
 
 type App = Arc<AppState>;
 
-/// The router.
+/// The router: the sync protocol under `/sync/v1/`, `/healthz`, and, with
+/// [`crate::config::Config::web_root`], the files of that directory at `/` (the web
+/// calendar; `index.html` for a directory). The protocol's paths are matched first, so no
+/// file shadows them; an unknown path under `/sync/` is the protocol's `not_found`.
 pub fn router(state: App) -> Router {
     let max_body = state.config.max_body;
-    Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/sync/v1/login", post(login))
         .route("/sync/v1/logout", post(logout))
         .route("/sync/v1/push", post(push))
         .route("/sync/v1/pull", post(pull))
-        .merge(crate::caldav::router())
+        .route("/sync/v1/freebusy", post(freebusy))
+        .merge(crate::caldav::router());
+    if let Some(root) = &state.config.web_root {
+        router = router
+            .route("/sync/{*rest}", axum::routing::any(no_endpoint))
+            .fallback_service(web_files(root));
+    }
+    router
         .layer(DefaultBodyLimit::max(max_body))
         // A declared length over the limit is refused before any of the body is read.
         .layer(RequestBodyLimitLayer::new(max_body))
@@ -50,6 +61,16 @@ pub fn router(state: App) -> Router {
             limit_and_log,
         ))
         .with_state(state)
+}
+
+/// The web root's files (`serve --web-root`): `index.html` for a directory, precompressed
+/// `.br`/`.gz` siblings when the client accepts them. Also used by CalDAV's `/` for the
+/// methods that are not CalDAV's.
+pub(crate) fn web_files(root: &std::path::Path) -> tower_http::services::ServeDir {
+    tower_http::services::ServeDir::new(root)
+        .append_index_html_on_directories(true)
+        .precompressed_br()
+        .precompressed_gzip()
 }
 
 /// An error answer.
@@ -180,6 +201,11 @@ async fn limit_and_log(
     response
 }
 
+/// An unknown path under `/sync/` when files are served: never a file.
+async fn no_endpoint() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
 /// Answers axum gave itself (a body too large, malformed JSON, an unknown path) in the
 /// protocol's error shape, so that clients parse every error the same way.
 fn as_error_body(response: Response) -> Response {
@@ -189,7 +215,8 @@ fn as_error_body(response: Response) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    if status.is_success() || is_json {
+    // A file's 304 Not Modified or a directory's redirect pass as they are.
+    if status.is_success() || status.is_redirection() || is_json {
         return response;
     }
     let (error, message) = match status {
@@ -356,6 +383,21 @@ async fn pull(
     let response = state
         .pool
         .run(move |store| Ok(sync_server::pull(store, &access, &req, &epoch)))
+        .await??;
+    Ok(Json(response).into_response())
+}
+
+/// Other users' busy times for a scheduling view (`sync_server::freebusy`).
+async fn freebusy(
+    State(state): State<App>,
+    headers: HeaderMap,
+    payload: Result<Json<FreeBusyRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let access = authenticate(&state, &headers).await?;
+    let req = body(payload)?;
+    let response = state
+        .pool
+        .run(move |store| Ok(sync_server::freebusy(store, &access, &req)))
         .await??;
     Ok(Json(response).into_response())
 }

@@ -386,6 +386,34 @@ export interface CalStoreMethods {
   // change journal
   revision(user: string): number;
   changesSince(user: string, since: number | bigint): Change[];
+
+  // the sync client (calstore-sync.js moves these messages; JSON text in and out)
+  /** True if the database is a replica (after `syncInit`). */
+  isReplica(): boolean;
+  /** Makes the database a replica of `server` for `login` (or updates a replica's settings). */
+  syncInit(server: string, login: string, clientId: string): void;
+  /** A replica setting (`server`, `login`, `client_id`, `token`, `expires`, `cursor`, `owners`, `next_seq`, `web:…`). */
+  syncSetting(name: string): string | null;
+  /** Sets `token`, `expires` or a `web:…` setting. */
+  setSyncSetting(name: string, value: string): void;
+  /** Applies a mutation (JSON) locally and records it in the outbox, in one transaction: `{"seq", "outcome"}`. */
+  syncRecord(mutation: string): string;
+  /** The outbox as JSON: `[{seq, mutation, state, result, created}]`. */
+  syncOutbox(): string;
+  /** How many mutations wait for the server. */
+  syncPending(): number;
+  /** The body of the next push, or null when nothing is pending. */
+  syncPushRequest(max: number): string | null;
+  /** Applies a push answer (its text); returns the new results as JSON. */
+  syncApplyPush(response: string): string;
+  /** The body of a pull's first page. */
+  syncPullRequest(limit: number, refetch: boolean): string;
+  /** Applies all pages of one pull with its cursor, in one transaction: `{pulled, mustRefetch, rebased, rebaseFailed, stale}` (JSON). */
+  syncApplyPull(request: string, pages: string[]): string;
+  /** An event's attendees other than its organiser with their answers (JSON `[{attendee, partstat, reason}]`). */
+  attendeeStates(ics: string): string;
+  /** The whole stored event (parent and overrides) as one iCalendar text, or null. */
+  getCompleteEvent(user: string, uid: string): string | null;
 }
 
 /** calstore over one sql.js Database, synchronous, in memory. */

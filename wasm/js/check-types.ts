@@ -1,4 +1,4 @@
-// Type-checks calstore.d.ts against typical use (scripts/test-wasm.sh runs `tsc -p wasm/js`).
+// Type-checks calstore.d.ts, calstore-sqlite.d.ts and calstore-sync.d.ts against typical use (scripts/test-wasm.sh runs `tsc -p wasm/js`).
 // Nothing here runs; each line must compile, and each `@ts-expect-error` must be an error.
 import {
   CalStore,
@@ -17,6 +17,7 @@ import {
 } from "./calstore.js";
 
 import * as inModule from "./calstore-sqlite.js";
+import { type Conflict, openShared, SyncClient, type SyncState, type UserBusy } from "./calstore-sync.js";
 
 declare const SQL: SqlJsStatic;
 const user = "mailto:resource-room-confroom@example.com";
@@ -97,4 +98,20 @@ export async function fast(): Promise<void> {
   // @ts-expect-error: the in-module store is opened with openInModule, not over sql.js.
   new inModule.CalStore(new SQL.Database());
   void [report, week, backend, image, existed, names];
+}
+
+export async function syncing(db: PersistentCalStore): Promise<void> {
+  const client = await SyncClient.attach(db, { server: "https://sync.example.com", intervalMs: 30_000 });
+  const summary = await client.login("alice", "a passphrase");
+  const unsubscribe = client.onSyncState((s: SyncState) => void s.pending);
+  await client.write({ kind: "cancel", user, uid: "uid" });
+  const conflicts: Conflict[] = client.conflicts;
+  const busy: UserBusy[] = await client.freeBusy([user], new Date(), "20261211T000000Z");
+  const first: Date | undefined = busy[0]?.busy[0]?.end;
+  // @ts-expect-error the addresses are a list
+  await client.freeBusy(user, new Date(), new Date());
+  const shared = await openShared({ name: "calendar", open: async () => db });
+  const again = await shared.call<UserBusy[]>("freeBusy", [user], new Date(), new Date());
+  unsubscribe();
+  void [summary, conflicts, first, again];
 }

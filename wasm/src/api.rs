@@ -78,7 +78,7 @@ fn status(cancelled: Option<bool>) -> Status {
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct CalStore {
-    store: Store<BrowserConnection>,
+    pub(crate) store: Store<BrowserConnection>,
     clock: Arc<JsClock>,
     replayed: usize,
 }

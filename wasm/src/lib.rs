@@ -43,6 +43,8 @@ pub mod api;
 pub mod backend;
 #[cfg(all(target_arch = "wasm32", feature = "sqlite-wasm"))]
 pub mod in_module;
+#[cfg(target_arch = "wasm32")]
+pub mod sync;
 
 #[cfg(target_arch = "wasm32")]
 pub mod conn;

@@ -2,6 +2,7 @@
 // algorithms as the gzip and brotli tools), and writes them as JSON if asked.
 //
 //   node wasm/tools/sizes.mjs [--json out.json] file...
+//   node wasm/tools/sizes.mjs --write-compressed DIR   # FILE.br and FILE.gz beside each file
 //
 // Also a module: `measure(files)` returns the rows and their total, `table(rows)` the text.
 import fs from "node:fs";
@@ -32,6 +33,25 @@ export function measure(files) {
   return { files: rows, total };
 }
 
+/** Writes FILE.br (brotli -q 11) and FILE.gz (gzip -9) beside every file under `dir`. */
+export function writeCompressed(dir) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || /\.(br|gz|json)$/.test(entry.name)) continue;
+    const file = path.join(entry.parentPath ?? entry.path, entry.name);
+    const bytes = fs.readFileSync(file);
+    fs.writeFileSync(`${file}.gz`, zlib.gzipSync(bytes, { level: 9 }));
+    fs.writeFileSync(
+      `${file}.br`,
+      zlib.brotliCompressSync(bytes, {
+        params: {
+          [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+          [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+        },
+      }),
+    );
+  }
+}
+
 /** The rows (and the total) as an aligned text table. */
 export function table({ files, total }) {
   const all = [...files, total];
@@ -44,6 +64,10 @@ export function table({ files, total }) {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const args = process.argv.slice(2);
+  if (args[0] === "--write-compressed") {
+    writeCompressed(args[1]);
+    process.exit(0);
+  }
   let jsonOut = null;
   if (args[0] === "--json") {
     jsonOut = args[1];

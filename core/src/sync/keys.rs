@@ -78,6 +78,7 @@ static SPECS: &[(&str, KeySpec)] = &[
         )],
     ),
     store("requests", &[sel("requests", UID_RID)]),
+    store("preferences", &[sel("preferences", &[("name", 0)])]),
     store("freebusy", &[sel("freebusy", UID)]),
     store("freebusy_offers", &[sel("freebusy_offers", ALL)]),
     store("freebusy_other", &[sel("freebusy_other", &[("other", 0)])]),

@@ -13,13 +13,16 @@ use super::keys;
 use super::mutation::{Outcome, Side, Target};
 use super::schema::SYNC_SERVER;
 use super::wire::{
-    Item, KeyRef, MutationResult, OwnerRef, PROTOCOL_VERSION, PullRequest, PullResponse,
-    PullStatus, PushRequest, PushResponse, ResultStatus, Role, SchemaVersions, WireScope,
+    FREEBUSY_MAX_DAYS, FREEBUSY_MAX_USERS, FreeBusyRequest, FreeBusyResponse, Item, KeyRef,
+    MutationResult, OwnerRef, PROTOCOL_VERSION, PullRequest, PullResponse, PullStatus, PushRequest,
+    PushResponse, ResultStatus, Role, SchemaVersions, UserBusy, WireScope,
 };
 use crate::changes::{self, Scope};
 use crate::error::StoreError;
-use crate::ical::datetime::format_utc;
+use crate::ical::datetime::{format_utc, parse_utc};
+use crate::period::Period;
 use crate::record::RecordOptions;
+use crate::record::participation::same_uri;
 use crate::schema::{self, CALENDAR};
 use crate::sql::{SqlConnection, SqlConnectionExt, Value};
 use crate::store::Store;
@@ -594,4 +597,68 @@ fn min_valid_revision<C: SqlConnection + ?Sized>(
 /// When a session token expires, `days` from `now`.
 pub fn expiry(now: DateTime<Utc>, days: i64) -> String {
     format_utc(now + chrono::TimeDelta::days(days))
+}
+
+/// Answers a free/busy request (`POST /sync/v1/freebusy`): for each address, its busy
+/// periods in the window, merged, without event details. An address is answered when
+/// `access` syncs that calendar, or when it is a user of this server (an account's calendar,
+/// or one with data here: a room) whose preference `freebusy_sharing` is `share`; any
+/// other is `shared: false`, whether or not it exists.
+pub fn freebusy<C: SqlConnection>(
+    store: &mut Store<C>,
+    access: &Access,
+    req: &FreeBusyRequest,
+) -> Result<FreeBusyResponse, ProtocolError> {
+    if req.users.len() > FREEBUSY_MAX_USERS {
+        return Err(ProtocolError::BadRequest(format!(
+            "at most {FREEBUSY_MAX_USERS} addresses a request"
+        )));
+    }
+    let time = |s: &str| {
+        parse_utc(s).map_err(|e| ProtocolError::BadRequest(format!("not a UTC time {s:?}: {e}")))
+    };
+    let (from, to) = (time(&req.from)?, time(&req.to)?);
+    if to <= from || to - from > chrono::TimeDelta::days(FREEBUSY_MAX_DAYS) {
+        return Err(ProtocolError::BadRequest(format!(
+            "the window must end after it starts and span at most {FREEBUSY_MAX_DAYS} days"
+        )));
+    }
+    let mut users = Vec::with_capacity(req.users.len());
+    for user in &req.users {
+        let synced = access.calendars.keys().any(|c| same_uri(c, user));
+        let shared =
+            synced || (store.is_local_user(user)? && store.preferences(user)?.shares_freebusy());
+        let busy = if shared {
+            merged_busy(store.get_freebusy_in(user, from, to)?)
+        } else {
+            Vec::new()
+        };
+        users.push(UserBusy {
+            user: user.clone(),
+            shared,
+            busy,
+        });
+    }
+    Ok(FreeBusyResponse { users })
+}
+
+/// The busy periods (not transparent) as sorted, merged `[start, end]` pairs.
+fn merged_busy(periods: Vec<Period>) -> Vec<(String, String)> {
+    let mut spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = periods
+        .into_iter()
+        .filter(Period::is_busy)
+        .map(|p| (p.start, p.end))
+        .collect();
+    spans.sort();
+    let mut merged: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::with_capacity(spans.len());
+    for (start, end) in spans {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(s, e)| (format_utc(s), format_utc(e)))
+        .collect()
 }

@@ -264,6 +264,44 @@ pub struct PullResponse {
     pub more: bool,
 }
 
+/// `POST /sync/v1/freebusy`: the busy times of other users of the server (attendees and
+/// rooms), for a scheduling view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreeBusyRequest {
+    /// The calendar addresses asked about (`mailto:…`), at most [`FREEBUSY_MAX_USERS`].
+    pub users: Vec<String>,
+    /// The window's start, `YYYYMMDDTHHMMSSZ`.
+    pub from: String,
+    /// The window's end, `YYYYMMDDTHHMMSSZ`, at most [`FREEBUSY_MAX_DAYS`] days after `from`.
+    pub to: String,
+}
+
+/// The most addresses one free/busy request may ask about.
+pub const FREEBUSY_MAX_USERS: usize = 100;
+
+/// The longest window of a free/busy request, in days.
+pub const FREEBUSY_MAX_DAYS: i64 = 92;
+
+/// The answer to a [`FreeBusyRequest`]: one entry per address asked about, in its order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreeBusyResponse {
+    /// Per address.
+    pub users: Vec<UserBusy>,
+}
+
+/// One address's busy times.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserBusy {
+    /// The address as asked.
+    pub user: String,
+    /// False when the server does not tell: not a user of this server, or one who does not
+    /// share free/busy (preference `freebusy_sharing`); `busy` is then empty.
+    pub shared: bool,
+    /// The busy periods in the window, `[start, end]` as `YYYYMMDDTHHMMSSZ`, sorted, merged
+    /// (overlapping periods become one: no event details are given away).
+    pub busy: Vec<(String, String)>,
+}
+
 /// An error answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {

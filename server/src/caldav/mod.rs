@@ -92,8 +92,8 @@ fn is_root_method(method: &Method) -> bool {
 
 /// `/`, the server's address: clients given only that (python-caldav, vdirsyncer, which do
 /// not look up `/.well-known/caldav`) PROPFIND it for `current-user-principal`, so PROPFIND
-/// and OPTIONS answer as `/dav/` does. Other methods on `/` are no endpoint of either
-/// protocol.
+/// and OPTIONS answer as `/dav/` does. Other methods on `/` get the web root's
+/// `index.html` when the server has one, else 404.
 async fn site_root(
     state: State<App>,
     peer: ConnectInfo<SocketAddr>,
@@ -103,9 +103,19 @@ async fn site_root(
     body: Bytes,
 ) -> Response {
     if is_root_method(&method) {
-        dav(state, peer, method, uri, headers, body).await
-    } else {
-        status(StatusCode::NOT_FOUND)
+        return dav(state, peer, method, uri, headers, body).await;
+    }
+    // Any other method on `/` is the web calendar's (`serve --web-root`), if there is one.
+    let Some(root) = state.config.web_root.clone() else {
+        return status(StatusCode::NOT_FOUND);
+    };
+    let mut req = axum::http::Request::new(Body::empty());
+    *req.method_mut() = method;
+    *req.uri_mut() = uri;
+    *req.headers_mut() = headers;
+    match crate::routes::web_files(&root).try_call(req).await {
+        Ok(resp) => resp.map(Body::new),
+        Err(_) => status(StatusCode::INTERNAL_SERVER_ERROR),
     }
 }
 

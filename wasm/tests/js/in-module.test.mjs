@@ -187,6 +187,23 @@ function script(store) {
   s.revision(ROOM);
   s.changesSince(ROOM, 0);
   s.changesSince(ROOM, -1n);
+  // the sync client's side (the messages a fetch transport moves)
+  s.isReplica();
+  s.syncInit("http://127.0.0.1:1", "room", "client-1");
+  s.isReplica();
+  s.syncSetting("login");
+  s.setSyncSetting("token", "t");
+  s.setSyncSetting("cursor", "not allowed");
+  s.syncRecord(JSON.stringify({ kind: "record", user: ROOM, ics: event("sync@example.com", "20261126T120000Z", "20261126T130000Z") }));
+  s.syncOutbox();
+  s.syncPending();
+  const push = s.syncPushRequest(10);
+  s.syncApplyPush(JSON.stringify({ protocol: 1, results: [{ seq: JSON.parse(push).mutations[0].seq, status: "applied" }] }));
+  const pull = s.syncPullRequest(100, false);
+  s.syncApplyPull(pull, [JSON.stringify({ protocol: 1, status: "ok", owners: [], items: [], cursor: "c1", more: false })]);
+  s.syncPending();
+  s.attendeeStates(event("att@example.com", "20261126T120000Z", "20261126T130000Z"));
+  s.getCompleteEvent(ROOM, "sync@example.com");
   return { out, called };
 }
 
@@ -223,6 +240,7 @@ describe("in-module backend (calstore-wasm/sqlite) in Node", () => {
       "importIcs:InvalidData", // the repairable calendar, strictly
       "setFreebusy:InvalidData",
       "setLimit:InvalidData",
+      "setSyncSetting:InvalidData", // the cursor is the protocol's
     ]);
     viaSqlJs.free();
     viaModule.free();
