@@ -34,7 +34,8 @@ pub const DEFAULT_DB: &str = "sqlite:calstore.db";
 ///
 /// Every command opens the database given by --db (creating or migrating its schema).
 /// Times on the command line are UTC: YYYYMMDDTHHMMSSZ, or YYYYMMDD for midnight.
-/// Exit status: 0 on success, 2 for usage errors, 1 for anything else.
+/// Exit status: 0 on success, 2 for usage errors, 1 for anything else, 3 when a quota declines
+/// (`quota check`, `quota reserve`).
 #[derive(Debug, Parser)]
 #[command(name = "calstore", version, arg_required_else_help = true)]
 pub struct Cli {
@@ -336,6 +337,9 @@ pub enum QuotaCommand {
         /// Replace every limit with the ones given (none: remove all)
         #[arg(long)]
         replace: bool,
+        /// Output format: JSON is [{"group", "limit"}]
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
     },
     /// Show the user groups (a tab-separated USER and GROUP per line), or set them
     Groups {
@@ -347,6 +351,9 @@ pub enum QuotaCommand {
         /// Replace every group mapping with the ones given (none: remove all)
         #[arg(long)]
         replace: bool,
+        /// Output format: JSON is [{"user", "group"}]
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
     },
     /// Show the delegates, or replace them
     Delegates {
@@ -358,6 +365,9 @@ pub enum QuotaCommand {
         /// Remove every delegate
         #[arg(long)]
         clear: bool,
+        /// Output format: JSON is an array of user URIs
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
     },
     /// Check a booking against the quota without recording it
     Check(quota::BookingArgs),
@@ -388,6 +398,9 @@ pub enum CliError {
     Failed(String),
     /// Writing the output failed.
     Output(io::Error),
+    /// The command did its work and printed its result; the exit status tells a decision
+    /// (3: a quota declined the booking). Nothing more is printed.
+    Status(u8),
 }
 
 impl CliError {
@@ -401,6 +414,7 @@ impl CliError {
                 return ExitCode::SUCCESS;
             }
             CliError::Output(e) => (format!("cannot write the output: {e}"), 1),
+            CliError::Status(code) => return ExitCode::from(*code),
         };
         eprintln!("calstore: error: {}", one_line(&message));
         ExitCode::from(code)

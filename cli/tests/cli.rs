@@ -88,6 +88,19 @@ impl Run {
     fn json(&self) -> Value {
         serde_json::from_str(self.ok()).expect("valid JSON")
     }
+
+    /// Asserts exit status 3 (a quota declined) with nothing on stderr; returns stdout.
+    fn declined(&self) -> &str {
+        assert_eq!(
+            self.code,
+            Some(3),
+            "stdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        assert!(self.stderr.is_empty(), "stderr: {}", self.stderr);
+        &self.stdout
+    }
 }
 
 impl Env {
@@ -673,7 +686,7 @@ fn quota_limits_groups_check_reserve() {
     assert!(text.contains("group:     devs"), "{text}");
     assert!(text.contains("requested: PT45M"), "{text}");
     let declined = check("20261124T090000Z", "20261124T110000Z");
-    let text = declined.ok();
+    let text = declined.declined();
     assert!(
         text.starts_with(
             "DECLINED: The event period exceeds your quota allocation for the recipient.\n"
@@ -707,7 +720,7 @@ fn quota_limits_groups_check_reserve() {
     );
     assert!(reserve.ok().starts_with("ACCEPTED\n"));
     let text = check("20261125T090000Z", "20261125T093000Z")
-        .ok()
+        .declined()
         .to_owned();
     assert!(text.starts_with("DECLINED"), "{text}");
     assert!(text.contains("usage:     PT45M"), "{text}");
@@ -766,7 +779,7 @@ fn quota_check_from_file() {
         "--expand-until",
         "20150101",
     ]);
-    assert!(run.ok().contains("requested: PT3H"), "{}", run.stdout);
+    assert!(run.declined().contains("requested: PT3H"), "{}", run.stdout);
     // Neither a file nor a period is a usage error.
     env.run(&["quota", "check", "--quota", "rooms", "--organiser", PAUL])
         .fails(2);
@@ -1154,4 +1167,100 @@ fn expand_from_bounds_the_past() {
     ]);
     assert!(run.fails(2).contains("--expand-from"));
     assert_eq!(count(&env.freebusy_json(PAUL)), 31);
+}
+
+/// Quota decisions: exit 0 when accepted, 3 when declined, the decision in JSON on request
+/// (the JS API's shape plus `quota`, and `recorded` for a reservation); the quota's lists in
+/// JSON too.
+#[test]
+fn quota_decisions_exit_3_when_declined_and_print_json() {
+    let env = Env::new();
+    let q = ["--quota", "cars"];
+    env.run(&[&["quota", "limits"][..], &q, &["--set", "*=PT1H"]].concat())
+        .ok();
+    let booking = |cmd: &str, end: &str, format: &str| {
+        env.run(
+            &[
+                &["quota", cmd][..],
+                &q,
+                &[
+                    "--organiser",
+                    PAUL,
+                    "--start",
+                    "20261124T090000Z",
+                    "--end",
+                    end,
+                ],
+                &["--format", format],
+            ]
+            .concat(),
+        )
+    };
+    let declined = booking("check", "20261124T110000Z", "json");
+    let v: Value = serde_json::from_str(declined.declined()).unwrap();
+    assert_eq!(
+        v,
+        json!({
+            "decision": "DECLINED",
+            "reason": "Exceeded",
+            "message": "The event period exceeds your quota allocation for the recipient.",
+            "quota": "cars",
+            "group": PAUL,
+            "requested": 7200,
+            "usage": 0,
+            "limit": 3600,
+        })
+    );
+    assert!(
+        booking("check", "20261124T110000Z", "table")
+            .declined()
+            .starts_with("DECLINED")
+    );
+    let declined = booking("reserve", "20261124T110000Z", "json");
+    let v: Value = serde_json::from_str(declined.declined()).unwrap();
+    assert_eq!(v["recorded"], Value::Null);
+    let accepted = booking("reserve", "20261124T093000Z", "json").json();
+    assert_eq!(accepted["decision"], "ACCEPTED");
+    assert_eq!(accepted["reason"], Value::Null);
+    assert_eq!(accepted["requested"], 1800);
+    assert_eq!(
+        accepted["recorded"],
+        json!({"attendee": "cars", "entries": 1})
+    );
+    assert_eq!(
+        booking("check", "20261124T093000Z", "json").json()["decision"],
+        "ACCEPTED"
+    );
+    // The lists.
+    assert_eq!(
+        env.run(&[&["quota", "limits"][..], &q, &["--format", "json"]].concat())
+            .json(),
+        json!([{"group": "*", "limit": "PT1H"}])
+    );
+    env.run(
+        &[
+            &["quota", "groups"][..],
+            &q,
+            &["--set", &format!("{PAUL}=devs")],
+        ]
+        .concat(),
+    )
+    .ok();
+    assert_eq!(
+        env.run(&[&["quota", "groups"][..], &q, &["--format", "json"]].concat())
+            .json(),
+        json!([{"user": PAUL, "group": "devs"}])
+    );
+    env.run(&[&["quota", "delegates"][..], &q, &["--set", ROOM]].concat())
+        .ok();
+    assert_eq!(
+        env.run(&[&["quota", "delegates"][..], &q, &["--format", "json"]].concat())
+            .json(),
+        json!([ROOM])
+    );
+    assert_eq!(
+        env.run(&[&["quota", "entries"][..], &q, &["--format", "json"]].concat())
+            .json(),
+        json!([PAUL])
+    );
 }
