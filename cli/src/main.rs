@@ -33,7 +33,9 @@ pub const DEFAULT_DB: &str = "sqlite:calstore.db";
 /// Calendar storage with imip-agent's store and journal semantics.
 ///
 /// Every command opens the database given by --db (creating or migrating its schema).
-/// Times on the command line are UTC: YYYYMMDDTHHMMSSZ, or YYYYMMDD for midnight.
+/// Times on the command line: 20261123 or 20261123T090000Z (UTC, as stored); ISO 8601 such as
+/// 2026-11-23, 2026-11-23T09:00 (local in the command's --tz, UTC without one) or
+/// 2026-11-23T09:00+01:00; 20261123T090000 (local); now; today; +7d, -2h, +1w, +30m.
 /// Exit status: 0 on success, 2 for usage errors, 1 for anything else, 3 when a quota declines
 /// (`quota check`, `quota reserve`).
 #[derive(Debug, Parser)]
@@ -271,15 +273,13 @@ pub struct FreebusyExtendArgs {
     /// Only this user [default: every user that has providers]
     #[arg(long, value_name = "URI", value_parser = args::parse_user)]
     pub user: Option<String>,
-    /// Generate free/busy up to this instant (YYYYMMDDTHHMMSSZ or YYYYMMDD) [default: 100 days
-    /// from now]
+    /// Generate free/busy up to this instant [default: 100 days from now]
     #[arg(long, value_name = "T", value_parser = args::parse_time)]
     pub until: Option<chrono::DateTime<chrono::Utc>>,
     /// Zone for floating times and dates (the users' zone)
     #[arg(long, value_name = "ZONE", value_parser = args::parse_zone, default_value = "UTC")]
     pub tz: chrono_tz::Tz,
-    /// Leave out occurrences that end before this instant (YYYYMMDDTHHMMSSZ or YYYYMMDD)
-    /// [default: 365 days before now]
+    /// Leave out occurrences that end before this instant [default: 365 days before now]
     #[arg(long, value_name = "T", value_parser = args::parse_time)]
     pub expand_from: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -612,7 +612,12 @@ fn dispatch(store: &mut CliStore, command: Command, out: &mut dyn Write) -> Resu
 }
 
 fn main() -> ExitCode {
-    let args = match Cli::try_parse() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Times on the command line are read relative to the command's clock; a bad
+    // CALSTORE_NOW is reported by the command itself.
+    let now = clock().map_or_else(|_| calstore_native::SystemClock.now(), |c| c.now());
+    args::set_time_context(now, &argv);
+    let args = match Cli::try_parse_from(&argv) {
         Ok(args) => args,
         Err(e) => return report_clap_error(&e),
     };

@@ -1264,3 +1264,56 @@ fn quota_decisions_exit_3_when_declined_and_print_json() {
         json!([PAUL])
     );
 }
+
+/// A meeting on Monday 23 November 2026, 09:00–10:00 Oslo time (08:00–09:00 UTC).
+const MONDAY: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:monday@example.com\r\n\
+DTSTAMP:20261101T000000Z\r\nDTSTART;TZID=Europe/Oslo:20261123T090000\r\n\
+DTEND;TZID=Europe/Oslo:20261123T100000\r\nSUMMARY:Monday\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+/// Times as people type them: ISO 8601 with or without an offset (local times in --tz),
+/// `now`, `today` and `±N(d|h|w)`, beside the stored UTC forms.
+#[test]
+fn times_people_type() {
+    let env = Env::new();
+    let f = env.file("monday.ics", MONDAY.as_bytes());
+    env.run(&["import", "--user", ROOM, "--expand-until", "+30d", &f])
+        .ok();
+    let count = |args: &[&str]| {
+        let v = env
+            .run(&[&["freebusy", "--user", ROOM, "--format", "json"][..], args].concat())
+            .json();
+        v.as_array().map_or(0, Vec::len)
+    };
+    // The clock is 20261122T000000Z.
+    assert_eq!(count(&["--from", "today", "--to", "+2d"]), 1);
+    assert_eq!(count(&["--from", "now", "--to", "+1d"]), 0);
+    assert_eq!(count(&["--from", "+1w", "--to", "+2w"]), 0);
+    // 09:30 in Oslo is 08:30 UTC: the meeting (until 09:00 UTC) ends after it.
+    let oslo = ["--tz", "Europe/Oslo"];
+    assert_eq!(
+        count(&[&["--from", "2026-11-23T09:30"][..], &oslo].concat()),
+        1
+    );
+    assert_eq!(
+        count(&["--from", "2026-11-23T09:30"]),
+        0,
+        "UTC without --tz"
+    );
+    assert_eq!(
+        count(&[&["--from", "2026-11-23T10:00"][..], &oslo].concat()),
+        0
+    );
+    assert_eq!(count(&["--from", "2026-11-23T09:30:00+01:00"]), 1);
+    assert_eq!(count(&["--from", "2026-11-23T08:59:00Z"]), 1);
+    assert_eq!(count(&["--to", "2026-11-23"]), 0);
+    assert_eq!(
+        count(&["--from", "20261123T085900Z", "--to", "20261124"]),
+        1
+    );
+    let bad = env.run(&["freebusy", "--user", ROOM, "--from", "tomorrow"]);
+    let line = bad.fails(2);
+    assert!(
+        line.contains("\"tomorrow\"") && line.contains("ISO 8601"),
+        "{line}"
+    );
+}
