@@ -33,6 +33,17 @@ pub enum ListFormat {
     Json,
 }
 
+/// How one stored object is printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ShowFormat {
+    /// The VEVENT as stored.
+    Vevent,
+    /// A whole VCALENDAR with the VTIMEZONEs the event uses.
+    Ics,
+    /// `{uid, rid, status, text}`.
+    Json,
+}
+
 impl From<ListFormat> for Format {
     fn from(f: ListFormat) -> Format {
         match f {

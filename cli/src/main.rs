@@ -25,7 +25,7 @@ use calstore_core::{Clock, Store, StoreError};
 use calstore_native::{AnyConnection, DbUrl, connect};
 use clap::{Parser, Subcommand};
 
-use args::{ExpandArgs, Format, ListFormat, ObjectArgs, RangeArgs, UserArg};
+use args::{ExpandArgs, Format, ListFormat, ObjectArgs, RangeArgs, ShowFormat, UserArg};
 
 /// The database used when `--db` is not given.
 pub const DEFAULT_DB: &str = "sqlite:calstore.db";
@@ -56,6 +56,13 @@ pub enum Command {
     Import(ImportArgs),
     /// Show a user's free/busy
     Freebusy(FreebusyArgs),
+    /// List the users the store holds data for
+    Users(NamesArgs),
+    /// List the quotas the journal holds
+    Quotas(NamesArgs),
+    /// Write a user's active events as one iCalendar file (with the VTIMEZONEs they use) that
+    /// `import` reads back to the same store state
+    Export(ExportArgs),
     /// List a user's active (or cancelled) events and recurrences
     Events(EventsArgs),
     /// Show, cancel, uncancel or remove one stored event
@@ -158,18 +165,28 @@ pub struct EventsArgs {
     /// List cancelled objects instead of active ones
     #[arg(long)]
     pub cancelled: bool,
+    /// Output format: table is UID and RECURRENCE-ID tab-separated; JSON is [{uid, rid,
+    /// summary, organiser, sequence, start, end}] (start/end: the object's earliest free/busy
+    /// period held, or null)
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
 }
 
 /// `event …`.
 #[derive(Debug, Subcommand)]
 pub enum EventCommand {
-    /// Print the stored iCalendar text of an event or recurrence
+    /// Print the stored iCalendar text of an event or recurrence (the bare VEVENT; `--format
+    /// ics` a VCALENDAR with its VTIMEZONEs; `calstore export` for several)
     Show {
         #[command(flatten)]
         object: ObjectArgs,
         /// Show the cancelled copy
         #[arg(long)]
         cancelled: bool,
+        /// Output format: vevent (as stored), ics (a whole VCALENDAR), json ({uid, rid,
+        /// status, text})
+        #[arg(long, value_enum, default_value_t = ShowFormat::Vevent)]
+        format: ShowFormat,
     },
     /// Cancel an event or recurrence and remove its free/busy
     Cancel {
@@ -201,6 +218,9 @@ pub enum RequestsCommand {
     List {
         #[command(flatten)]
         user: UserArg,
+        /// Output format: JSON is [{uid, rid, kind}] (the JS API's getRequests)
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
     },
     /// Queue a request unless one exists for the same UID and recurrence id
     Queue {
@@ -225,6 +245,10 @@ pub struct CountersArgs {
     /// Print this attendee's counter-proposal
     #[arg(long, value_name = "URI", value_parser = args::parse_user)]
     pub other: Option<String>,
+    /// Output format of the listing: JSON is an array of attendee URIs (with --other:
+    /// {attendee, text})
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
 }
 
 /// `freebusy-other`: without a subcommand, the listing.
@@ -314,6 +338,38 @@ pub struct ProvidersArgs {
     /// before now]
     #[arg(long, value_name = "T", value_parser = args::parse_time, requires = "extend_until")]
     pub expand_from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Output format: JSON is {datetime, providers: [{uid, rid}]} or null (the JS API's
+    /// getProviders)
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+/// `users`, `quotas`.
+#[derive(Debug, clap::Args)]
+pub struct NamesArgs {
+    /// Output format: table is one per line; JSON an array of strings (the JS API's users()
+    /// and quotas())
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+/// `export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub user: UserArg,
+    /// Only this event (its parent and recurrences)
+    #[arg(long, value_name = "UID", value_parser = args::parse_uid)]
+    pub uid: Option<String>,
+    /// Only events with free/busy in this range (every object of such an event)
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Zone for local times given in --from/--to
+    #[arg(long, value_name = "ZONE", value_parser = args::parse_zone, default_value = "UTC")]
+    pub tz: chrono_tz::Tz,
+    /// Write to this file instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `--quota Q`.
@@ -501,6 +557,53 @@ pub fn open_store(url: &DbUrl, clock: Box<dyn Clock>) -> Result<CliStore, CliErr
     Ok(Store::open(conn, clock)?)
 }
 
+/// Opens the store at `url` for a command that only reads: a missing SQLite file, or a
+/// database without a calstore schema, is an error naming it, and nothing is created.
+pub fn open_existing_store(url: &DbUrl, clock: Box<dyn Clock>) -> Result<CliStore, CliError> {
+    if let DbUrl::SqliteFile(path) = url
+        && !std::path::Path::new(path).exists()
+    {
+        return Err(CliError::Failed(format!(
+            "no database at {path} (check --db; commands that only read never create one)"
+        )));
+    }
+    let mut conn = connect(url).map_err(|e| CliError::Failed(e.to_string()))?;
+    if calstore_core::schema::version(&mut conn)? == 0 {
+        return Err(CliError::Failed(format!(
+            "{url} holds no calstore data (check --db; commands that only read never create it)"
+        )));
+    }
+    Ok(Store::open(conn, clock)?)
+}
+
+/// True for the commands that only read the store: they never create a database.
+fn reads_only(command: &Command) -> bool {
+    match command {
+        Command::Freebusy(_)
+        | Command::Users(_)
+        | Command::Quotas(_)
+        | Command::Export(_)
+        | Command::Events(_)
+        | Command::Counters(_)
+        | Command::Offers(_)
+        | Command::ExportImipAgent(_) => true,
+        Command::Event(c) => matches!(c, EventCommand::Show { .. }),
+        Command::Requests(c) => matches!(c, RequestsCommand::List { .. }),
+        Command::FreebusyOther(a) => a.command.is_none(),
+        Command::Providers(a) => a.extend_until.is_none(),
+        Command::Quota(c) => match c {
+            QuotaCommand::Limits { set, replace, .. } => set.is_empty() && !replace,
+            QuotaCommand::Groups { set, replace, .. } => set.is_empty() && !replace,
+            QuotaCommand::Delegates { set, clear, .. } => set.is_empty() && !clear,
+            QuotaCommand::Check(_) | QuotaCommand::Entries { .. } => true,
+            QuotaCommand::Reserve(_) => false,
+        },
+        Command::Prefs(a) => a.command.is_none(),
+        Command::Mail(c) => matches!(c, scheduling::MailCommand::List { .. }),
+        _ => false,
+    }
+}
+
 /// Fails with "unknown user …" unless the user has data.
 pub fn require_user(store: &mut CliStore, user: &str) -> Result<(), CliError> {
     match store.require_user(user) {
@@ -531,7 +634,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         command => {
             let url = db_or_default(cli.db)?;
-            let mut store = open_store(&url, clock()?)?;
+            let mut store = if reads_only(&command) {
+                open_existing_store(&url, clock()?)?
+            } else {
+                open_store(&url, clock()?)?
+            };
             dispatch(&mut store, command, &mut out)
         }
     };
@@ -582,6 +689,9 @@ fn dispatch(store: &mut CliStore, command: Command, out: &mut dyn Write) -> Resu
     match command {
         Command::Import(a) => commands::import(store, &a, out),
         Command::Freebusy(a) => commands::freebusy(store, &a, out),
+        Command::Users(a) => commands::users(store, &a, out),
+        Command::Quotas(a) => commands::quotas(store, &a, out),
+        Command::Export(a) => commands::export(store, &a, out),
         Command::Events(a) => commands::events(store, &a, out),
         Command::Event(c) => commands::event(store, &c, out),
         Command::Requests(c) => commands::requests(store, &c, out),

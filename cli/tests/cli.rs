@@ -257,9 +257,9 @@ fn freebusy_ics_and_table() {
 fn usage_errors_exit_2() {
     let env = Env::new();
     env.import_s1().ok();
-    let bad_from = env.run(&["freebusy", "--user", ROOM, "--from", "2014-10-10"]);
+    let bad_from = env.run(&["freebusy", "--user", ROOM, "--from", "2014-13-10"]);
     assert!(bad_from.fails(2).contains("--from"));
-    assert!(bad_from.fails(2).contains("2014-10-10"));
+    assert!(bad_from.fails(2).contains("2014-13-10"));
     let reversed = env.run(&[
         "freebusy", "--user", ROOM, "--from", "20141011", "--to", "20141010",
     ]);
@@ -645,6 +645,8 @@ fn quota_limits_groups_check_reserve() {
     let env = Env::new();
     let q = ["--quota", "cars"];
     // An unknown quota is an error on reads.
+    env.run(&["quota", "limits", "--quota", "boats", "--set", "*=PT1H"])
+        .ok();
     assert_eq!(
         env.run(&[&["quota", "limits"][..], &q].concat()).fails(1),
         "calstore: error: unknown quota cars"
@@ -793,7 +795,7 @@ fn memory_database() {
     assert!(run.ok().starts_with("imported 1 object"));
     // Each run has its own private database.
     let fb = env.run_bare(&["--db", "sqlite::memory:", "freebusy", "--user", ROOM]);
-    assert!(fb.fails(1).contains("unknown user"));
+    assert!(fb.fails(1).contains("holds no calstore data"));
     assert!(!env.path("t.db").exists());
 }
 
@@ -1315,5 +1317,235 @@ fn times_people_type() {
     assert!(
         line.contains("\"tomorrow\"") && line.contains("ISO 8601"),
         "{line}"
+    );
+}
+
+/// A mistyped --db on a command that only reads fails naming the file and creates nothing
+/// (on main it created a 221 KB database and failed with "unknown user").
+#[test]
+fn read_only_commands_never_create_a_database() {
+    let env = Env::new();
+    let typo = env.path("typo.db");
+    let db = format!("sqlite:{}", typo.display());
+    for args in [
+        vec!["freebusy", "--user", ROOM],
+        vec!["events", "--user", ROOM],
+        vec!["event", "show", "--user", ROOM, "--uid", "x"],
+        vec!["requests", "list", "--user", ROOM],
+        vec!["counters", "--user", ROOM, "--uid", "x"],
+        vec!["offers", "--user", ROOM],
+        vec!["providers", "--user", ROOM],
+        vec!["freebusy-other", "--user", ROOM],
+        vec!["quota", "limits", "--quota", "cars"],
+        vec!["quota", "entries", "--quota", "cars"],
+        vec![
+            "quota",
+            "check",
+            "--quota",
+            "cars",
+            "--organiser",
+            PAUL,
+            "--start",
+            "now",
+            "--end",
+            "+1h",
+        ],
+        vec!["prefs", "--user", ROOM],
+        vec!["mail", "list"],
+        vec!["users"],
+        vec!["quotas"],
+        vec!["export", "--user", ROOM],
+    ] {
+        let run = env.run_bare(&[&["--db", db.as_str()][..], &args].concat());
+        let line = run.fails(1);
+        assert!(
+            line.contains("no database at") && line.contains("typo.db"),
+            "{args:?}: {line}"
+        );
+        assert!(!typo.exists(), "{args:?} created {}", typo.display());
+    }
+}
+
+/// An event in a zone defined by its own VTIMEZONE (an Outlook-style name).
+const CUSTOM_ZONE: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTIMEZONE\r\n\
+TZID:(UTC+01:00) Amsterdam Berlin\r\nBEGIN:STANDARD\r\nDTSTART:16010101T030000\r\n\
+TZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\n\
+END:STANDARD\r\nBEGIN:DAYLIGHT\r\nDTSTART:16010101T020000\r\nTZOFFSETFROM:+0100\r\n\
+TZOFFSETTO:+0200\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n\
+BEGIN:VEVENT\r\nUID:custom@example.com\r\nDTSTAMP:20141001T000000Z\r\n\
+DTSTART;TZID=\"(UTC+01:00) Amsterdam Berlin\":20141008T090000\r\n\
+DTEND;TZID=\"(UTC+01:00) Amsterdam Berlin\":20141008T100000\r\nSUMMARY:Custom zone\r\n\
+END:VEVENT\r\nEND:VCALENDAR\r\n";
+
+/// Listings in JSON (the JS API's shapes), `users`, `quotas`, and `export`, whose calendar
+/// `import` reads back to the same store state.
+#[test]
+fn listings_in_json_and_export_round_trip() {
+    let env = Env::new();
+    env.import_s1().ok();
+    let w = env.file("weekly.ics", WEEKLY.as_bytes());
+    let c = env.file("custom.ics", CUSTOM_ZONE.as_bytes());
+    env.run(&[
+        "import",
+        "--user",
+        ROOM,
+        "--expand-until",
+        "20150101",
+        &w,
+        &c,
+    ])
+    .ok();
+    env.run(&["quota", "limits", "--quota", "cars", "--set", "*=PT1H"])
+        .ok();
+    env.run(&[
+        "requests",
+        "queue",
+        "--user",
+        ROOM,
+        "--uid",
+        "event1@example.com",
+    ])
+    .ok();
+    assert_eq!(env.run(&["users"]).ok(), format!("{ROOM}\n"));
+    assert_eq!(
+        env.run(&["users", "--format", "json"]).json(),
+        json!([ROOM])
+    );
+    assert_eq!(
+        env.run(&["quotas", "--format", "json"]).json(),
+        json!(["cars"])
+    );
+    let events = env
+        .run(&["events", "--user", ROOM, "--format", "json"])
+        .json();
+    assert_eq!(events.as_array().map(Vec::len), Some(4), "{events}");
+    assert_eq!(
+        events[1],
+        json!({
+            "uid": "event1@example.com", "rid": null, "summary": "Meeting at 4pm",
+            "organiser": PAUL, "sequence": 0,
+            "start": "20141010T140000Z", "end": "20141010T150000Z",
+        })
+    );
+    assert_eq!(events[3]["rid"], "20141013T100000Z");
+    assert_eq!(events[3]["start"], "20141014T120000Z");
+    assert_eq!(
+        env.run(&["requests", "list", "--user", ROOM, "--format", "json"])
+            .json(),
+        json!([{"uid": "event1@example.com", "rid": null, "kind": null}])
+    );
+    assert_eq!(
+        env.run(&["providers", "--user", ROOM, "--format", "json"])
+            .json(),
+        Value::Null
+    );
+    let shown = env
+        .run(&[
+            "event",
+            "show",
+            "--user",
+            ROOM,
+            "--uid",
+            "event1@example.com",
+            "--format",
+            "json",
+        ])
+        .json();
+    assert_eq!(shown["status"], "active");
+    assert!(
+        shown["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("BEGIN:VEVENT\r\n")
+    );
+    let ics = env
+        .run(&[
+            "event",
+            "show",
+            "--user",
+            ROOM,
+            "--uid",
+            "custom@example.com",
+            "--format",
+            "ics",
+        ])
+        .ok()
+        .to_owned();
+    assert!(
+        ics.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"),
+        "{ics}"
+    );
+    assert!(
+        ics.contains("BEGIN:VTIMEZONE\r\nTZID:(UTC+01:00) Amsterdam"),
+        "{ics}"
+    );
+
+    // Export, then import into another database: the same objects and free/busy.
+    let all = env.run(&["export", "--user", ROOM]).ok().to_owned();
+    assert!(all.starts_with("BEGIN:VCALENDAR\r\n") && all.ends_with("END:VCALENDAR\r\n"));
+    assert_eq!(all.matches("BEGIN:VEVENT").count(), 4, "{all}");
+    assert_eq!(all.matches("\r\nBEGIN:VTIMEZONE\r\n").count(), 1, "{all}");
+    let file = env.file("export.ics", all.as_bytes());
+    let other = format!("sqlite:{}", env.path("copy.db").display());
+    let on_other = |args: &[&str]| env.run_bare(&[&["--db", other.as_str()][..], args].concat());
+    on_other(&[
+        "import",
+        "--user",
+        ROOM,
+        "--expand-until",
+        "20150101",
+        &file,
+    ])
+    .ok();
+    assert_eq!(
+        on_other(&["events", "--user", ROOM, "--format", "json"]).json(),
+        events
+    );
+    assert_eq!(
+        on_other(&["freebusy", "--user", ROOM, "--format", "json"]).json(),
+        env.freebusy_json(ROOM)
+    );
+    for (uid, rid) in [
+        ("event1@example.com", None),
+        ("custom@example.com", None),
+        ("weekly@example.com", None),
+        ("weekly@example.com", Some("20141013T100000Z")),
+    ] {
+        let mut args = vec!["event", "show", "--user", ROOM, "--uid", uid];
+        if let Some(rid) = rid {
+            args.extend(["--rid", rid]);
+        }
+        assert_eq!(on_other(&args).ok(), env.run(&args).ok(), "{uid} {rid:?}");
+    }
+    // Exported again from the copy: the same file.
+    assert_eq!(on_other(&["export", "--user", ROOM]).ok(), all);
+    // One event; a range; to a file.
+    let one = env
+        .run(&["export", "--user", ROOM, "--uid", "weekly@example.com"])
+        .ok()
+        .to_owned();
+    assert_eq!(one.matches("BEGIN:VEVENT").count(), 2, "{one}");
+    let ranged = env
+        .run(&[
+            "export",
+            "--user",
+            ROOM,
+            "--from",
+            "2014-10-10",
+            "--to",
+            "2014-10-11",
+        ])
+        .ok()
+        .to_owned();
+    assert_eq!(ranged.matches("BEGIN:VEVENT").count(), 1, "{ranged}");
+    assert!(ranged.contains("UID:event1@example.com"), "{ranged}");
+    let out = env.path("out.ics");
+    env.run(&["export", "--user", ROOM, "-o", out.to_str().unwrap()])
+        .ok();
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), all);
+    assert!(
+        env.run(&["export", "--user", ROOM, "--uid", "nope"])
+            .fails(1)
+            .contains("no active event nope")
     );
 }
