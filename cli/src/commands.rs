@@ -711,18 +711,64 @@ pub fn freebusy_extend(
     if users.is_empty() {
         writeln!(out, "no providers to extend")?;
     }
-    let opts = extend_options(store, args.tz, args.expand_from, until);
+    let opts = RecordOptions {
+        max_instances: args.max_instances,
+        ..extend_options(store, args.tz, args.expand_from, until)
+    };
+    // Every user is extended; each failure is reported (user, UID, reason) and the exit
+    // status is 1 only after the rest are done.
+    let mut failed_events = 0;
+    let mut failed_users = Vec::new();
     for user in &users {
-        let n = store.extend_freebusy_with(user, until, &opts)?;
-        let reached = store
-            .get_freebusy_providers(user)?
-            .and_then(|p| p.datetime)
-            .unwrap_or_else(|| format_utc(until));
+        let report = match store.extend_freebusy_in_pieces(
+            user,
+            until,
+            &opts,
+            calstore_core::EXTEND_PIECE,
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!(
+                    "calstore: freebusy-extend: user {user}: {}",
+                    super::store_message(&e)
+                );
+                failed_users.push(user.clone());
+                continue;
+            }
+        };
+        for (uid, reason) in &report.failures {
+            // The core names the event already; name it once, after the user.
+            let prefix = format!("event {}: ", serde_json::Value::from(uid.as_str()));
+            let reason = reason.strip_prefix(&prefix).unwrap_or(reason);
+            eprintln!(
+                "calstore: freebusy-extend: user {user}, event {uid}: {reason} (--max-instances \
+                 sets the cap)"
+            );
+        }
+        failed_events += report.failures.len();
+        let reached = report.until.unwrap_or_else(|| format_utc(until));
+        let failures = if report.failures.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} not extended (on standard error)",
+                plural(report.failures.len(), "provider", "providers")
+            )
+        };
         writeln!(
             out,
-            "{user}: extended {} up to {reached}",
-            plural(n, "provider", "providers")
+            "{user}: extended {} up to {reached}{failures}",
+            plural(report.extended, "provider", "providers")
         )?;
+    }
+    if failed_events > 0 || !failed_users.is_empty() {
+        out.flush()?;
+        return Err(CliError::Failed(format!(
+            "freebusy-extend: {} and {} could not be extended (each named above); every other \
+             provider was",
+            plural(failed_events, "event", "events"),
+            plural(failed_users.len(), "user", "users"),
+        )));
     }
     Ok(())
 }
@@ -788,7 +834,10 @@ pub fn providers(
     let user = &args.user.user;
     require_user(store, user)?;
     if let Some(until) = args.extend_until {
-        let opts = extend_options(store, args.tz, args.expand_from, until);
+        let opts = RecordOptions {
+            max_instances: args.max_instances,
+            ..extend_options(store, args.tz, args.expand_from, until)
+        };
         let n = store.extend_freebusy_with(user, until, &opts)?;
         if args.format == ListFormat::Table {
             writeln!(

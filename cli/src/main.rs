@@ -298,7 +298,7 @@ pub struct FreebusyExtendArgs {
     #[arg(long, value_name = "URI", value_parser = args::parse_user)]
     pub user: Option<String>,
     /// Generate free/busy up to this instant [default: 100 days from now]
-    #[arg(long, value_name = "T", value_parser = args::parse_time)]
+    #[arg(long = "expand-until", alias = "until", value_name = "T", value_parser = args::parse_time)]
     pub until: Option<chrono::DateTime<chrono::Utc>>,
     /// Zone for floating times and dates (the users' zone)
     #[arg(long, value_name = "ZONE", value_parser = args::parse_zone, default_value = "UTC")]
@@ -306,6 +306,11 @@ pub struct FreebusyExtendArgs {
     /// Leave out occurrences that end before this instant [default: 365 days before now]
     #[arg(long, value_name = "T", value_parser = args::parse_time)]
     pub expand_from: Option<chrono::DateTime<chrono::Utc>>,
+    /// An event with more occurrences than this inside the window is not extended (reported,
+    /// and the others are)
+    #[arg(long, value_name = "N", value_parser = args::parse_max_instances,
+          default_value_t = calstore_core::ical::DEFAULT_MAX_INSTANCES)]
+    pub max_instances: usize,
 }
 
 /// `offers`.
@@ -328,8 +333,9 @@ pub struct OffersArgs {
 pub struct ProvidersArgs {
     #[command(flatten)]
     pub user: UserArg,
-    /// Extend the providers' free/busy up to this instant (what a daily job does)
-    #[arg(long, value_name = "T", value_parser = args::parse_time)]
+    /// Extend the providers' free/busy up to this instant (what `freebusy-extend --user`
+    /// does)
+    #[arg(long = "expand-until", alias = "extend-until", value_name = "T", value_parser = args::parse_time)]
     pub extend_until: Option<chrono::DateTime<chrono::Utc>>,
     /// Zone for floating times and dates when extending
     #[arg(long, value_name = "ZONE", value_parser = args::parse_zone, default_value = "UTC")]
@@ -338,6 +344,10 @@ pub struct ProvidersArgs {
     /// before now]
     #[arg(long, value_name = "T", value_parser = args::parse_time, requires = "extend_until")]
     pub expand_from: Option<chrono::DateTime<chrono::Utc>>,
+    /// When extending, an event with more occurrences than this inside the window is an error
+    #[arg(long, value_name = "N", value_parser = args::parse_max_instances,
+          default_value_t = calstore_core::ical::DEFAULT_MAX_INSTANCES)]
+    pub max_instances: usize,
     /// Output format: JSON is {datetime, providers: [{uid, rid}]} or null (the JS API's
     /// getProviders)
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]

@@ -1549,3 +1549,96 @@ fn listings_in_json_and_export_round_trip() {
             .contains("no active event nope")
     );
 }
+
+fn open_ended(uid: &str, rule: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n\
+DTSTAMP:20261101T000000Z\r\nDTSTART:20261123T080000Z\r\nDTEND:20261123T081500Z\r\n\
+RRULE:{rule}\r\nSUMMARY:{uid}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+}
+
+/// The daily job never stalls on one event: an event accepted at import that later exceeds
+/// the instance cap is reported (user, UID, reason) on stderr, every other provider of
+/// every user is extended, the exit status is 1 only at the end, and `--max-instances`
+/// lets the event through.
+#[test]
+fn freebusy_extend_reports_each_failure_and_extends_the_rest() {
+    let env = Env::new();
+    let (a, b) = ("mailto:a@example.com", "mailto:b@example.com");
+    let hourly = env.file(
+        "hourly.ics",
+        open_ended("hourly@example.com", "FREQ=HOURLY").as_bytes(),
+    );
+    let weekly = env.file(
+        "weekly.ics",
+        open_ended("weekly@example.com", "FREQ=WEEKLY").as_bytes(),
+    );
+    for (user, files) in [(a, vec![&hourly, &weekly]), (b, vec![&weekly])] {
+        let mut args = vec![
+            "import",
+            "--user",
+            user,
+            "--expand-until",
+            "20261201",
+            "--max-instances",
+            "1000",
+        ];
+        args.extend(files.iter().map(|f| f.as_str()));
+        env.run(&args).ok();
+    }
+    let weeks = |user: &str| {
+        env.run(&["freebusy", "--user", user, "--format", "json"])
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["uid"] == "weekly@example.com")
+            .count()
+    };
+    assert_eq!((weeks(a), weeks(b)), (2, 2));
+    let run = env.run(&[
+        "freebusy-extend",
+        "--expand-until",
+        "20270201",
+        "--max-instances",
+        "1000",
+    ]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert!(
+        lines[0].starts_with(&format!("calstore: freebusy-extend: user {a}, event hourly@example.com: more than 1000 instances")),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("calstore: error: freebusy-extend: 1 event and 0 users"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(
+        run.stdout,
+        format!(
+            "{a}: extended 1 provider up to 20261201T000000Z; 1 provider not extended (on standard error)\n\
+             {b}: extended 1 provider up to 20270201T000000Z\n"
+        )
+    );
+    // Both users' weekly events reach February; the hourly one is as it was.
+    assert_eq!((weeks(a), weeks(b)), (10, 10));
+    // The old spelling still works; a higher cap lets the event through.
+    let run = env.run(&[
+        "freebusy-extend",
+        "--until",
+        "20270201",
+        "--max-instances",
+        "5000",
+    ]);
+    assert_eq!(
+        run.ok(),
+        format!(
+            "{a}: extended 2 providers up to 20270201T000000Z\n\
+             {b}: extended 1 provider up to 20270201T000000Z\n"
+        )
+    );
+}

@@ -31,6 +31,24 @@ pub use booking::{
 };
 pub use import::{ImportNote, ImportReport, Source, SourceEvents};
 pub use options::{DEFAULT_PAST_DAYS, DEFAULT_WINDOW_DAYS, RecordOptions};
+
+/// Events recomputed per transaction by [`Store::extend_freebusy_in_pieces`] (and the
+/// piecewise import): small enough that no other writer of the database waits long for one.
+pub const EXTEND_PIECE: usize = 200;
+
+/// What [`Store::extend_freebusy_in_pieces`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtendReport {
+    /// Providers (events) extended.
+    pub extended: usize,
+    /// Providers that could not be extended, as (UID, reason); their periods are as they were.
+    pub failures: Vec<(String, String)>,
+    /// The instant the providers record now names (None if the user has no providers; left
+    /// as it was when any provider failed, so that the next run tries again).
+    pub until: Option<String>,
+    /// Transactions committed.
+    pub pieces: usize,
+}
 pub use participation::{participates, transp_for};
 
 impl<C: SqlConnection> Store<C> {
@@ -188,6 +206,87 @@ impl<C: SqlConnection> Store<C> {
         self.extend_freebusy_with(user, until, &opts)
     }
 
+    /// [`Store::extend_freebusy_with`] in bounded pieces, for the daily job: the providers are
+    /// recomputed `piece` events per transaction (so a writer of the same database waits for
+    /// one piece at most, not for the whole user), and an event that cannot be extended (more
+    /// instances than `opts.max_instances`, a stored text that no longer reads) is reported
+    /// in [`ExtendReport::failures`] instead of stopping the others. The providers record's
+    /// instant moves to `until` in the last piece, only when every provider was extended.
+    ///
+    /// Each piece is all-or-nothing; the whole is idempotent (periods are recomputed from the
+    /// stored objects, not appended) and resumable: after a crash or a failure, running it
+    /// again recomputes every provider from the record's unchanged instant. Inside a unit of
+    /// work the pieces are savepoints of it and commit with it.
+    pub fn extend_freebusy_in_pieces(
+        &mut self,
+        user: &str,
+        until: DateTime<Utc>,
+        opts: &RecordOptions,
+        piece: usize,
+    ) -> Result<ExtendReport> {
+        validate::user(user)?;
+        let Some(listed) = providers::get_providers(&mut self.conn, user)? else {
+            return Ok(ExtendReport::default());
+        };
+        let generated = listed.datetime.as_deref().and_then(|d| parse_utc(d).ok());
+        let until = generated.map_or(until, |g| g.max(until));
+        let opts = RecordOptions {
+            window_end: until,
+            replace_recurrences: false,
+            ..opts.clone()
+        };
+        let mut uids: Vec<String> = listed.providers.into_iter().map(|(u, _)| u).collect();
+        uids.dedup();
+        let mut report = ExtendReport {
+            until: listed.datetime,
+            ..ExtendReport::default()
+        };
+        for chunk in uids.chunks(piece.max(1)) {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let whole = self.write(user, |c, tx| {
+                refresh_uids(c, tx, user, &refs, true, true, &opts, &ByUid::new())
+            });
+            report.pieces += 1;
+            match whole {
+                Ok(_) => report.extended += refs.len(),
+                Err(e) if !is_event_error(&e) => return Err(e),
+                // One of them fails: each alone, to extend the others and name the one.
+                Err(_) => {
+                    for uid in &refs {
+                        let one = self.write(user, |c, tx| {
+                            refresh_uids(c, tx, user, &[uid], true, true, &opts, &ByUid::new())
+                        });
+                        report.pieces += 1;
+                        match one {
+                            Ok(_) => report.extended += 1,
+                            Err(e) if is_event_error(&e) => {
+                                report.failures.push(((*uid).to_owned(), event_error(e)));
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+            }
+        }
+        if report.failures.is_empty() {
+            let at = format_utc(until);
+            if report.until.as_deref() != Some(at.as_str()) {
+                self.write(user, |c, tx| {
+                    providers::set_provider_datetime(c, user, Some(&at))?;
+                    tx.changed(
+                        "freebusy_providers",
+                        crate::changes::key(&[]),
+                        crate::changes::Operation::Upsert,
+                    );
+                    Ok(())
+                })?;
+                report.pieces += 1;
+            }
+            report.until = Some(at);
+        }
+        Ok(report)
+    }
+
     /// [`Store::extend_freebusy`] with the zone, bounded past
     /// ([`RecordOptions::window_start`]) and instance cap of `opts` (its `window_end` is
     /// replaced by `until`, or by how far the providers have been generated if that is
@@ -216,4 +315,18 @@ impl<C: SqlConnection> Store<C> {
             Ok(uids.len())
         })
     }
+}
+
+/// The reason of an event's failure, without the error kind's prefix.
+fn event_error(e: crate::error::StoreError) -> String {
+    match e {
+        crate::error::StoreError::InvalidData(m) => m,
+        other => other.to_string(),
+    }
+}
+
+/// True for a failure of one event's data (its expansion or stored text), as opposed to a
+/// database failure that stops everything.
+fn is_event_error(e: &crate::error::StoreError) -> bool {
+    matches!(e, crate::error::StoreError::InvalidData(_))
 }
