@@ -24,7 +24,7 @@ use crate::store::{Store, freebusy, objects, providers};
 use crate::validate;
 use crate::work::WriteTx;
 
-use derive::{ByUid, group_by_uid, record_objects, refresh_uids};
+use derive::{ByUid, OldPeriods, group_by_uid, record_objects, refresh_uids};
 
 pub use booking::{
     DEFAULT_BOOKING_UID, booking_from_events, booking_from_periods, booking_from_source,
@@ -64,7 +64,7 @@ impl<C: SqlConnection> Store<C> {
         validate::object_text(&event.text)?;
         let by_uid = group_by_uid(std::slice::from_ref(event))?;
         self.write(user, |c, tx| {
-            let recorded = record_objects(c, tx, user, &by_uid, true, opts)?;
+            let recorded = record_objects(c, tx, user, &by_uid, OldPeriods::Stored, opts)?;
             Ok(recorded
                 .derived
                 .into_iter()
@@ -81,7 +81,16 @@ impl<C: SqlConnection> Store<C> {
         opts: &RecordOptions,
     ) -> Result<Vec<Period>> {
         self.write(user, |c, tx| {
-            let derived = refresh_uids(c, tx, user, &[uid], true, true, opts, &ByUid::new())?;
+            let derived = refresh_uids(
+                c,
+                tx,
+                user,
+                &[uid],
+                true,
+                OldPeriods::Stored,
+                opts,
+                &ByUid::new(),
+            )?;
             Ok(derived.into_iter().flat_map(|d| d.periods).collect())
         })
     }
@@ -142,7 +151,16 @@ impl<C: SqlConnection> Store<C> {
     {
         self.write(user, |c, tx| {
             let changed = change(c, tx)?;
-            refresh_uids(c, tx, user, &[uid], false, true, opts, &ByUid::new())?;
+            refresh_uids(
+                c,
+                tx,
+                user,
+                &[uid],
+                false,
+                OldPeriods::Stored,
+                opts,
+                &ByUid::new(),
+            )?;
             Ok(changed)
         })
     }
@@ -244,7 +262,16 @@ impl<C: SqlConnection> Store<C> {
         for chunk in uids.chunks(piece.max(1)) {
             let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
             let whole = self.write(user, |c, tx| {
-                refresh_uids(c, tx, user, &refs, true, true, &opts, &ByUid::new())
+                refresh_uids(
+                    c,
+                    tx,
+                    user,
+                    &refs,
+                    true,
+                    OldPeriods::Stored,
+                    &opts,
+                    &ByUid::new(),
+                )
             });
             report.pieces += 1;
             match whole {
@@ -254,7 +281,16 @@ impl<C: SqlConnection> Store<C> {
                 Err(_) => {
                     for uid in &refs {
                         let one = self.write(user, |c, tx| {
-                            refresh_uids(c, tx, user, &[uid], true, true, &opts, &ByUid::new())
+                            refresh_uids(
+                                c,
+                                tx,
+                                user,
+                                &[uid],
+                                true,
+                                OldPeriods::Stored,
+                                &opts,
+                                &ByUid::new(),
+                            )
                         });
                         report.pieces += 1;
                         match one {
@@ -310,8 +346,26 @@ impl<C: SqlConnection> Store<C> {
             };
             let mut uids: Vec<&str> = listed.providers.iter().map(|(u, _)| u.as_str()).collect();
             uids.dedup();
-            refresh_uids(c, tx, user, &uids, true, true, &opts, &ByUid::new())?;
-            providers::set_provider_datetime(c, user, Some(&format_utc(until)))?;
+            refresh_uids(
+                c,
+                tx,
+                user,
+                &uids,
+                true,
+                OldPeriods::Stored,
+                &opts,
+                &ByUid::new(),
+            )?;
+            let at = format_utc(until);
+            // Read again: refreshing may have moved the record's instant.
+            if providers::get_provider_datetime(c, user)?.as_deref() != Some(at.as_str()) {
+                providers::set_provider_datetime(c, user, Some(&at))?;
+                tx.changed(
+                    "freebusy_providers",
+                    crate::changes::key(&[]),
+                    crate::changes::Operation::Upsert,
+                );
+            }
             Ok(uids.len())
         })
     }

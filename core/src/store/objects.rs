@@ -78,7 +78,11 @@ impl<C: SqlConnection> Store<C> {
             None => None,
         };
         let rows = self.conn.query(
-            "SELECT object_uid, NULL, object_text FROM objects              WHERE store_user = $1 AND status = 'active'              UNION ALL              SELECT object_uid, object_recurrenceid, object_text FROM recurrences              WHERE store_user = $1 AND status = 'active'",
+            "SELECT object_uid, NULL, object_text FROM objects \
+             WHERE store_user = $1 AND status = 'active' \
+             UNION ALL \
+             SELECT object_uid, object_recurrenceid, object_text FROM recurrences \
+             WHERE store_user = $1 AND status = 'active'",
             &[user.into()],
         )?;
         let mut out: Vec<(String, Option<String>, String)> = rows
@@ -352,6 +356,24 @@ pub(crate) fn put_object<C: SqlConnection + ?Sized>(
     rid: Option<&str>,
     text: &str,
 ) -> Result<()> {
+    // The same text stored active: nothing changes, nothing is journalled.
+    let held = match rid {
+        None => c.query(
+            "SELECT object_text FROM objects WHERE store_user = $1 AND object_uid = $2 \
+             AND status = 'active'",
+            &[user.into(), uid.into()],
+        )?,
+        Some(rid) => c.query(
+            "SELECT object_text FROM recurrences WHERE store_user = $1 AND object_uid = $2 \
+             AND object_recurrenceid = $3 AND status = 'active'",
+            &[user.into(), uid.into(), rid.into()],
+        )?,
+    };
+    if let Some(row) = held.first()
+        && row.get::<String>(0)? == text
+    {
+        return Ok(());
+    }
     match rid {
         None => c.execute(
             "INSERT INTO objects (store_user, object_uid, object_text, status) \
