@@ -42,7 +42,8 @@ pub const DEFAULT_DB: &str = "sqlite:calstore.db";
 #[command(name = "calstore", version, arg_required_else_help = true)]
 pub struct Cli {
     /// Database: sqlite:PATH, sqlite::memory: or postgres://USER:PASSWORD@HOST:PORT/DB (password and port optional)
-    /// [default: sqlite:calstore.db]
+    /// [default: sqlite:calstore.db; `demo`: sqlite:calstore-demo.db; `copy` takes --source and
+    /// --target instead]
     #[arg(long, global = true, value_name = "URL", value_parser = args::DbUrlParser)]
     pub db: Option<DbUrl>,
     #[command(subcommand)]
@@ -189,6 +190,9 @@ pub enum EventCommand {
         format: ShowFormat,
     },
     /// Cancel an event or recurrence and remove its free/busy
+    ///
+    /// The window options matter when one recurrence is cancelled: the parent's free/busy is
+    /// derived again without it, up to --expand-until.
     Cancel {
         #[command(flatten)]
         object: ObjectArgs,
@@ -196,6 +200,8 @@ pub enum EventCommand {
         expand: ExpandArgs,
     },
     /// Re-activate a cancelled event or recurrence and restore its free/busy
+    ///
+    /// The window options say up to where its free/busy is derived again.
     Uncancel {
         #[command(flatten)]
         object: ObjectArgs,
@@ -203,6 +209,9 @@ pub enum EventCommand {
         expand: ExpandArgs,
     },
     /// Remove an event (with all its recurrences) or one recurrence, and its free/busy
+    ///
+    /// The window options matter when one recurrence is removed: the occurrence it replaced
+    /// is derived again from the parent, up to --expand-until.
     Remove {
         #[command(flatten)]
         object: ObjectArgs,
@@ -421,16 +430,17 @@ pub enum QuotaCommand {
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
     },
-    /// Show the delegates, or replace them
+    /// Show the delegates, or add or replace them
     Delegates {
         #[command(flatten)]
         quota: QuotaArg,
-        /// Replace the delegates with these users
-        #[arg(long = "set", value_name = "URI", num_args = 1.., value_parser = args::parse_user, conflicts_with = "clear")]
+        /// Add these users as delegates
+        #[arg(long = "set", value_name = "URI", num_args = 1.., value_parser = args::parse_user)]
         set: Vec<String>,
-        /// Remove every delegate
-        #[arg(long)]
-        clear: bool,
+        /// Replace every delegate with the ones given (none: remove all; `--clear` is the old
+        /// spelling)
+        #[arg(long, alias = "clear")]
+        replace: bool,
         /// Output format: JSON is an array of user URIs
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
@@ -604,7 +614,7 @@ fn reads_only(command: &Command) -> bool {
         Command::Quota(c) => match c {
             QuotaCommand::Limits { set, replace, .. } => set.is_empty() && !replace,
             QuotaCommand::Groups { set, replace, .. } => set.is_empty() && !replace,
-            QuotaCommand::Delegates { set, clear, .. } => set.is_empty() && !clear,
+            QuotaCommand::Delegates { set, replace, .. } => set.is_empty() && !replace,
             QuotaCommand::Check(_) | QuotaCommand::Entries { .. } => true,
             QuotaCommand::Reserve(_) => false,
         },

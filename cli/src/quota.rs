@@ -20,8 +20,8 @@ use super::{CliError, CliStore, QuotaArg, QuotaCommand};
 pub struct BookingArgs {
     #[command(flatten)]
     pub quota: QuotaArg,
-    /// The booking's organiser [default: the file's ORGANIZER]
-    #[arg(long, alias = "organizer", value_name = "URI", value_parser = args::parse_user)]
+    /// The booking's organizer (iCalendar's ORGANIZER) [default: the file's ORGANIZER]
+    #[arg(long = "organizer", alias = "organiser", value_name = "URI", value_parser = args::parse_user)]
     pub organiser: Option<String>,
     /// The event to book, an iCalendar file ('-' for standard input)
     #[arg(
@@ -73,7 +73,7 @@ fn booking_data(a: &BookingArgs, now: DateTime<Utc>) -> Result<BookingData, CliE
         let organiser = a
             .organiser
             .as_deref()
-            .ok_or_else(|| CliError::Usage("--organiser is required with --start/--end".into()))?;
+            .ok_or_else(|| CliError::Usage("--organizer is required with --start/--end".into()))?;
         let period = Period::new(start, end);
         return Ok(record::booking_from_periods(
             organiser,
@@ -207,16 +207,32 @@ pub fn run(store: &mut CliStore, cmd: &QuotaCommand, out: &mut dyn Write) -> Res
         QuotaCommand::Delegates {
             quota,
             set,
-            clear,
+            replace,
             format,
         } => {
             let q = &quota.quota;
-            if (*clear || !set.is_empty())
+            let writes = *replace || !set.is_empty();
+            // As for limits and groups: --set adds, --replace makes the list exactly the ones
+            // given (none: remove every delegate).
+            let wanted = if *replace {
+                set.clone()
+            } else if writes {
+                let mut all = store.journal().get_delegates(q)?;
+                for d in set {
+                    if !all.contains(d) {
+                        all.push(d.clone());
+                    }
+                }
+                all
+            } else {
+                Vec::new()
+            };
+            if writes
                 && replica::write(
                     store,
                     Mutation::SetQuotaDelegates {
                         quota: q.clone(),
-                        delegates: set.clone(),
+                        delegates: wanted.clone(),
                     },
                     &RecordOptions::new(store.now()),
                     out,
@@ -225,8 +241,8 @@ pub fn run(store: &mut CliStore, cmd: &QuotaCommand, out: &mut dyn Write) -> Res
             {
                 return Ok(());
             }
-            if *clear || !set.is_empty() {
-                store.journal().set_delegates(q, set)?;
+            if writes {
+                store.journal().set_delegates(q, &wanted)?;
             } else {
                 require_quota(store, q)?;
             }

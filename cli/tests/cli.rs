@@ -1642,3 +1642,71 @@ fn freebusy_extend_reports_each_failure_and_extends_the_rest() {
         )
     );
 }
+
+/// One name per concept (issue 11): `quota delegates --set` adds and `--replace` replaces, as
+/// for limits and groups (`--clear` is the old spelling of `--replace` alone); `--organizer`
+/// as iCalendar spells it (`--organiser` kept); help that is true about `--db`.
+#[test]
+fn one_name_per_concept() {
+    let env = Env::new();
+    let q = ["--quota", "cars"];
+    env.run(&[&["quota", "limits"][..], &q, &["--set", "*=PT1H"]].concat())
+        .ok();
+    let delegates = |extra: &[&str]| env.run(&[&["quota", "delegates"][..], &q, extra].concat());
+    assert_eq!(delegates(&["--set", ROOM]).ok(), format!("{ROOM}\n"));
+    assert_eq!(
+        delegates(&["--set", PAUL]).ok(),
+        format!("{PAUL}\n{ROOM}\n"),
+        "--set adds (listed sorted)"
+    );
+    assert_eq!(
+        delegates(&["--set", PAUL, "--replace"]).ok(),
+        format!("{PAUL}\n"),
+        "--replace replaces"
+    );
+    assert_eq!(delegates(&["--clear"]).ok(), "", "the old spelling");
+    assert_eq!(delegates(&["--set", ROOM]).ok(), format!("{ROOM}\n"));
+    assert_eq!(delegates(&["--replace"]).ok(), "");
+
+    for spelling in ["--organizer", "--organiser"] {
+        let text = env
+            .run(
+                &[
+                    &["quota", "check"][..],
+                    &q,
+                    &[
+                        spelling,
+                        PAUL,
+                        "--start",
+                        "20261124T090000Z",
+                        "--end",
+                        "20261124T094500Z",
+                    ],
+                ]
+                .concat(),
+            )
+            .ok()
+            .to_owned();
+        assert!(text.starts_with("ACCEPTED\n"), "{spelling}: {text}");
+    }
+    let missing = env.run(
+        &[
+            &["quota", "check"][..],
+            &q,
+            &["--start", "20261124T090000Z", "--end", "20261124T094500Z"],
+        ]
+        .concat(),
+    );
+    assert!(missing.fails(2).contains("--organizer is required"));
+
+    let help = env.run_bare(&["demo", "--help"]).ok().to_owned();
+    assert!(help.contains("`demo`: sqlite:calstore-demo.db"), "{help}");
+    let help = env.run_bare(&["copy", "--help"]).ok().to_owned();
+    assert!(
+        help.contains("--source <URL>") && help.contains("--target <URL>"),
+        "{help}"
+    );
+    assert!(help.contains("--db does not apply"), "{help}");
+    let help = env.run_bare(&["event", "remove", "--help"]).ok().to_owned();
+    assert!(help.contains("The window options matter"), "{help}");
+}
