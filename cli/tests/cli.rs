@@ -1484,7 +1484,14 @@ fn listings_in_json_and_export_round_trip() {
     let all = env.run(&["export", "--user", ROOM]).ok().to_owned();
     assert!(all.starts_with("BEGIN:VCALENDAR\r\n") && all.ends_with("END:VCALENDAR\r\n"));
     assert_eq!(all.matches("BEGIN:VEVENT").count(), 4, "{all}");
-    assert_eq!(all.matches("\r\nBEGIN:VTIMEZONE\r\n").count(), 1, "{all}");
+    // One VTIMEZONE per TZID used (RFC 5545): the custom zone as received, Europe/Oslo from
+    // the time zone database.
+    assert_eq!(all.matches("\r\nBEGIN:VTIMEZONE\r\n").count(), 2, "{all}");
+    assert!(
+        all.contains("BEGIN:VTIMEZONE\r\nTZID:(UTC+01:00) Amsterdam")
+            && all.contains("BEGIN:VTIMEZONE\r\nTZID:Europe/Oslo\r\n"),
+        "{all}"
+    );
     let file = env.file("export.ics", all.as_bytes());
     let other = format!("sqlite:{}", env.path("copy.db").display());
     let on_other = |args: &[&str]| env.run_bare(&[&["--db", other.as_str()][..], args].concat());
