@@ -41,17 +41,21 @@ impl WriteTx {
         self.pending.insert((table, key), op);
     }
 
-    /// True if this write changed an object (parent or recurrence) of `uid`.
+    /// True if this write changed an object (parent or recurrence) of `uid`. Two ordered
+    /// look-ups, not a scan: an import asks this for every UID it writes.
     pub(crate) fn has_changed_uid(&self, uid: &str) -> bool {
         let parent = crate::changes::key(&[Some(uid), None]);
+        if self.pending.contains_key(&("objects", parent)) {
+            return true;
+        }
         let prefix = format!(
             "{},",
             crate::changes::key(&[Some(uid)]).trim_end_matches(']')
         );
-        self.pending.keys().any(|(table, key)| {
-            (*table == "objects" && *key == parent)
-                || (*table == "recurrences" && key.starts_with(&prefix))
-        })
+        self.pending
+            .range(("recurrences", prefix.clone())..)
+            .next()
+            .is_some_and(|((table, key), _)| *table == "recurrences" && key.starts_with(&prefix))
     }
 
     /// The queue order of the next request queued for this owner: the revision, then the
