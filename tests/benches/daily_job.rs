@@ -65,7 +65,7 @@ fn run(path: &std::path::Path, pieces: bool, now: DateTime<Utc>) -> Figures {
                     // locked"): counted, and its wait is a wait all the same.
                     match store.journal().set_limit("cars", "*", &limit) {
                         Ok(()) => writes += 1,
-                        Err(StoreError::Db(e)) if e.kind() == DbErrorKind::Busy => failed += 1,
+                        Err(StoreError::Db(e)) if *e.kind() == DbErrorKind::Busy => failed += 1,
                         Err(e) => panic!("the concurrent write failed: {e}"),
                     }
                     longest = longest.max(t.elapsed());
