@@ -1,12 +1,13 @@
 //! Arguments shared by several commands, and the parsers that check option values (a bad
 //! value is a usage error, exit status 2, before anything is opened or written).
 
-use calstore_core::ical::datetime::parse_utc;
+use calstore_core::Clock;
+use calstore_core::ical::datetime::parse_instant;
 use calstore_core::ical::parse_tz;
 use calstore_core::journal::Limit;
 use calstore_core::record::RecordOptions;
 use calstore_core::validate;
-use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use clap::{Args, ValueEnum};
 
@@ -29,6 +30,17 @@ pub enum ListFormat {
     /// An aligned table for people.
     Table,
     /// A JSON array of objects.
+    Json,
+}
+
+/// How one stored object is printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ShowFormat {
+    /// The VEVENT as stored.
+    Vevent,
+    /// A whole VCALENDAR with the VTIMEZONEs the event uses.
+    Ics,
+    /// `{uid, rid, status, text}`.
     Json,
 }
 
@@ -68,11 +80,11 @@ pub struct ExpandArgs {
     /// Zone for floating times and dates (the user's zone)
     #[arg(long, value_name = "ZONE", value_parser = parse_zone, default_value = "UTC")]
     pub tz: Tz,
-    /// Generate free/busy up to this instant (YYYYMMDDTHHMMSSZ or YYYYMMDD)
+    /// Generate free/busy up to this instant (a time, see calstore --help)
     #[arg(long, value_name = "T", value_parser = parse_time, conflicts_with = "window_days")]
     pub expand_until: Option<DateTime<Utc>>,
-    /// Leave out occurrences of recurring events that end before this instant (YYYYMMDDTHHMMSSZ
-    /// or YYYYMMDD) [default: 365 days before now, or before the window end if earlier]
+    /// Leave out occurrences of recurring events that end before this instant [default: 365
+    /// days before now, or before the window end if earlier]
     #[arg(long, value_name = "T", value_parser = parse_time)]
     pub expand_from: Option<DateTime<Utc>>,
     /// Generate free/busy for N days from now [default: 100]
@@ -115,10 +127,10 @@ pub type Range = (DateTime<Utc>, DateTime<Utc>);
 /// `--from T --to T`: a time range.
 #[derive(Debug, Args)]
 pub struct RangeArgs {
-    /// Only periods ending after this instant (YYYYMMDDTHHMMSSZ or YYYYMMDD, UTC)
+    /// Only periods ending after this instant (a time, see calstore --help)
     #[arg(long, value_name = "T", value_parser = parse_time)]
     pub from: Option<DateTime<Utc>>,
-    /// Only periods starting before this instant (YYYYMMDDTHHMMSSZ or YYYYMMDD, UTC)
+    /// Only periods starting before this instant
     #[arg(long, value_name = "T", value_parser = parse_time)]
     pub to: Option<DateTime<Utc>>,
 }
@@ -236,16 +248,38 @@ pub fn parse_max_instances(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("{s:?} is not a number from 1 to 10000000"))
 }
 
-/// `YYYYMMDDTHHMMSSZ`, or `YYYYMMDD` meaning midnight UTC.
-pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
-    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
-        return NaiveDate::parse_from_str(s, "%Y%m%d")
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|n| n.and_utc())
-            .ok_or_else(|| format!("invalid date {s:?}: no such day"));
+/// What times on the command line are relative to: now (the clock of the command,
+/// `CALSTORE_NOW` if set) and the zone of the command's `--tz` (UTC without one), set once
+/// before the arguments are parsed.
+static TIME_CONTEXT: std::sync::OnceLock<(DateTime<Utc>, Tz)> = std::sync::OnceLock::new();
+
+/// Sets the context of [`parse_time`]: `now`, and the zone of the first `--tz` among `args`.
+pub fn set_time_context(now: DateTime<Utc>, args: &[std::ffi::OsString]) {
+    let mut tz = Tz::UTC;
+    let mut iter = args.iter().filter_map(|a| a.to_str());
+    while let Some(arg) = iter.next() {
+        let value = match arg.strip_prefix("--tz") {
+            Some("") => iter.next(),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        };
+        if let Some(zone) = value.and_then(|v| parse_tz(v).ok()) {
+            tz = zone;
+            break;
+        }
     }
-    parse_utc(s).map_err(|e| format!("{} (or YYYYMMDD)", e.0))
+    // Set once per process; a second call (tests) keeps the first.
+    let _ = TIME_CONTEXT.set((now, tz));
+}
+
+/// A time as people type it ([`calstore_core::ical::datetime::parse_instant`]): the stored
+/// UTC forms, ISO 8601 (local times in the command's `--tz`), `now`, `today`, `±N(d|h|w|m)`.
+pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    let (now, tz) = TIME_CONTEXT
+        .get()
+        .copied()
+        .unwrap_or_else(|| (calstore_native::SystemClock.now(), Tz::UTC));
+    parse_instant(s, now, tz).map_err(|e| e.0)
 }
 
 /// Splits `KEY=VALUE` at the last `=`.
@@ -287,7 +321,10 @@ mod tests {
             Utc.with_ymd_and_hms(2014, 10, 10, 14, 0, 0).unwrap()
         );
         assert!(parse_time("20140230").is_err());
-        assert!(parse_time("2014-10-10").is_err());
+        assert_eq!(
+            parse_time("2014-10-10T14:00Z").unwrap(),
+            Utc.with_ymd_and_hms(2014, 10, 10, 14, 0, 0).unwrap()
+        );
         assert!(parse_time("20141010T250000Z").is_err());
     }
 

@@ -10,13 +10,13 @@ use calstore_core::sync::{Mutation, Version};
 use calstore_core::{ImportNote, Offer, Period, RecordOptions, Source, Status};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::args::{Format, ObjectArgs};
+use super::args::{Format, ListFormat, ObjectArgs, ShowFormat};
 use super::output::{self, PeriodLine, PeriodListing};
 use super::replica;
 use super::{
-    CliError, CliStore, CountersArgs, EventCommand, EventsArgs, FreebusyArgs, FreebusyExtendArgs,
-    FreebusyOtherArgs, FreebusyOtherCommand, ImportArgs, OffersArgs, ProvidersArgs,
-    RequestsCommand, require_user,
+    CliError, CliStore, CountersArgs, EventCommand, EventsArgs, ExportArgs, FreebusyArgs,
+    FreebusyExtendArgs, FreebusyOtherArgs, FreebusyOtherCommand, ImportArgs, NamesArgs, OffersArgs,
+    ProvidersArgs, RequestsCommand, require_user,
 };
 
 /// Reads a file, or standard input for `-`.
@@ -210,6 +210,12 @@ pub fn events(
         Status::Active
     };
     let all = store.get_all_events(user, status)?;
+    if args.format == ListFormat::Json {
+        return Ok(output::write_json_value(
+            out,
+            &events_json(store, user, status, &all)?,
+        )?);
+    }
     let rows: Vec<Vec<Option<&str>>> = all
         .iter()
         .map(|(uid, rid)| match rid {
@@ -218,6 +224,103 @@ pub fn events(
         })
         .collect();
     Ok(output::write_list(out, &rows)?)
+}
+
+/// `events --format json`: `[{uid, rid, summary, organiser, sequence, start, end}]`, start
+/// and end those of the object's earliest free/busy period held (null when none is).
+fn events_json(
+    store: &mut CliStore,
+    user: &str,
+    status: Status,
+    all: &[(String, Option<String>)],
+) -> Result<serde_json::Value, CliError> {
+    use std::collections::BTreeMap;
+    let mut first: BTreeMap<(String, Option<String>), (String, String)> = BTreeMap::new();
+    if status == Status::Active {
+        for p in store.get_freebusy(user)? {
+            let Some(uid) = p.uid.clone() else { continue };
+            first
+                .entry((uid, p.recurrenceid.clone()))
+                .or_insert_with(|| (format_utc(p.start), format_utc(p.end)));
+        }
+    }
+    let mut items = Vec::with_capacity(all.len());
+    for (uid, rid) in all {
+        let text = store
+            .get_event(user, uid, rid.as_deref(), status)?
+            .unwrap_or_default();
+        let event = ical::parse_events(text.as_bytes())
+            .ok()
+            .and_then(|v| v.into_iter().next());
+        let (start, end) = first
+            .get(&(uid.clone(), rid.clone()))
+            .cloned()
+            .map_or((None, None), |(s, e)| (Some(s), Some(e)));
+        items.push(serde_json::json!({
+            "uid": uid,
+            "rid": rid,
+            "summary": event.as_ref().and_then(|e| e.summary.clone()),
+            "organiser": event.as_ref().and_then(|e| e.organizer.clone()),
+            "sequence": event.as_ref().map(|e| e.sequence),
+            "start": start,
+            "end": end,
+        }));
+    }
+    Ok(serde_json::Value::Array(items))
+}
+
+/// `users`.
+pub fn users(store: &mut CliStore, args: &NamesArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let users = store.users()?;
+    write_names(out, &users, args.format)
+}
+
+/// `quotas`.
+pub fn quotas(store: &mut CliStore, args: &NamesArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let quotas = store.journal().quotas()?;
+    write_names(out, &quotas, args.format)
+}
+
+/// Names one per line, or a JSON array of strings.
+pub fn write_names(
+    out: &mut dyn Write,
+    names: &[String],
+    format: ListFormat,
+) -> Result<(), CliError> {
+    if format == ListFormat::Json {
+        return Ok(output::write_json_value(out, &names.into())?);
+    }
+    for n in names {
+        writeln!(out, "{n}")?;
+    }
+    Ok(())
+}
+
+/// `export`: the user's active objects as one VCALENDAR.
+pub fn export(
+    store: &mut CliStore,
+    args: &ExportArgs,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let user = &args.user.user;
+    let range = args.range.range()?;
+    require_user(store, user)?;
+    let objects = store.export_objects(user, args.uid.as_deref(), range)?;
+    if let Some(uid) = &args.uid
+        && objects.is_empty()
+    {
+        return Err(CliError::Failed(format!(
+            "no active event {uid} for {user}"
+        )));
+    }
+    let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
+    let text = ical::calendar_of(&refs);
+    match &args.output {
+        Some(path) => fs::write(path, text.as_bytes())
+            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?,
+        None => out.write_all(text.as_bytes())?,
+    }
+    Ok(())
 }
 
 /// Describes an object in messages.
@@ -270,7 +373,11 @@ pub fn event(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     match cmd {
-        EventCommand::Show { object, cancelled } => {
+        EventCommand::Show {
+            object,
+            cancelled,
+            format,
+        } => {
             let user = &object.user.user;
             require_user(store, user)?;
             let status = if *cancelled {
@@ -282,7 +389,19 @@ pub fn event(
             let text = store
                 .get_event(user, &object.uid, object.rid.as_deref(), status)?
                 .unwrap_or_default();
-            out.write_all(text.as_bytes())?;
+            match format {
+                ShowFormat::Vevent => out.write_all(text.as_bytes())?,
+                ShowFormat::Ics => out.write_all(ical::calendar_of(&[&text]).as_bytes())?,
+                ShowFormat::Json => output::write_json_value(
+                    out,
+                    &serde_json::json!({
+                        "uid": object.uid,
+                        "rid": object.rid,
+                        "status": status_name(status),
+                        "text": text,
+                    }),
+                )?,
+            }
         }
         EventCommand::Cancel { object, expand } => {
             let user = &object.user.user;
@@ -381,10 +500,17 @@ pub fn requests(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     match cmd {
-        RequestsCommand::List { user } => {
+        RequestsCommand::List { user, format } => {
             let user = &user.user;
             require_user(store, user)?;
             let queue = store.get_requests(user)?;
+            if *format == ListFormat::Json {
+                let items: Vec<serde_json::Value> = queue
+                    .iter()
+                    .map(|r| serde_json::json!({"uid": r.uid, "rid": r.rid, "kind": r.kind}))
+                    .collect();
+                return Ok(output::write_json_value(out, &items.into())?);
+            }
             let rows: Vec<Vec<Option<&str>>> = queue
                 .iter()
                 .map(|r| vec![Some(r.uid.as_str()), r.rid.as_deref(), r.kind.as_deref()])
@@ -453,6 +579,9 @@ pub fn counters(
     match &args.other {
         None => {
             let others = store.get_counters(user, &o.uid, o.rid.as_deref())?;
+            if args.format == ListFormat::Json {
+                return write_names(out, &others, args.format);
+            }
             let rows: Vec<Vec<Option<&str>>> =
                 others.iter().map(|a| vec![Some(a.as_str())]).collect();
             output::write_list(out, &rows)?;
@@ -466,7 +595,14 @@ pub fn counters(
                         object_name(o)
                     ))
                 })?;
-            out.write_all(text.as_bytes())?;
+            if args.format == ListFormat::Json {
+                output::write_json_value(
+                    out,
+                    &serde_json::json!({"attendee": other, "text": text}),
+                )?;
+            } else {
+                out.write_all(text.as_bytes())?;
+            }
         }
     }
     Ok(())
@@ -488,6 +624,9 @@ pub fn freebusy_other(
     require_user(store, user)?;
     let Some(other) = &args.other else {
         let others = store.get_freebusy_others(user)?;
+        if args.format == Format::Json {
+            return write_names(out, &others, ListFormat::Json);
+        }
         let rows: Vec<Vec<Option<&str>>> = others.iter().map(|o| vec![Some(o.as_str())]).collect();
         return Ok(output::write_list(out, &rows)?);
     };
@@ -572,18 +711,64 @@ pub fn freebusy_extend(
     if users.is_empty() {
         writeln!(out, "no providers to extend")?;
     }
-    let opts = extend_options(store, args.tz, args.expand_from, until);
+    let opts = RecordOptions {
+        max_instances: args.max_instances,
+        ..extend_options(store, args.tz, args.expand_from, until)
+    };
+    // Every user is extended; each failure is reported (user, UID, reason) and the exit
+    // status is 1 only after the rest are done.
+    let mut failed_events = 0;
+    let mut failed_users = Vec::new();
     for user in &users {
-        let n = store.extend_freebusy_with(user, until, &opts)?;
-        let reached = store
-            .get_freebusy_providers(user)?
-            .and_then(|p| p.datetime)
-            .unwrap_or_else(|| format_utc(until));
+        let report = match store.extend_freebusy_in_pieces(
+            user,
+            until,
+            &opts,
+            calstore_core::EXTEND_PIECE,
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!(
+                    "calstore: freebusy-extend: user {user}: {}",
+                    super::store_message(&e)
+                );
+                failed_users.push(user.clone());
+                continue;
+            }
+        };
+        for (uid, reason) in &report.failures {
+            // The core names the event already; name it once, after the user.
+            let prefix = format!("event {}: ", serde_json::Value::from(uid.as_str()));
+            let reason = reason.strip_prefix(&prefix).unwrap_or(reason);
+            eprintln!(
+                "calstore: freebusy-extend: user {user}, event {uid}: {reason} (--max-instances \
+                 sets the cap)"
+            );
+        }
+        failed_events += report.failures.len();
+        let reached = report.until.unwrap_or_else(|| format_utc(until));
+        let failures = if report.failures.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} not extended (on standard error)",
+                plural(report.failures.len(), "provider", "providers")
+            )
+        };
         writeln!(
             out,
-            "{user}: extended {} up to {reached}",
-            plural(n, "provider", "providers")
+            "{user}: extended {} up to {reached}{failures}",
+            plural(report.extended, "provider", "providers")
         )?;
+    }
+    if failed_events > 0 || !failed_users.is_empty() {
+        out.flush()?;
+        return Err(CliError::Failed(format!(
+            "freebusy-extend: {} and {} could not be extended (each named above); every other \
+             provider was",
+            plural(failed_events, "event", "events"),
+            plural(failed_users.len(), "user", "users"),
+        )));
     }
     Ok(())
 }
@@ -649,16 +834,33 @@ pub fn providers(
     let user = &args.user.user;
     require_user(store, user)?;
     if let Some(until) = args.extend_until {
-        let opts = extend_options(store, args.tz, args.expand_from, until);
+        let opts = RecordOptions {
+            max_instances: args.max_instances,
+            ..extend_options(store, args.tz, args.expand_from, until)
+        };
         let n = store.extend_freebusy_with(user, until, &opts)?;
-        writeln!(
-            out,
-            "extended {} up to {}",
-            plural(n, "provider", "providers"),
-            format_utc(until)
-        )?;
+        if args.format == ListFormat::Table {
+            writeln!(
+                out,
+                "extended {} up to {}",
+                plural(n, "provider", "providers"),
+                format_utc(until)
+            )?;
+        }
     }
-    match store.get_freebusy_providers(user)? {
+    let record = store.get_freebusy_providers(user)?;
+    if args.format == ListFormat::Json {
+        let v = record.map_or(serde_json::Value::Null, |p| {
+            serde_json::json!({
+                "datetime": p.datetime,
+                "providers": p.providers.iter()
+                    .map(|(uid, rid)| serde_json::json!({"uid": uid, "rid": rid}))
+                    .collect::<Vec<_>>(),
+            })
+        });
+        return Ok(output::write_json_value(out, &v)?);
+    }
+    match record {
         None => writeln!(out, "no providers")?,
         Some(p) => {
             writeln!(out, "until\t{}", p.datetime.as_deref().unwrap_or("-"))?;

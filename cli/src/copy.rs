@@ -2,15 +2,18 @@
 //!
 //! The source is read in one read transaction (a consistent snapshot) and must hold a calstore
 //! schema of this build's version; it is never written. The target's schema is created or
-//! migrated, then, **in one transaction**, every owner the source holds (store user or journal
-//! quota) is replaced: the target's rows of that owner are deleted from every table and the
-//! source's inserted, the change journal (`calstore_revisions`, `calstore_changes`) included, as
-//! it is. Owners only the target holds are left alone. Copying twice therefore gives the same
-//! target, and copying into a target that holds the same data duplicates nothing.
+//! migrated. A target that already holds users or quotas is refused unless the command says
+//! what to do with them: `--replace` replaces every owner the source holds (store user or
+//! journal quota) — the target's rows of that owner are deleted from every table and the
+//! source's inserted, the change journal (`calstore_revisions`, `calstore_changes`) included,
+//! as it is — and `--merge` copies only the owners the target does not hold, leaving those it
+//! holds as they are. Either way owners only the target holds are left alone, and it is all
+//! **one transaction**. Copying twice with `--replace` gives the same target.
 //!
-//! Before the commit the copy is verified: per table and owner the row counts are equal, and
-//! so is the free/busy read through the store API (every user's own and others' free/busy,
-//! every quota's entries and organiser entries). A difference rolls everything back.
+//! Before the commit the copy is verified for the owners it copied: per table and owner the
+//! row counts are equal, and so is the free/busy read through the store API (every copied
+//! user's own and others' free/busy, every copied quota's entries and organiser entries). A
+//! difference rolls everything back. The report says what was compared and what was left.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, IsTerminal, Write};
@@ -26,14 +29,23 @@ use super::{CliError, store_message};
 
 /// `copy`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "The global --db does not apply: --source and --target name the databases.")]
 pub struct CopyArgs {
     /// The database to copy from: sqlite:PATH or postgres://… (it is only read)
-    #[arg(long, value_name = "URL", value_parser = args::DbUrlParser)]
-    pub from: DbUrl,
+    #[arg(long, alias = "from", value_name = "URL", value_parser = args::DbUrlParser)]
+    pub source: DbUrl,
     /// The database to copy into (schema created or migrated): sqlite:PATH, sqlite::memory:
     /// or postgres://…
-    #[arg(long, value_name = "URL", value_parser = args::DbUrlParser)]
-    pub to: DbUrl,
+    #[arg(long, alias = "to", value_name = "URL", value_parser = args::DbUrlParser)]
+    pub target: DbUrl,
+    /// The target may hold data: replace every user and quota the source holds (the target's
+    /// others are kept)
+    #[arg(long, conflicts_with = "merge")]
+    pub replace: bool,
+    /// The target may hold data: copy only the users and quotas it does not hold (those it
+    /// holds are left as they are)
+    #[arg(long)]
+    pub merge: bool,
 }
 
 /// The two scopes of owners, as the change journal names them.
@@ -142,8 +154,12 @@ impl Copying for Table {
 #[derive(Debug, Default)]
 struct Copied {
     rows: u64,
-    users: usize,
-    quotas: usize,
+    /// The owners copied (and verified).
+    owners: Owners,
+    /// Owners the source and the target hold that `--merge` left as they were.
+    skipped: Owners,
+    /// Owners only the target holds, kept.
+    others: usize,
 }
 
 fn failed(context: &str, e: StoreError) -> CliError {
@@ -179,15 +195,22 @@ where
     let mut copied = 0u64;
     for t in tables() {
         let cols = t.columns.join(", ");
-        let rows = src.query(&format!("SELECT {cols} FROM {}", t.name), &[])?;
+        // The owner first (static names only), to leave out the owners not copied.
+        let rows = src.query(
+            &format!("SELECT {}, {cols} FROM {}", t.owner_select(), t.name),
+            &[],
+        )?;
+        let mut kept = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if owners.contains(&(r.get(0)?, r.get(1)?)) {
+                kept.push(r.values().get(2..).unwrap_or_default());
+            }
+        }
         let template: Vec<Slot> = (0..t.columns.len()).map(Slot::Row).collect();
         let prefix = format!("INSERT INTO {} ({cols}) VALUES ", t.name);
-        for chunk in rows.chunks(rows_per_chunk(t.columns.len(), 0)) {
+        for chunk in kept.chunks(rows_per_chunk(t.columns.len(), 0)) {
             let sql = values_sql(&prefix, &template, 0, chunk.len(), "");
-            let params: Vec<Value> = chunk
-                .iter()
-                .flat_map(|r| r.values().iter().cloned())
-                .collect();
+            let params: Vec<Value> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
             dst.execute(&sql, &params)?;
             let n = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
             copied = copied.saturating_add(n);
@@ -303,20 +326,56 @@ fn same_database(a: &DbUrl, b: &DbUrl) -> bool {
     }
 }
 
-/// `copy --from URL --to URL`.
+/// What to do with the owners the target holds already.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Refuse a target that holds any.
+    Empty,
+    /// Replace those the source holds.
+    Replace,
+    /// Leave them; copy the others.
+    Merge,
+}
+
+/// Names a few owners for a message.
+fn some_owners(owners: &Owners) -> String {
+    let mut names: Vec<String> = owners.iter().take(3).map(|(_, n)| n.clone()).collect();
+    if owners.len() > 3 {
+        names.push(format!("… {} more", owners.len() - 3));
+    }
+    names.join(", ")
+}
+
+/// "N users and M quotas".
+fn counted(owners: &Owners) -> String {
+    let users = owners.iter().filter(|(s, _)| s == STORE).count();
+    let quotas = owners.len() - users;
+    format!(
+        "{users} user{} and {quotas} quota{}",
+        if users == 1 { "" } else { "s" },
+        if quotas == 1 { "" } else { "s" }
+    )
+}
+
+/// `copy --source URL --target URL [--replace | --merge]`.
 pub fn run(db: Option<&DbUrl>, args: &CopyArgs, out: &mut dyn Write) -> Result<(), CliError> {
     if db.is_some() {
         return Err(CliError::Usage(
-            "copy takes --from and --to; --db does not apply to it".into(),
+            "copy takes --source and --target; --db does not apply to it".into(),
         ));
     }
-    if same_database(&args.from, &args.to) {
+    if same_database(&args.source, &args.target) {
         return Err(CliError::Usage(
-            "--from and --to name the same database".into(),
+            "--source and --target name the same database".into(),
         ));
     }
-    let mut src = open_source(&args.from)?;
-    let conn = connect(&args.to)
+    let mode = match (args.replace, args.merge) {
+        (true, _) => Mode::Replace,
+        (false, true) => Mode::Merge,
+        (false, false) => Mode::Empty,
+    };
+    let mut src = open_source(&args.source)?;
+    let conn = connect(&args.target)
         .map_err(|e| CliError::Failed(format!("cannot open the target database: {e}")))?;
     let mut dst = Store::open(conn, Box::new(calstore_native::SystemClock))
         .map_err(|e| failed("the target database", e))?;
@@ -324,22 +383,37 @@ pub fn run(db: Option<&DbUrl>, args: &CopyArgs, out: &mut dyn Write) -> Result<(
     src.connection()
         .begin(TxKind::Read)
         .map_err(|e| CliError::Failed(format!("the source database: {e}")))?;
-    let result = copy_in_transaction(&mut src, &mut dst);
+    let result = copy_in_transaction(&mut src, &mut dst, mode);
     // The source was only read.
     let _ = src.connection().commit();
     let copied = result?;
     writeln!(
         out,
-        "copied {} rows of {} tables ({} users, {} quotas) in one transaction",
+        "copied {} rows of {} tables ({}) in one transaction",
         copied.rows,
         tables().count(),
-        copied.users,
-        copied.quotas
+        counted(&copied.owners),
     )?;
+    if !copied.skipped.is_empty() {
+        writeln!(
+            out,
+            "left as they were (--merge): {} the target held already ({})",
+            counted(&copied.skipped),
+            some_owners(&copied.skipped)
+        )?;
+    }
+    if copied.others > 0 {
+        writeln!(
+            out,
+            "kept: {} user(s) and quota(s) only the target holds",
+            copied.others
+        )?;
+    }
     writeln!(
         out,
-        "verified: the row counts of every table, the free/busy of every user and the entries \
-         of every quota are equal"
+        "verified for the {} copied: the row count of every table per user and quota, every \
+         user's own free/busy and what it holds about others, every quota's entries",
+        counted(&copied.owners)
     )?;
     Ok(())
 }
@@ -347,14 +421,63 @@ pub fn run(db: Option<&DbUrl>, args: &CopyArgs, out: &mut dyn Write) -> Result<(
 fn copy_in_transaction(
     src: &mut Store<calstore_native::AnyConnection>,
     dst: &mut Store<calstore_native::AnyConnection>,
+    mode: Mode,
 ) -> Result<Copied, CliError> {
-    let owners = source_owners(src.connection()).map_err(|e| failed("the source database", e))?;
+    let mut owners =
+        source_owners(src.connection()).map_err(|e| failed("the source database", e))?;
+    dst.connection()
+        .begin(TxKind::Write)
+        .map_err(|e| CliError::Failed(format!("the target database: {e}")))?;
+    let outcome = copy_owners(src, dst, mode, &mut owners);
+    match outcome {
+        Ok(copied) => {
+            dst.connection()
+                .commit()
+                .map_err(|e| CliError::Failed(format!("committing the copy: {e}")))?;
+            Ok(copied)
+        }
+        Err(e) => {
+            let _ = dst.connection().rollback();
+            Err(e)
+        }
+    }
+}
+
+/// The copy inside the target's transaction: decides what to copy, copies and verifies.
+fn copy_owners(
+    src: &mut Store<calstore_native::AnyConnection>,
+    dst: &mut Store<calstore_native::AnyConnection>,
+    mode: Mode,
+    owners: &mut Owners,
+) -> Result<Copied, CliError> {
+    let held = source_owners(dst.connection()).map_err(|e| failed("the target database", e))?;
+    if mode == Mode::Empty && !held.is_empty() {
+        return Err(CliError::Failed(format!(
+            "the target database is not empty: it holds {} ({}); nothing was written. Give \
+             --replace to replace the users and quotas the source holds, or --merge to copy \
+             only those the target does not hold",
+            counted(&held),
+            some_owners(&held)
+        )));
+    }
+    let skipped: Owners = if mode == Mode::Merge {
+        owners.intersection(&held).cloned().collect()
+    } else {
+        Owners::new()
+    };
+    owners.retain(|o| !skipped.contains(o));
+    let others = held
+        .iter()
+        .filter(|o| !owners.contains(*o) && !skipped.contains(*o))
+        .count();
     let mut total = 0i64;
     for t in tables() {
         total += t
             .counts(src.connection())
             .map_err(|e| failed("the source database", e))?
-            .values()
+            .iter()
+            .filter(|(o, _)| owners.contains(*o))
+            .map(|(_, n)| *n)
             .sum::<i64>();
     }
     let bar = io::stderr().is_terminal().then(|| {
@@ -366,37 +489,22 @@ fn copy_in_transaction(
         }
         bar
     });
-    dst.connection()
-        .begin(TxKind::Write)
-        .map_err(|e| CliError::Failed(format!("the target database: {e}")))?;
-    let copied = copy_rows(src.connection(), dst.connection(), &owners, bar.as_ref())
+    let copied = copy_rows(src.connection(), dst.connection(), owners, bar.as_ref())
         .map_err(|e| failed("copying", e));
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let outcome = copied.and_then(|rows| {
-        verify(src, dst, &owners)
-            .map_err(|m| {
-                CliError::Failed(format!(
-                    "verification failed, nothing was written to the target: {m}"
-                ))
-            })
-            .map(|()| rows)
-    });
-    let rows = match outcome {
-        Ok(rows) => rows,
-        Err(e) => {
-            let _ = dst.connection().rollback();
-            return Err(e);
-        }
-    };
-    dst.connection()
-        .commit()
-        .map_err(|e| CliError::Failed(format!("committing the copy: {e}")))?;
+    let rows = copied?;
+    verify(src, dst, owners).map_err(|m| {
+        CliError::Failed(format!(
+            "verification failed, nothing was written to the target: {m}"
+        ))
+    })?;
     Ok(Copied {
         rows,
-        users: owners.iter().filter(|(s, _)| s == STORE).count(),
-        quotas: owners.iter().filter(|(s, _)| s == JOURNAL).count(),
+        owners: owners.clone(),
+        skipped,
+        others,
     })
 }
 

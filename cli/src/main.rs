@@ -25,7 +25,7 @@ use calstore_core::{Clock, Store, StoreError};
 use calstore_native::{AnyConnection, DbUrl, connect};
 use clap::{Parser, Subcommand};
 
-use args::{ExpandArgs, Format, ListFormat, ObjectArgs, RangeArgs, UserArg};
+use args::{ExpandArgs, Format, ListFormat, ObjectArgs, RangeArgs, ShowFormat, UserArg};
 
 /// The database used when `--db` is not given.
 pub const DEFAULT_DB: &str = "sqlite:calstore.db";
@@ -33,13 +33,17 @@ pub const DEFAULT_DB: &str = "sqlite:calstore.db";
 /// Calendar storage with imip-agent's store and journal semantics.
 ///
 /// Every command opens the database given by --db (creating or migrating its schema).
-/// Times on the command line are UTC: YYYYMMDDTHHMMSSZ, or YYYYMMDD for midnight.
-/// Exit status: 0 on success, 2 for usage errors, 1 for anything else.
+/// Times on the command line: 20261123 or 20261123T090000Z (UTC, as stored); ISO 8601 such as
+/// 2026-11-23, 2026-11-23T09:00 (local in the command's --tz, UTC without one) or
+/// 2026-11-23T09:00+01:00; 20261123T090000 (local); now; today; +7d, -2h, +1w, +30m.
+/// Exit status: 0 on success, 2 for usage errors, 1 for anything else, 3 when a quota declines
+/// (`quota check`, `quota reserve`).
 #[derive(Debug, Parser)]
 #[command(name = "calstore", version, arg_required_else_help = true)]
 pub struct Cli {
     /// Database: sqlite:PATH, sqlite::memory: or postgres://USER:PASSWORD@HOST:PORT/DB (password and port optional)
-    /// [default: sqlite:calstore.db]
+    /// [default: sqlite:calstore.db; `demo`: sqlite:calstore-demo.db; `copy` takes --source and
+    /// --target instead]
     #[arg(long, global = true, value_name = "URL", value_parser = args::DbUrlParser)]
     pub db: Option<DbUrl>,
     #[command(subcommand)]
@@ -53,6 +57,13 @@ pub enum Command {
     Import(ImportArgs),
     /// Show a user's free/busy
     Freebusy(FreebusyArgs),
+    /// List the users the store holds data for
+    Users(NamesArgs),
+    /// List the quotas the journal holds
+    Quotas(NamesArgs),
+    /// Write a user's active events as one iCalendar file (with the VTIMEZONEs they use) that
+    /// `import` reads back to the same store state
+    Export(ExportArgs),
     /// List a user's active (or cancelled) events and recurrences
     Events(EventsArgs),
     /// Show, cancel, uncancel or remove one stored event
@@ -155,20 +166,33 @@ pub struct EventsArgs {
     /// List cancelled objects instead of active ones
     #[arg(long)]
     pub cancelled: bool,
+    /// Output format: table is UID and RECURRENCE-ID tab-separated; JSON is [{uid, rid,
+    /// summary, organiser, sequence, start, end}] (start/end: the object's earliest free/busy
+    /// period held, or null)
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
 }
 
 /// `event …`.
 #[derive(Debug, Subcommand)]
 pub enum EventCommand {
-    /// Print the stored iCalendar text of an event or recurrence
+    /// Print the stored iCalendar text of an event or recurrence (the bare VEVENT; `--format
+    /// ics` a VCALENDAR with its VTIMEZONEs; `calstore export` for several)
     Show {
         #[command(flatten)]
         object: ObjectArgs,
         /// Show the cancelled copy
         #[arg(long)]
         cancelled: bool,
+        /// Output format: vevent (as stored), ics (a whole VCALENDAR), json ({uid, rid,
+        /// status, text})
+        #[arg(long, value_enum, default_value_t = ShowFormat::Vevent)]
+        format: ShowFormat,
     },
     /// Cancel an event or recurrence and remove its free/busy
+    ///
+    /// The window options matter when one recurrence is cancelled: the parent's free/busy is
+    /// derived again without it, up to --expand-until.
     Cancel {
         #[command(flatten)]
         object: ObjectArgs,
@@ -176,6 +200,8 @@ pub enum EventCommand {
         expand: ExpandArgs,
     },
     /// Re-activate a cancelled event or recurrence and restore its free/busy
+    ///
+    /// The window options say up to where its free/busy is derived again.
     Uncancel {
         #[command(flatten)]
         object: ObjectArgs,
@@ -183,6 +209,9 @@ pub enum EventCommand {
         expand: ExpandArgs,
     },
     /// Remove an event (with all its recurrences) or one recurrence, and its free/busy
+    ///
+    /// The window options matter when one recurrence is removed: the occurrence it replaced
+    /// is derived again from the parent, up to --expand-until.
     Remove {
         #[command(flatten)]
         object: ObjectArgs,
@@ -198,6 +227,9 @@ pub enum RequestsCommand {
     List {
         #[command(flatten)]
         user: UserArg,
+        /// Output format: JSON is [{uid, rid, kind}] (the JS API's getRequests)
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
     },
     /// Queue a request unless one exists for the same UID and recurrence id
     Queue {
@@ -222,6 +254,10 @@ pub struct CountersArgs {
     /// Print this attendee's counter-proposal
     #[arg(long, value_name = "URI", value_parser = args::parse_user)]
     pub other: Option<String>,
+    /// Output format of the listing: JSON is an array of attendee URIs (with --other:
+    /// {attendee, text})
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
 }
 
 /// `freebusy-other`: without a subcommand, the listing.
@@ -270,17 +306,20 @@ pub struct FreebusyExtendArgs {
     /// Only this user [default: every user that has providers]
     #[arg(long, value_name = "URI", value_parser = args::parse_user)]
     pub user: Option<String>,
-    /// Generate free/busy up to this instant (YYYYMMDDTHHMMSSZ or YYYYMMDD) [default: 100 days
-    /// from now]
-    #[arg(long, value_name = "T", value_parser = args::parse_time)]
+    /// Generate free/busy up to this instant [default: 100 days from now]
+    #[arg(long = "expand-until", alias = "until", value_name = "T", value_parser = args::parse_time)]
     pub until: Option<chrono::DateTime<chrono::Utc>>,
     /// Zone for floating times and dates (the users' zone)
     #[arg(long, value_name = "ZONE", value_parser = args::parse_zone, default_value = "UTC")]
     pub tz: chrono_tz::Tz,
-    /// Leave out occurrences that end before this instant (YYYYMMDDTHHMMSSZ or YYYYMMDD)
-    /// [default: 365 days before now]
+    /// Leave out occurrences that end before this instant [default: 365 days before now]
     #[arg(long, value_name = "T", value_parser = args::parse_time)]
     pub expand_from: Option<chrono::DateTime<chrono::Utc>>,
+    /// An event with more occurrences than this inside the window is not extended (reported,
+    /// and the others are)
+    #[arg(long, value_name = "N", value_parser = args::parse_max_instances,
+          default_value_t = calstore_core::ical::DEFAULT_MAX_INSTANCES)]
+    pub max_instances: usize,
 }
 
 /// `offers`.
@@ -303,8 +342,9 @@ pub struct OffersArgs {
 pub struct ProvidersArgs {
     #[command(flatten)]
     pub user: UserArg,
-    /// Extend the providers' free/busy up to this instant (what a daily job does)
-    #[arg(long, value_name = "T", value_parser = args::parse_time)]
+    /// Extend the providers' free/busy up to this instant (what `freebusy-extend --user`
+    /// does)
+    #[arg(long = "expand-until", alias = "extend-until", value_name = "T", value_parser = args::parse_time)]
     pub extend_until: Option<chrono::DateTime<chrono::Utc>>,
     /// Zone for floating times and dates when extending
     #[arg(long, value_name = "ZONE", value_parser = args::parse_zone, default_value = "UTC")]
@@ -313,6 +353,42 @@ pub struct ProvidersArgs {
     /// before now]
     #[arg(long, value_name = "T", value_parser = args::parse_time, requires = "extend_until")]
     pub expand_from: Option<chrono::DateTime<chrono::Utc>>,
+    /// When extending, an event with more occurrences than this inside the window is an error
+    #[arg(long, value_name = "N", value_parser = args::parse_max_instances,
+          default_value_t = calstore_core::ical::DEFAULT_MAX_INSTANCES)]
+    pub max_instances: usize,
+    /// Output format: JSON is {datetime, providers: [{uid, rid}]} or null (the JS API's
+    /// getProviders)
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+/// `users`, `quotas`.
+#[derive(Debug, clap::Args)]
+pub struct NamesArgs {
+    /// Output format: table is one per line; JSON an array of strings (the JS API's users()
+    /// and quotas())
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+/// `export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub user: UserArg,
+    /// Only this event (its parent and recurrences)
+    #[arg(long, value_name = "UID", value_parser = args::parse_uid)]
+    pub uid: Option<String>,
+    /// Only events with free/busy in this range (every object of such an event)
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Zone for local times given in --from/--to
+    #[arg(long, value_name = "ZONE", value_parser = args::parse_zone, default_value = "UTC")]
+    pub tz: chrono_tz::Tz,
+    /// Write to this file instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `--quota Q`.
@@ -336,6 +412,9 @@ pub enum QuotaCommand {
         /// Replace every limit with the ones given (none: remove all)
         #[arg(long)]
         replace: bool,
+        /// Output format: JSON is [{"group", "limit"}]
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
     },
     /// Show the user groups (a tab-separated USER and GROUP per line), or set them
     Groups {
@@ -347,17 +426,24 @@ pub enum QuotaCommand {
         /// Replace every group mapping with the ones given (none: remove all)
         #[arg(long)]
         replace: bool,
+        /// Output format: JSON is [{"user", "group"}]
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
     },
-    /// Show the delegates, or replace them
+    /// Show the delegates, or add or replace them
     Delegates {
         #[command(flatten)]
         quota: QuotaArg,
-        /// Replace the delegates with these users
-        #[arg(long = "set", value_name = "URI", num_args = 1.., value_parser = args::parse_user, conflicts_with = "clear")]
+        /// Add these users as delegates
+        #[arg(long = "set", value_name = "URI", num_args = 1.., value_parser = args::parse_user)]
         set: Vec<String>,
-        /// Remove every delegate
-        #[arg(long)]
-        clear: bool,
+        /// Replace every delegate with the ones given (none: remove all; `--clear` is the old
+        /// spelling)
+        #[arg(long, alias = "clear")]
+        replace: bool,
+        /// Output format: JSON is an array of user URIs
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
     },
     /// Check a booking against the quota without recording it
     Check(quota::BookingArgs),
@@ -388,6 +474,9 @@ pub enum CliError {
     Failed(String),
     /// Writing the output failed.
     Output(io::Error),
+    /// The command did its work and printed its result; the exit status tells a decision
+    /// (3: a quota declined the booking). Nothing more is printed.
+    Status(u8),
 }
 
 impl CliError {
@@ -401,6 +490,7 @@ impl CliError {
                 return ExitCode::SUCCESS;
             }
             CliError::Output(e) => (format!("cannot write the output: {e}"), 1),
+            CliError::Status(code) => return ExitCode::from(*code),
         };
         eprintln!("calstore: error: {}", one_line(&message));
         ExitCode::from(code)
@@ -487,6 +577,53 @@ pub fn open_store(url: &DbUrl, clock: Box<dyn Clock>) -> Result<CliStore, CliErr
     Ok(Store::open(conn, clock)?)
 }
 
+/// Opens the store at `url` for a command that only reads: a missing SQLite file, or a
+/// database without a calstore schema, is an error naming it, and nothing is created.
+pub fn open_existing_store(url: &DbUrl, clock: Box<dyn Clock>) -> Result<CliStore, CliError> {
+    if let DbUrl::SqliteFile(path) = url
+        && !std::path::Path::new(path).exists()
+    {
+        return Err(CliError::Failed(format!(
+            "no database at {path} (check --db; commands that only read never create one)"
+        )));
+    }
+    let mut conn = connect(url).map_err(|e| CliError::Failed(e.to_string()))?;
+    if calstore_core::schema::version(&mut conn)? == 0 {
+        return Err(CliError::Failed(format!(
+            "{url} holds no calstore data (check --db; commands that only read never create it)"
+        )));
+    }
+    Ok(Store::open(conn, clock)?)
+}
+
+/// True for the commands that only read the store: they never create a database.
+fn reads_only(command: &Command) -> bool {
+    match command {
+        Command::Freebusy(_)
+        | Command::Users(_)
+        | Command::Quotas(_)
+        | Command::Export(_)
+        | Command::Events(_)
+        | Command::Counters(_)
+        | Command::Offers(_)
+        | Command::ExportImipAgent(_) => true,
+        Command::Event(c) => matches!(c, EventCommand::Show { .. }),
+        Command::Requests(c) => matches!(c, RequestsCommand::List { .. }),
+        Command::FreebusyOther(a) => a.command.is_none(),
+        Command::Providers(a) => a.extend_until.is_none(),
+        Command::Quota(c) => match c {
+            QuotaCommand::Limits { set, replace, .. } => set.is_empty() && !replace,
+            QuotaCommand::Groups { set, replace, .. } => set.is_empty() && !replace,
+            QuotaCommand::Delegates { set, replace, .. } => set.is_empty() && !replace,
+            QuotaCommand::Check(_) | QuotaCommand::Entries { .. } => true,
+            QuotaCommand::Reserve(_) => false,
+        },
+        Command::Prefs(a) => a.command.is_none(),
+        Command::Mail(c) => matches!(c, scheduling::MailCommand::List { .. }),
+        _ => false,
+    }
+}
+
 /// Fails with "unknown user …" unless the user has data.
 pub fn require_user(store: &mut CliStore, user: &str) -> Result<(), CliError> {
     match store.require_user(user) {
@@ -517,7 +654,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         command => {
             let url = db_or_default(cli.db)?;
-            let mut store = open_store(&url, clock()?)?;
+            let mut store = if reads_only(&command) {
+                open_existing_store(&url, clock()?)?
+            } else {
+                open_store(&url, clock()?)?
+            };
             dispatch(&mut store, command, &mut out)
         }
     };
@@ -568,6 +709,9 @@ fn dispatch(store: &mut CliStore, command: Command, out: &mut dyn Write) -> Resu
     match command {
         Command::Import(a) => commands::import(store, &a, out),
         Command::Freebusy(a) => commands::freebusy(store, &a, out),
+        Command::Users(a) => commands::users(store, &a, out),
+        Command::Quotas(a) => commands::quotas(store, &a, out),
+        Command::Export(a) => commands::export(store, &a, out),
         Command::Events(a) => commands::events(store, &a, out),
         Command::Event(c) => commands::event(store, &c, out),
         Command::Requests(c) => commands::requests(store, &c, out),
@@ -598,7 +742,12 @@ fn dispatch(store: &mut CliStore, command: Command, out: &mut dyn Write) -> Resu
 }
 
 fn main() -> ExitCode {
-    let args = match Cli::try_parse() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Times on the command line are read relative to the command's clock; a bad
+    // CALSTORE_NOW is reported by the command itself.
+    let now = clock().map_or_else(|_| calstore_native::SystemClock.now(), |c| c.now());
+    args::set_time_context(now, &argv);
+    let args = match Cli::try_parse_from(&argv) {
         Ok(args) => args,
         Err(e) => return report_clap_error(&e),
     };

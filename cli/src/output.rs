@@ -227,6 +227,47 @@ pub fn write_list(out: &mut dyn Write, rows: &[Vec<Option<&str>>]) -> io::Result
     Ok(())
 }
 
+/// Prints a JSON value, pretty, with a final newline.
+pub fn write_json_value(out: &mut dyn Write, value: &serde_json::Value) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+/// A quota decision as JSON, the JS API's `checkQuota`/`reserve` shape `{decision, reason,
+/// message, group, requested, usage, limit}` (durations in seconds) plus `quota` and, for a
+/// reservation, `recorded: {attendee, entries}` (`null` when nothing was recorded), which the
+/// caller adds.
+pub fn decision_json(quota: &str, decision: &QuotaDecision, requested: i64) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let (name, group, reason) = match decision {
+        QuotaDecision::Accepted { group } => ("ACCEPTED", group, None),
+        QuotaDecision::Declined { group, reason } => ("DECLINED", group, Some(reason)),
+    };
+    let (reason_name, usage, limit, requested) = match reason {
+        None => (Value::Null, Value::Null, Value::Null, requested),
+        Some(DeclineReason::NoAllocation) => {
+            ("NoAllocation".into(), Value::Null, Value::Null, requested)
+        }
+        Some(DeclineReason::OpenEnded) => ("OpenEnded".into(), Value::Null, Value::Null, requested),
+        Some(DeclineReason::Exceeded {
+            limit,
+            usage,
+            requested,
+        }) => ("Exceeded".into(), json!(usage), json!(limit), *requested),
+    };
+    let v = json!({
+        "decision": name,
+        "reason": reason_name,
+        "message": reason.map(DeclineReason::message),
+        "quota": quota,
+        "group": group,
+        "requested": requested,
+        "usage": usage,
+        "limit": limit,
+    });
+    v
+}
+
 /// Prints a quota decision: `ACCEPTED` or `DECLINED: <reason>`, then the group and the
 /// durations involved.
 pub fn write_decision(

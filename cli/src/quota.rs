@@ -9,7 +9,7 @@ use calstore_core::sync::{BookingSpec, Mutation};
 use calstore_core::{Period, RecordOptions, Source, record};
 use chrono::{DateTime, Utc};
 
-use super::args::{self, ExpandArgs};
+use super::args::{self, ExpandArgs, ListFormat};
 use super::commands::{input_name, read_input};
 use super::output::{self, PeriodLine, PeriodListing};
 use super::replica;
@@ -20,8 +20,8 @@ use super::{CliError, CliStore, QuotaArg, QuotaCommand};
 pub struct BookingArgs {
     #[command(flatten)]
     pub quota: QuotaArg,
-    /// The booking's organiser [default: the file's ORGANIZER]
-    #[arg(long, alias = "organizer", value_name = "URI", value_parser = args::parse_user)]
+    /// The booking's organizer (iCalendar's ORGANIZER) [default: the file's ORGANIZER]
+    #[arg(long = "organizer", alias = "organiser", value_name = "URI", value_parser = args::parse_user)]
     pub organiser: Option<String>,
     /// The event to book, an iCalendar file ('-' for standard input)
     #[arg(
@@ -42,6 +42,9 @@ pub struct BookingArgs {
     pub uid: Option<String>,
     #[command(flatten)]
     pub expand: ExpandArgs,
+    /// Output format (exit status 0: accepted, 3: declined, either way)
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
 }
 
 /// `quota reserve`: a booking and the resource it is recorded for.
@@ -70,7 +73,7 @@ fn booking_data(a: &BookingArgs, now: DateTime<Utc>) -> Result<BookingData, CliE
         let organiser = a
             .organiser
             .as_deref()
-            .ok_or_else(|| CliError::Usage("--organiser is required with --start/--end".into()))?;
+            .ok_or_else(|| CliError::Usage("--organizer is required with --start/--end".into()))?;
         let period = Period::new(start, end);
         return Ok(record::booking_from_periods(
             organiser,
@@ -98,7 +101,27 @@ fn require_quota(store: &mut CliStore, quota: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-fn write_pairs(out: &mut dyn Write, map: &BTreeMap<String, String>) -> Result<(), CliError> {
+fn write_pairs(
+    out: &mut dyn Write,
+    map: &BTreeMap<String, String>,
+    format: ListFormat,
+    keys: (&str, &str),
+) -> Result<(), CliError> {
+    if format == ListFormat::Json {
+        let items: Vec<serde_json::Value> = map
+            .iter()
+            .map(|(k, v)| {
+                let mut o = serde_json::Map::new();
+                o.insert(keys.0.to_owned(), k.as_str().into());
+                o.insert(keys.1.to_owned(), v.as_str().into());
+                serde_json::Value::Object(o)
+            })
+            .collect();
+        return Ok(output::write_json_value(
+            out,
+            &serde_json::Value::Array(items),
+        )?);
+    }
     let rows: Vec<Vec<Option<&str>>> = map
         .iter()
         .map(|(k, v)| vec![Some(k.as_str()), Some(v.as_str())])
@@ -113,6 +136,7 @@ pub fn run(store: &mut CliStore, cmd: &QuotaCommand, out: &mut dyn Write) -> Res
             quota,
             set,
             replace,
+            format,
         } => {
             let q = &quota.quota;
             if (*replace || !set.is_empty())
@@ -142,12 +166,13 @@ pub fn run(store: &mut CliStore, cmd: &QuotaCommand, out: &mut dyn Write) -> Res
                 }
             }
             let limits = store.journal().get_limits(q)?;
-            write_pairs(out, &limits)
+            write_pairs(out, &limits, *format, ("group", "limit"))
         }
         QuotaCommand::Groups {
             quota,
             set,
             replace,
+            format,
         } => {
             let q = &quota.quota;
             if (*replace || !set.is_empty())
@@ -177,16 +202,37 @@ pub fn run(store: &mut CliStore, cmd: &QuotaCommand, out: &mut dyn Write) -> Res
                 }
             }
             let groups = store.journal().get_groups(q)?;
-            write_pairs(out, &groups)
+            write_pairs(out, &groups, *format, ("user", "group"))
         }
-        QuotaCommand::Delegates { quota, set, clear } => {
+        QuotaCommand::Delegates {
+            quota,
+            set,
+            replace,
+            format,
+        } => {
             let q = &quota.quota;
-            if (*clear || !set.is_empty())
+            let writes = *replace || !set.is_empty();
+            // As for limits and groups: --set adds, --replace makes the list exactly the ones
+            // given (none: remove every delegate).
+            let wanted = if *replace {
+                set.clone()
+            } else if writes {
+                let mut all = store.journal().get_delegates(q)?;
+                for d in set {
+                    if !all.contains(d) {
+                        all.push(d.clone());
+                    }
+                }
+                all
+            } else {
+                Vec::new()
+            };
+            if writes
                 && replica::write(
                     store,
                     Mutation::SetQuotaDelegates {
                         quota: q.clone(),
-                        delegates: set.clone(),
+                        delegates: wanted.clone(),
                     },
                     &RecordOptions::new(store.now()),
                     out,
@@ -195,12 +241,15 @@ pub fn run(store: &mut CliStore, cmd: &QuotaCommand, out: &mut dyn Write) -> Res
             {
                 return Ok(());
             }
-            if *clear || !set.is_empty() {
-                store.journal().set_delegates(q, set)?;
+            if writes {
+                store.journal().set_delegates(q, &wanted)?;
             } else {
                 require_quota(store, q)?;
             }
             let delegates = store.journal().get_delegates(q)?;
+            if *format == ListFormat::Json {
+                return Ok(output::write_json_value(out, &delegates.into())?);
+            }
             let rows: Vec<Vec<Option<&str>>> =
                 delegates.iter().map(|d| vec![Some(d.as_str())]).collect();
             Ok(output::write_list(out, &rows)?)
@@ -210,7 +259,13 @@ pub fn run(store: &mut CliStore, cmd: &QuotaCommand, out: &mut dyn Write) -> Res
             let data = booking_data(a, store.now())?;
             require_quota(store, q)?;
             let decision = store.journal().check_quota(q, &data.booking(q))?;
-            Ok(output::write_decision(out, q, &decision, data.requested())?)
+            if a.format == ListFormat::Json {
+                let v = output::decision_json(q, &decision, data.requested());
+                output::write_json_value(out, &v)?;
+            } else {
+                output::write_decision(out, q, &decision, data.requested())?;
+            }
+            decision_status(&decision)
         }
         QuotaCommand::Reserve(a) => {
             let q = &a.booking.quota.quota;
@@ -237,6 +292,17 @@ pub fn run(store: &mut CliStore, cmd: &QuotaCommand, out: &mut dyn Write) -> Res
                 return Ok(());
             }
             let decision = store.journal().reserve(q, &data.booking(attendee))?;
+            if a.booking.format == ListFormat::Json {
+                let mut v = output::decision_json(q, &decision, data.requested());
+                if let Some(obj) = v.as_object_mut() {
+                    let recorded = decision.is_accepted().then(
+                        || serde_json::json!({"attendee": attendee, "entries": data.periods.len()}),
+                    );
+                    obj.insert("recorded".into(), recorded.into());
+                }
+                output::write_json_value(out, &v)?;
+                return decision_status(&decision);
+            }
             output::write_decision(out, q, &decision, data.requested())?;
             if decision.is_accepted() {
                 writeln!(
@@ -248,7 +314,7 @@ pub fn run(store: &mut CliStore, cmd: &QuotaCommand, out: &mut dyn Write) -> Res
                     }
                 )?;
             }
-            Ok(())
+            decision_status(&decision)
         }
         QuotaCommand::Entries {
             quota,
@@ -260,6 +326,9 @@ pub fn run(store: &mut CliStore, cmd: &QuotaCommand, out: &mut dyn Write) -> Res
             require_quota(store, q)?;
             let Some(group) = group else {
                 let users = store.journal().quota_users(q)?;
+                if *format == ListFormat::Json {
+                    return Ok(output::write_json_value(out, &users.into())?);
+                }
                 let rows: Vec<Vec<Option<&str>>> =
                     users.iter().map(|u| vec![Some(u.as_str())]).collect();
                 return Ok(output::write_list(out, &rows)?);
@@ -288,3 +357,15 @@ pub fn run(store: &mut CliStore, cmd: &QuotaCommand, out: &mut dyn Write) -> Res
         }
     }
 }
+
+/// The exit status of a quota decision: 0 accepted, 3 declined (the decision is printed).
+fn decision_status(decision: &calstore_core::QuotaDecision) -> Result<(), CliError> {
+    if decision.is_accepted() {
+        Ok(())
+    } else {
+        Err(CliError::Status(DECLINED_STATUS))
+    }
+}
+
+/// The exit status of `quota check` and `quota reserve` when the quota declines.
+pub const DECLINED_STATUS: u8 = 3;

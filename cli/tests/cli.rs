@@ -88,6 +88,19 @@ impl Run {
     fn json(&self) -> Value {
         serde_json::from_str(self.ok()).expect("valid JSON")
     }
+
+    /// Asserts exit status 3 (a quota declined) with nothing on stderr; returns stdout.
+    fn declined(&self) -> &str {
+        assert_eq!(
+            self.code,
+            Some(3),
+            "stdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        assert!(self.stderr.is_empty(), "stderr: {}", self.stderr);
+        &self.stdout
+    }
 }
 
 impl Env {
@@ -244,9 +257,9 @@ fn freebusy_ics_and_table() {
 fn usage_errors_exit_2() {
     let env = Env::new();
     env.import_s1().ok();
-    let bad_from = env.run(&["freebusy", "--user", ROOM, "--from", "2014-10-10"]);
+    let bad_from = env.run(&["freebusy", "--user", ROOM, "--from", "2014-13-10"]);
     assert!(bad_from.fails(2).contains("--from"));
-    assert!(bad_from.fails(2).contains("2014-10-10"));
+    assert!(bad_from.fails(2).contains("2014-13-10"));
     let reversed = env.run(&[
         "freebusy", "--user", ROOM, "--from", "20141011", "--to", "20141010",
     ]);
@@ -632,6 +645,8 @@ fn quota_limits_groups_check_reserve() {
     let env = Env::new();
     let q = ["--quota", "cars"];
     // An unknown quota is an error on reads.
+    env.run(&["quota", "limits", "--quota", "boats", "--set", "*=PT1H"])
+        .ok();
     assert_eq!(
         env.run(&[&["quota", "limits"][..], &q].concat()).fails(1),
         "calstore: error: unknown quota cars"
@@ -673,7 +688,7 @@ fn quota_limits_groups_check_reserve() {
     assert!(text.contains("group:     devs"), "{text}");
     assert!(text.contains("requested: PT45M"), "{text}");
     let declined = check("20261124T090000Z", "20261124T110000Z");
-    let text = declined.ok();
+    let text = declined.declined();
     assert!(
         text.starts_with(
             "DECLINED: The event period exceeds your quota allocation for the recipient.\n"
@@ -707,7 +722,7 @@ fn quota_limits_groups_check_reserve() {
     );
     assert!(reserve.ok().starts_with("ACCEPTED\n"));
     let text = check("20261125T090000Z", "20261125T093000Z")
-        .ok()
+        .declined()
         .to_owned();
     assert!(text.starts_with("DECLINED"), "{text}");
     assert!(text.contains("usage:     PT45M"), "{text}");
@@ -766,7 +781,7 @@ fn quota_check_from_file() {
         "--expand-until",
         "20150101",
     ]);
-    assert!(run.ok().contains("requested: PT3H"), "{}", run.stdout);
+    assert!(run.declined().contains("requested: PT3H"), "{}", run.stdout);
     // Neither a file nor a period is a usage error.
     env.run(&["quota", "check", "--quota", "rooms", "--organiser", PAUL])
         .fails(2);
@@ -780,7 +795,7 @@ fn memory_database() {
     assert!(run.ok().starts_with("imported 1 object"));
     // Each run has its own private database.
     let fb = env.run_bare(&["--db", "sqlite::memory:", "freebusy", "--user", ROOM]);
-    assert!(fb.fails(1).contains("unknown user"));
+    assert!(fb.fails(1).contains("holds no calstore data"));
     assert!(!env.path("t.db").exists());
 }
 
@@ -1154,4 +1169,551 @@ fn expand_from_bounds_the_past() {
     ]);
     assert!(run.fails(2).contains("--expand-from"));
     assert_eq!(count(&env.freebusy_json(PAUL)), 31);
+}
+
+/// Quota decisions: exit 0 when accepted, 3 when declined, the decision in JSON on request
+/// (the JS API's shape plus `quota`, and `recorded` for a reservation); the quota's lists in
+/// JSON too.
+#[test]
+fn quota_decisions_exit_3_when_declined_and_print_json() {
+    let env = Env::new();
+    let q = ["--quota", "cars"];
+    env.run(&[&["quota", "limits"][..], &q, &["--set", "*=PT1H"]].concat())
+        .ok();
+    let booking = |cmd: &str, end: &str, format: &str| {
+        env.run(
+            &[
+                &["quota", cmd][..],
+                &q,
+                &[
+                    "--organiser",
+                    PAUL,
+                    "--start",
+                    "20261124T090000Z",
+                    "--end",
+                    end,
+                ],
+                &["--format", format],
+            ]
+            .concat(),
+        )
+    };
+    let declined = booking("check", "20261124T110000Z", "json");
+    let v: Value = serde_json::from_str(declined.declined()).unwrap();
+    assert_eq!(
+        v,
+        json!({
+            "decision": "DECLINED",
+            "reason": "Exceeded",
+            "message": "The event period exceeds your quota allocation for the recipient.",
+            "quota": "cars",
+            "group": PAUL,
+            "requested": 7200,
+            "usage": 0,
+            "limit": 3600,
+        })
+    );
+    assert!(
+        booking("check", "20261124T110000Z", "table")
+            .declined()
+            .starts_with("DECLINED")
+    );
+    let declined = booking("reserve", "20261124T110000Z", "json");
+    let v: Value = serde_json::from_str(declined.declined()).unwrap();
+    assert_eq!(v["recorded"], Value::Null);
+    let accepted = booking("reserve", "20261124T093000Z", "json").json();
+    assert_eq!(accepted["decision"], "ACCEPTED");
+    assert_eq!(accepted["reason"], Value::Null);
+    assert_eq!(accepted["requested"], 1800);
+    assert_eq!(
+        accepted["recorded"],
+        json!({"attendee": "cars", "entries": 1})
+    );
+    assert_eq!(
+        booking("check", "20261124T093000Z", "json").json()["decision"],
+        "ACCEPTED"
+    );
+    // The lists.
+    assert_eq!(
+        env.run(&[&["quota", "limits"][..], &q, &["--format", "json"]].concat())
+            .json(),
+        json!([{"group": "*", "limit": "PT1H"}])
+    );
+    env.run(
+        &[
+            &["quota", "groups"][..],
+            &q,
+            &["--set", &format!("{PAUL}=devs")],
+        ]
+        .concat(),
+    )
+    .ok();
+    assert_eq!(
+        env.run(&[&["quota", "groups"][..], &q, &["--format", "json"]].concat())
+            .json(),
+        json!([{"user": PAUL, "group": "devs"}])
+    );
+    env.run(&[&["quota", "delegates"][..], &q, &["--set", ROOM]].concat())
+        .ok();
+    assert_eq!(
+        env.run(&[&["quota", "delegates"][..], &q, &["--format", "json"]].concat())
+            .json(),
+        json!([ROOM])
+    );
+    assert_eq!(
+        env.run(&[&["quota", "entries"][..], &q, &["--format", "json"]].concat())
+            .json(),
+        json!([PAUL])
+    );
+}
+
+/// A meeting on Monday 23 November 2026, 09:00–10:00 Oslo time (08:00–09:00 UTC).
+const MONDAY: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:monday@example.com\r\n\
+DTSTAMP:20261101T000000Z\r\nDTSTART;TZID=Europe/Oslo:20261123T090000\r\n\
+DTEND;TZID=Europe/Oslo:20261123T100000\r\nSUMMARY:Monday\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+/// Times as people type them: ISO 8601 with or without an offset (local times in --tz),
+/// `now`, `today` and `±N(d|h|w)`, beside the stored UTC forms.
+#[test]
+fn times_people_type() {
+    let env = Env::new();
+    let f = env.file("monday.ics", MONDAY.as_bytes());
+    env.run(&["import", "--user", ROOM, "--expand-until", "+30d", &f])
+        .ok();
+    let count = |args: &[&str]| {
+        let v = env
+            .run(&[&["freebusy", "--user", ROOM, "--format", "json"][..], args].concat())
+            .json();
+        v.as_array().map_or(0, Vec::len)
+    };
+    // The clock is 20261122T000000Z.
+    assert_eq!(count(&["--from", "today", "--to", "+2d"]), 1);
+    assert_eq!(count(&["--from", "now", "--to", "+1d"]), 0);
+    assert_eq!(count(&["--from", "+1w", "--to", "+2w"]), 0);
+    // 09:30 in Oslo is 08:30 UTC: the meeting (until 09:00 UTC) ends after it.
+    let oslo = ["--tz", "Europe/Oslo"];
+    assert_eq!(
+        count(&[&["--from", "2026-11-23T09:30"][..], &oslo].concat()),
+        1
+    );
+    assert_eq!(
+        count(&["--from", "2026-11-23T09:30"]),
+        0,
+        "UTC without --tz"
+    );
+    assert_eq!(
+        count(&[&["--from", "2026-11-23T10:00"][..], &oslo].concat()),
+        0
+    );
+    assert_eq!(count(&["--from", "2026-11-23T09:30:00+01:00"]), 1);
+    assert_eq!(count(&["--from", "2026-11-23T08:59:00Z"]), 1);
+    assert_eq!(count(&["--to", "2026-11-23"]), 0);
+    assert_eq!(
+        count(&["--from", "20261123T085900Z", "--to", "20261124"]),
+        1
+    );
+    let bad = env.run(&["freebusy", "--user", ROOM, "--from", "tomorrow"]);
+    let line = bad.fails(2);
+    assert!(
+        line.contains("\"tomorrow\"") && line.contains("ISO 8601"),
+        "{line}"
+    );
+}
+
+/// A mistyped --db on a command that only reads fails naming the file and creates nothing
+/// (on main it created a 221 KB database and failed with "unknown user").
+#[test]
+fn read_only_commands_never_create_a_database() {
+    let env = Env::new();
+    let typo = env.path("typo.db");
+    let db = format!("sqlite:{}", typo.display());
+    for args in [
+        vec!["freebusy", "--user", ROOM],
+        vec!["events", "--user", ROOM],
+        vec!["event", "show", "--user", ROOM, "--uid", "x"],
+        vec!["requests", "list", "--user", ROOM],
+        vec!["counters", "--user", ROOM, "--uid", "x"],
+        vec!["offers", "--user", ROOM],
+        vec!["providers", "--user", ROOM],
+        vec!["freebusy-other", "--user", ROOM],
+        vec!["quota", "limits", "--quota", "cars"],
+        vec!["quota", "entries", "--quota", "cars"],
+        vec![
+            "quota",
+            "check",
+            "--quota",
+            "cars",
+            "--organiser",
+            PAUL,
+            "--start",
+            "now",
+            "--end",
+            "+1h",
+        ],
+        vec!["prefs", "--user", ROOM],
+        vec!["mail", "list"],
+        vec!["users"],
+        vec!["quotas"],
+        vec!["export", "--user", ROOM],
+    ] {
+        let run = env.run_bare(&[&["--db", db.as_str()][..], &args].concat());
+        let line = run.fails(1);
+        assert!(
+            line.contains("no database at") && line.contains("typo.db"),
+            "{args:?}: {line}"
+        );
+        assert!(!typo.exists(), "{args:?} created {}", typo.display());
+    }
+}
+
+/// An event in a zone defined by its own VTIMEZONE (an Outlook-style name).
+const CUSTOM_ZONE: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTIMEZONE\r\n\
+TZID:(UTC+01:00) Amsterdam Berlin\r\nBEGIN:STANDARD\r\nDTSTART:16010101T030000\r\n\
+TZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\n\
+END:STANDARD\r\nBEGIN:DAYLIGHT\r\nDTSTART:16010101T020000\r\nTZOFFSETFROM:+0100\r\n\
+TZOFFSETTO:+0200\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n\
+BEGIN:VEVENT\r\nUID:custom@example.com\r\nDTSTAMP:20141001T000000Z\r\n\
+DTSTART;TZID=\"(UTC+01:00) Amsterdam Berlin\":20141008T090000\r\n\
+DTEND;TZID=\"(UTC+01:00) Amsterdam Berlin\":20141008T100000\r\nSUMMARY:Custom zone\r\n\
+END:VEVENT\r\nEND:VCALENDAR\r\n";
+
+/// Listings in JSON (the JS API's shapes), `users`, `quotas`, and `export`, whose calendar
+/// `import` reads back to the same store state.
+#[test]
+fn listings_in_json_and_export_round_trip() {
+    let env = Env::new();
+    env.import_s1().ok();
+    let w = env.file("weekly.ics", WEEKLY.as_bytes());
+    let c = env.file("custom.ics", CUSTOM_ZONE.as_bytes());
+    env.run(&[
+        "import",
+        "--user",
+        ROOM,
+        "--expand-until",
+        "20150101",
+        &w,
+        &c,
+    ])
+    .ok();
+    env.run(&["quota", "limits", "--quota", "cars", "--set", "*=PT1H"])
+        .ok();
+    env.run(&[
+        "requests",
+        "queue",
+        "--user",
+        ROOM,
+        "--uid",
+        "event1@example.com",
+    ])
+    .ok();
+    assert_eq!(env.run(&["users"]).ok(), format!("{ROOM}\n"));
+    assert_eq!(
+        env.run(&["users", "--format", "json"]).json(),
+        json!([ROOM])
+    );
+    assert_eq!(
+        env.run(&["quotas", "--format", "json"]).json(),
+        json!(["cars"])
+    );
+    let events = env
+        .run(&["events", "--user", ROOM, "--format", "json"])
+        .json();
+    assert_eq!(events.as_array().map(Vec::len), Some(4), "{events}");
+    assert_eq!(
+        events[1],
+        json!({
+            "uid": "event1@example.com", "rid": null, "summary": "Meeting at 4pm",
+            "organiser": PAUL, "sequence": 0,
+            "start": "20141010T140000Z", "end": "20141010T150000Z",
+        })
+    );
+    assert_eq!(events[3]["rid"], "20141013T100000Z");
+    assert_eq!(events[3]["start"], "20141014T120000Z");
+    assert_eq!(
+        env.run(&["requests", "list", "--user", ROOM, "--format", "json"])
+            .json(),
+        json!([{"uid": "event1@example.com", "rid": null, "kind": null}])
+    );
+    assert_eq!(
+        env.run(&["providers", "--user", ROOM, "--format", "json"])
+            .json(),
+        Value::Null
+    );
+    let shown = env
+        .run(&[
+            "event",
+            "show",
+            "--user",
+            ROOM,
+            "--uid",
+            "event1@example.com",
+            "--format",
+            "json",
+        ])
+        .json();
+    assert_eq!(shown["status"], "active");
+    assert!(
+        shown["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("BEGIN:VEVENT\r\n")
+    );
+    let ics = env
+        .run(&[
+            "event",
+            "show",
+            "--user",
+            ROOM,
+            "--uid",
+            "custom@example.com",
+            "--format",
+            "ics",
+        ])
+        .ok()
+        .to_owned();
+    assert!(
+        ics.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"),
+        "{ics}"
+    );
+    assert!(
+        ics.contains("BEGIN:VTIMEZONE\r\nTZID:(UTC+01:00) Amsterdam"),
+        "{ics}"
+    );
+
+    // Export, then import into another database: the same objects and free/busy.
+    let all = env.run(&["export", "--user", ROOM]).ok().to_owned();
+    assert!(all.starts_with("BEGIN:VCALENDAR\r\n") && all.ends_with("END:VCALENDAR\r\n"));
+    assert_eq!(all.matches("BEGIN:VEVENT").count(), 4, "{all}");
+    // One VTIMEZONE per TZID used (RFC 5545): the custom zone as received, Europe/Oslo from
+    // the time zone database.
+    assert_eq!(all.matches("\r\nBEGIN:VTIMEZONE\r\n").count(), 2, "{all}");
+    assert!(
+        all.contains("BEGIN:VTIMEZONE\r\nTZID:(UTC+01:00) Amsterdam")
+            && all.contains("BEGIN:VTIMEZONE\r\nTZID:Europe/Oslo\r\n"),
+        "{all}"
+    );
+    let file = env.file("export.ics", all.as_bytes());
+    let other = format!("sqlite:{}", env.path("copy.db").display());
+    let on_other = |args: &[&str]| env.run_bare(&[&["--db", other.as_str()][..], args].concat());
+    on_other(&[
+        "import",
+        "--user",
+        ROOM,
+        "--expand-until",
+        "20150101",
+        &file,
+    ])
+    .ok();
+    assert_eq!(
+        on_other(&["events", "--user", ROOM, "--format", "json"]).json(),
+        events
+    );
+    assert_eq!(
+        on_other(&["freebusy", "--user", ROOM, "--format", "json"]).json(),
+        env.freebusy_json(ROOM)
+    );
+    for (uid, rid) in [
+        ("event1@example.com", None),
+        ("custom@example.com", None),
+        ("weekly@example.com", None),
+        ("weekly@example.com", Some("20141013T100000Z")),
+    ] {
+        let mut args = vec!["event", "show", "--user", ROOM, "--uid", uid];
+        if let Some(rid) = rid {
+            args.extend(["--rid", rid]);
+        }
+        assert_eq!(on_other(&args).ok(), env.run(&args).ok(), "{uid} {rid:?}");
+    }
+    // Exported again from the copy: the same file.
+    assert_eq!(on_other(&["export", "--user", ROOM]).ok(), all);
+    // One event; a range; to a file.
+    let one = env
+        .run(&["export", "--user", ROOM, "--uid", "weekly@example.com"])
+        .ok()
+        .to_owned();
+    assert_eq!(one.matches("BEGIN:VEVENT").count(), 2, "{one}");
+    let ranged = env
+        .run(&[
+            "export",
+            "--user",
+            ROOM,
+            "--from",
+            "2014-10-10",
+            "--to",
+            "2014-10-11",
+        ])
+        .ok()
+        .to_owned();
+    assert_eq!(ranged.matches("BEGIN:VEVENT").count(), 1, "{ranged}");
+    assert!(ranged.contains("UID:event1@example.com"), "{ranged}");
+    let out = env.path("out.ics");
+    env.run(&["export", "--user", ROOM, "-o", out.to_str().unwrap()])
+        .ok();
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), all);
+    assert!(
+        env.run(&["export", "--user", ROOM, "--uid", "nope"])
+            .fails(1)
+            .contains("no active event nope")
+    );
+}
+
+fn open_ended(uid: &str, rule: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n\
+DTSTAMP:20261101T000000Z\r\nDTSTART:20261123T080000Z\r\nDTEND:20261123T081500Z\r\n\
+RRULE:{rule}\r\nSUMMARY:{uid}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+}
+
+/// The daily job never stalls on one event: an event accepted at import that later exceeds
+/// the instance cap is reported (user, UID, reason) on stderr, every other provider of
+/// every user is extended, the exit status is 1 only at the end, and `--max-instances`
+/// lets the event through.
+#[test]
+fn freebusy_extend_reports_each_failure_and_extends_the_rest() {
+    let env = Env::new();
+    let (a, b) = ("mailto:a@example.com", "mailto:b@example.com");
+    let hourly = env.file(
+        "hourly.ics",
+        open_ended("hourly@example.com", "FREQ=HOURLY").as_bytes(),
+    );
+    let weekly = env.file(
+        "weekly.ics",
+        open_ended("weekly@example.com", "FREQ=WEEKLY").as_bytes(),
+    );
+    for (user, files) in [(a, vec![&hourly, &weekly]), (b, vec![&weekly])] {
+        let mut args = vec![
+            "import",
+            "--user",
+            user,
+            "--expand-until",
+            "20261201",
+            "--max-instances",
+            "1000",
+        ];
+        args.extend(files.iter().map(|f| f.as_str()));
+        env.run(&args).ok();
+    }
+    let weeks = |user: &str| {
+        env.run(&["freebusy", "--user", user, "--format", "json"])
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["uid"] == "weekly@example.com")
+            .count()
+    };
+    assert_eq!((weeks(a), weeks(b)), (2, 2));
+    let run = env.run(&[
+        "freebusy-extend",
+        "--expand-until",
+        "20270201",
+        "--max-instances",
+        "1000",
+    ]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert!(
+        lines[0].starts_with(&format!("calstore: freebusy-extend: user {a}, event hourly@example.com: more than 1000 instances")),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("calstore: error: freebusy-extend: 1 event and 0 users"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(
+        run.stdout,
+        format!(
+            "{a}: extended 1 provider up to 20261201T000000Z; 1 provider not extended (on standard error)\n\
+             {b}: extended 1 provider up to 20270201T000000Z\n"
+        )
+    );
+    // Both users' weekly events reach February; the hourly one is as it was.
+    assert_eq!((weeks(a), weeks(b)), (10, 10));
+    // The old spelling still works; a higher cap lets the event through.
+    let run = env.run(&[
+        "freebusy-extend",
+        "--until",
+        "20270201",
+        "--max-instances",
+        "5000",
+    ]);
+    assert_eq!(
+        run.ok(),
+        format!(
+            "{a}: extended 2 providers up to 20270201T000000Z\n\
+             {b}: extended 1 provider up to 20270201T000000Z\n"
+        )
+    );
+}
+
+/// One name per concept (issue 11): `quota delegates --set` adds and `--replace` replaces, as
+/// for limits and groups (`--clear` is the old spelling of `--replace` alone); `--organizer`
+/// as iCalendar spells it (`--organiser` kept); help that is true about `--db`.
+#[test]
+fn one_name_per_concept() {
+    let env = Env::new();
+    let q = ["--quota", "cars"];
+    env.run(&[&["quota", "limits"][..], &q, &["--set", "*=PT1H"]].concat())
+        .ok();
+    let delegates = |extra: &[&str]| env.run(&[&["quota", "delegates"][..], &q, extra].concat());
+    assert_eq!(delegates(&["--set", ROOM]).ok(), format!("{ROOM}\n"));
+    assert_eq!(
+        delegates(&["--set", PAUL]).ok(),
+        format!("{PAUL}\n{ROOM}\n"),
+        "--set adds (listed sorted)"
+    );
+    assert_eq!(
+        delegates(&["--set", PAUL, "--replace"]).ok(),
+        format!("{PAUL}\n"),
+        "--replace replaces"
+    );
+    assert_eq!(delegates(&["--clear"]).ok(), "", "the old spelling");
+    assert_eq!(delegates(&["--set", ROOM]).ok(), format!("{ROOM}\n"));
+    assert_eq!(delegates(&["--replace"]).ok(), "");
+
+    for spelling in ["--organizer", "--organiser"] {
+        let text = env
+            .run(
+                &[
+                    &["quota", "check"][..],
+                    &q,
+                    &[
+                        spelling,
+                        PAUL,
+                        "--start",
+                        "20261124T090000Z",
+                        "--end",
+                        "20261124T094500Z",
+                    ],
+                ]
+                .concat(),
+            )
+            .ok()
+            .to_owned();
+        assert!(text.starts_with("ACCEPTED\n"), "{spelling}: {text}");
+    }
+    let missing = env.run(
+        &[
+            &["quota", "check"][..],
+            &q,
+            &["--start", "20261124T090000Z", "--end", "20261124T094500Z"],
+        ]
+        .concat(),
+    );
+    assert!(missing.fails(2).contains("--organizer is required"));
+
+    let help = env.run_bare(&["demo", "--help"]).ok().to_owned();
+    assert!(help.contains("`demo`: sqlite:calstore-demo.db"), "{help}");
+    let help = env.run_bare(&["copy", "--help"]).ok().to_owned();
+    assert!(
+        help.contains("--source <URL>") && help.contains("--target <URL>"),
+        "{help}"
+    );
+    assert!(help.contains("--db does not apply"), "{help}");
+    let help = env.run_bare(&["event", "remove", "--help"]).ok().to_owned();
+    assert!(help.contains("The window options matter"), "{help}");
 }

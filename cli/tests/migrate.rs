@@ -1050,14 +1050,49 @@ fn copy_sqlite_to_sqlite_is_verified_and_idempotent() {
         )
         .unwrap();
     }
+    // The target holds data: refused unless the command says what to do with it.
+    let refused = calstore(&[
+        "copy",
+        "--source",
+        &env.db("a.db"),
+        "--target",
+        &env.db("b.db"),
+    ]);
+    let message = refused.fails(1);
+    assert!(
+        message.contains("not empty")
+            && message.contains("mailto:keep@example.com")
+            && message.contains("--replace")
+            && message.contains("--merge"),
+        "{message}"
+    );
+    assert_eq!(
+        env.open("b.db", "20141001T000000Z").users().unwrap().len(),
+        1
+    );
     for _ in 0..2 {
-        let out = calstore(&["copy", "--from", &env.db("a.db"), "--to", &env.db("b.db")]);
+        let out = calstore(&[
+            "copy",
+            "--source",
+            &env.db("a.db"),
+            "--target",
+            &env.db("b.db"),
+            "--replace",
+        ]);
         let text = out.ok();
         assert!(
-            text.starts_with("copied ") && text.contains("(4 users, 2 quotas) in one transaction"),
+            text.starts_with("copied ")
+                && text.contains("(4 users and 2 quotas) in one transaction"),
             "{text}"
         );
-        assert!(text.contains("verified: "), "{text}");
+        assert!(
+            text.contains("kept: 1 user(s) and quota(s) only the target holds"),
+            "{text}"
+        );
+        assert!(
+            text.contains("verified for the 4 users and 2 quotas copied: "),
+            "{text}"
+        );
     }
     let mut a = env.open("a.db", "20141001T000000Z");
     let mut b = env.open("b.db", "20141001T000000Z");
@@ -1073,6 +1108,66 @@ fn copy_sqlite_to_sqlite_is_verified_and_idempotent() {
     }
     assert_eq!(raw_dump(a.connection()), raw_dump(b.connection()));
     assert_eq!(dump(&mut a), dump(&mut b));
+}
+
+/// `--merge` copies only the users and quotas the target does not hold; those it holds are
+/// left exactly as they were, and the report names them.
+#[test]
+fn copy_merge_leaves_what_the_target_holds() {
+    let env = Env::new();
+    env.import_fixture("a.db").ok();
+    let source_users = env.open("a.db", "20141001T000000Z").users().unwrap();
+    let shared = source_users[0].clone();
+    {
+        let mut b = env.open("b.db", "20141001T000000Z");
+        let mine = period("20141010T080000Z", "20141010T090000Z", Some("mine"), None);
+        b.set_freebusy(&shared, std::slice::from_ref(&mine))
+            .unwrap();
+    }
+    let before = env
+        .open("b.db", "20141001T000000Z")
+        .get_freebusy(&shared)
+        .unwrap();
+    let text = calstore(&[
+        "copy",
+        "--source",
+        &env.db("a.db"),
+        "--target",
+        &env.db("b.db"),
+        "--merge",
+    ])
+    .ok()
+    .to_owned();
+    assert!(
+        text.contains("(3 users and 2 quotas) in one transaction"),
+        "{text}"
+    );
+    assert!(
+        text.contains("left as they were (--merge): 1 user and 0 quotas the target held already")
+            && text.contains(&shared),
+        "{text}"
+    );
+    let mut a = env.open("a.db", "20141001T000000Z");
+    let mut b = env.open("b.db", "20141001T000000Z");
+    assert_eq!(b.users().unwrap(), source_users);
+    assert_eq!(
+        b.get_freebusy(&shared).unwrap(),
+        before,
+        "the target's user is untouched"
+    );
+    for user in source_users.iter().filter(|u| **u != shared) {
+        assert_eq!(b.get_freebusy(user).unwrap(), a.get_freebusy(user).unwrap());
+    }
+    let r = calstore(&[
+        "copy",
+        "--source",
+        &env.db("a.db"),
+        "--target",
+        &env.db("b.db"),
+        "--merge",
+        "--replace",
+    ]);
+    r.fails(2);
 }
 
 mod postgres {
@@ -1592,11 +1687,11 @@ CREATE TABLE user_groups (quota text, store_user text, user_group text,
         let schema = Schema::new();
         let pg = schema.url();
         for _ in 0..2 {
-            calstore(&["copy", "--from", &env.db("a.db"), "--to", &pg]).ok();
+            calstore(&["copy", "--from", &env.db("a.db"), "--to", &pg, "--replace"]).ok();
         }
         calstore(&["copy", "--from", &pg, "--to", &env.db("b.db")]).ok();
         // Back again, into a database that already holds it all.
-        calstore(&["copy", "--from", &pg, "--to", &env.db("b.db")]).ok();
+        calstore(&["copy", "--from", &pg, "--to", &env.db("b.db"), "--replace"]).ok();
         let mut a = env.open("a.db", "20141001T000000Z");
         let mut b = env.open("b.db", "20141001T000000Z");
         let raw = raw_dump(a.connection());

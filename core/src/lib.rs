@@ -62,7 +62,9 @@ pub use clock::{Clock, FixedClock};
 pub use error::{Result, StoreError};
 pub use journal::{Booking, BookingRequest, DeclineReason, Entry, Journal, Limit, QuotaDecision};
 pub use period::Period;
-pub use record::{ImportNote, ImportReport, RecordOptions, Source, SourceEvents};
+pub use record::{
+    EXTEND_PIECE, ExtendReport, ImportNote, ImportReport, RecordOptions, Source, SourceEvents,
+};
 pub use sql::{
     DbError, DbErrorKind, Dialect, FromValue, Row, SqlConnection, SqlConnectionExt, TxEvent,
     TxKind, Value, bulk,

@@ -477,6 +477,46 @@ impl PeriodTable {
         Ok(total)
     }
 
+    /// The periods of every uid in `uids`, grouped by uid, each group in
+    /// [`Period::sort_key`] order.
+    pub(crate) fn select_uids<C: SqlConnection + ?Sized>(
+        &self,
+        c: &mut C,
+        owners: &[&str],
+        uids: &[&str],
+    ) -> Result<std::collections::HashMap<String, Vec<Period>>> {
+        let n = self.owners.len();
+        let owner_cond = self
+            .owners
+            .iter()
+            .enumerate()
+            .map(|(i, o)| format!("{o} = ${}", i + 1))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let prefix = format!(
+            "SELECT \"start\", \"end\", object_uid, transp, object_recurrenceid, summary, \
+             organiser FROM {} WHERE {owner_cond} AND object_uid IN ",
+            self.name
+        );
+        let mut out: std::collections::HashMap<String, Vec<Period>> =
+            std::collections::HashMap::new();
+        for chunk in uids.chunks(crate::sql::bulk::rows_per_chunk(1, n)) {
+            let sql = crate::sql::bulk::in_list_sql(&prefix, n + 1, chunk.len(), "");
+            let mut params = owners_params(owners);
+            params.extend(chunk.iter().map(|u| Value::from(*u)));
+            for row in c.query(&sql, &params)? {
+                let p = decode(row)?.period;
+                out.entry(p.uid.clone().unwrap_or_default())
+                    .or_default()
+                    .push(p);
+            }
+        }
+        for periods in out.values_mut() {
+            periods.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        }
+        Ok(out)
+    }
+
     pub(crate) fn select_all<C: SqlConnection + ?Sized>(
         &self,
         c: &mut C,

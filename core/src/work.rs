@@ -8,6 +8,8 @@
 //! each owner's revision is bumped once, by the first write that touches it, every key
 //! changed by the unit is journalled once with that revision when the unit commits, and a
 //! write that fails rolls back to its savepoint and leaves the unit as it was before it.
+//! A write (or unit) that changed no key of an owner gives its revision bump back before it
+//! commits: a no-op write leaves no trace, neither a revision nor a change row.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -42,6 +44,23 @@ impl WriteTx {
     /// Records that `key` of `table` changed; journalled when the transaction commits.
     pub(crate) fn changed(&mut self, table: &'static str, key: String, op: Operation) {
         self.pending.insert((table, key), op);
+    }
+
+    /// True if this write changed an object (parent or recurrence) of `uid`. Two ordered
+    /// look-ups, not a scan: an import asks this for every UID it writes.
+    pub(crate) fn has_changed_uid(&self, uid: &str) -> bool {
+        let parent = crate::changes::key(&[Some(uid), None]);
+        if self.pending.contains_key(&("objects", parent)) {
+            return true;
+        }
+        let prefix = format!(
+            "{},",
+            crate::changes::key(&[Some(uid)]).trim_end_matches(']')
+        );
+        self.pending
+            .range(("recurrences", prefix.clone())..)
+            .next()
+            .is_some_and(|((table, key), _)| *table == "recurrences" && key.starts_with(&prefix))
     }
 
     /// The queue order of the next request queued for this owner: the revision, then the
@@ -138,6 +157,35 @@ impl Unit {
     }
 }
 
+/// Undoes the revision bump of a write that changed nothing (a no-op write: identical object
+/// text, periods or requests), inside its transaction, so that a client syncing from the
+/// revision sees nothing new. The owner's first write leaves no revision row at all.
+fn unbump<C: SqlConnection + ?Sized>(
+    c: &mut C,
+    scope: Scope,
+    owner: &str,
+    revision: i64,
+) -> Result<()> {
+    let params = [
+        scope.as_str().into(),
+        owner.into(),
+        Value::Integer(revision),
+    ];
+    if revision <= 1 {
+        c.execute(
+            "DELETE FROM calstore_revisions WHERE scope = $1 AND owner = $2 AND revision = $3",
+            &params,
+        )?;
+    } else {
+        c.execute(
+            "UPDATE calstore_revisions SET revision = revision - 1 \
+             WHERE scope = $1 AND owner = $2 AND revision = $3",
+            &params,
+        )?;
+    }
+    Ok(())
+}
+
 /// Bumps the owner's revision and returns it; the first statement of a write.
 fn bump<C: SqlConnection + ?Sized>(c: &mut C, scope: Scope, owner: &str) -> Result<i64> {
     let rows = c.query(
@@ -161,6 +209,9 @@ fn flush<C: SqlConnection + ?Sized>(
     pending: Pending,
 ) -> Result<()> {
     let entries: Vec<_> = pending.into_iter().collect();
+    if entries.is_empty() {
+        return unbump(c, scope, owner, revision);
+    }
     for chunk in entries.chunks(CHANGE_CHUNK) {
         let sql = bulk::values_sql(
             "INSERT INTO calstore_changes \

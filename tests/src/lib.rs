@@ -31,7 +31,8 @@
 //! (recording events, conflicts, the window), `scenarios` (the acceptance scenarios of the
 //! imip-agent reconstruction, §6.2, through the scheduling API), `scheduling` (the rest of
 //! the scheduling API), `corpus` (the calendar corpus), `lenient` (issue 10: lenient import,
-//! bounded past, obsolete overrides) and `bad_input`.
+//! bounded past, obsolete overrides), `writes` (issue 11: writes that change nothing, the
+//! daily job's extension in bounded pieces) and `bad_input`.
 // This crate is test code compiled as a library (so that other crates can run the suite):
 // failing loudly with unwrap/expect/panic is what a test case should do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -58,6 +59,7 @@ pub use cases::scenarios::*;
 pub use cases::scheduling::*;
 pub use cases::store::*;
 pub use cases::unit_of_work::*;
+pub use cases::writes::*;
 pub use failing::{FailMode, FailingConnection, Snapshot, snapshot, sqlite_tables};
 pub use support::schema_tables;
 
@@ -169,6 +171,9 @@ macro_rules! all_cases {
             window_cut_bounded_rule_is_provider,
             import_ics_report_and_sequence,
             import_is_atomic,
+            // writes that change nothing, the daily job in bounded pieces (issue 11)
+            no_op_writes_change_nothing,
+            extend_in_pieces_reports_failures_and_resumes,
             // acceptance scenarios (§6.2)
             scenario_s1_booking,
             scenario_s2_conflict,

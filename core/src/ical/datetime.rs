@@ -325,3 +325,152 @@ mod tests {
         assert_eq!(format_utc(t), "20111230T220000Z");
     }
 }
+
+/// The forms [`parse_instant`] reads, for messages and help.
+pub const INSTANT_FORMS: &str = "YYYYMMDD or YYYYMMDDTHHMMSSZ (UTC), YYYYMMDDTHHMMSS, \
+ISO 8601 (2026-11-23, 2026-11-23T09:00[:SS], with Z or ±HH:MM for an offset; without one, \
+local in the zone), now, today, or ±N followed by d, h, w or m (days, hours, weeks, minutes)";
+
+/// Reads an instant as people type it on a command line, relative to `now` and local times
+/// read in `tz`:
+///
+/// * `YYYYMMDD` and `YYYYMMDDTHHMMSSZ`: UTC (midnight for a date), as stored;
+/// * `YYYYMMDDTHHMMSS` and ISO 8601 without an offset (`2026-11-23`, `2026-11-23T09:00`,
+///   `2026-11-23 09:00:30`): local wall-clock time in `tz` (a date: its midnight), resolved as
+///   [`resolve_local`] does;
+/// * ISO 8601 with `Z` or an offset (`2026-11-23T09:00+01:00`): that instant;
+/// * `now`; `today` (midnight in `tz`); `+7d`, `-2h`, `+1w`, `+30m`: `now` moved by that much.
+pub fn parse_instant(s: &str, now: DateTime<Utc>, tz: Tz) -> Result<DateTime<Utc>, IcalError> {
+    let bad = || {
+        IcalError(format!(
+            "invalid time {}: expected {INSTANT_FORMS}",
+            show(s)
+        ))
+    };
+    let t = s.trim();
+    match t.to_ascii_lowercase().as_str() {
+        "now" => return Ok(now),
+        "today" => {
+            let day = now.with_timezone(&tz).date_naive();
+            return Ok(resolve_local(day.and_time(NaiveTime::MIN), tz));
+        }
+        _ => {}
+    }
+    if let Some(sign) = t.chars().next().filter(|c| matches!(c, '+' | '-')) {
+        let body = t.get(1..).unwrap_or_default();
+        let (digits, unit) = body.split_at(body.len().saturating_sub(1));
+        let n: i64 = digits.parse().map_err(|_| bad())?;
+        let delta = match unit {
+            "d" | "D" => TimeDelta::try_days(n),
+            "h" | "H" => TimeDelta::try_hours(n),
+            "w" | "W" => TimeDelta::try_weeks(n),
+            "m" | "M" => TimeDelta::try_minutes(n),
+            _ => None,
+        }
+        .ok_or_else(bad)?;
+        let moved = if sign == '+' {
+            now.checked_add_signed(delta)
+        } else {
+            now.checked_sub_signed(delta)
+        };
+        return moved.ok_or_else(bad);
+    }
+    let bytes = t.as_bytes();
+    if bytes.len() == 8 && bytes.iter().all(u8::is_ascii_digit) {
+        let date = parse_date_digits(t, s)?;
+        return Ok(date.and_time(NaiveTime::MIN).and_utc());
+    }
+    if bytes.len() == 16 && bytes.get(15) == Some(&b'Z') && bytes.get(8) == Some(&b'T') {
+        return parse_utc(t);
+    }
+    if bytes.len() == 15 && bytes.get(8) == Some(&b'T') {
+        let (Some(d), Some(h)) = (t.get(..8), t.get(9..15)) else {
+            return Err(bad());
+        };
+        let naive = NaiveDateTime::new(parse_date_digits(d, s)?, parse_time_digits(h, s)?);
+        return Ok(resolve_local(naive, tz));
+    }
+    // ISO 8601 extended forms.
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Ok(dt.with_timezone(&Utc));
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M%:z",
+        "%Y-%m-%d %H:%M%:z",
+        "%Y-%m-%dT%H:%M:%S%:z",
+    ] {
+        if let Ok(dt) = DateTime::parse_from_str(t, format) {
+            return Ok(dt.with_timezone(&Utc));
+        }
+    }
+    if let Some(utc) = t.strip_suffix('Z').or_else(|| t.strip_suffix('z')) {
+        for format in [
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%d %H:%M",
+        ] {
+            if let Ok(n) = NaiveDateTime::parse_from_str(utc, format) {
+                return Ok(n.and_utc());
+            }
+        }
+        return Err(bad());
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(t, format) {
+            return Ok(resolve_local(n, tz));
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Ok(resolve_local(d.and_time(NaiveTime::MIN), tz));
+    }
+    Err(bad())
+}
+
+#[cfg(test)]
+mod instant_tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        parse_utc(s).unwrap()
+    }
+
+    #[test]
+    fn forms_people_type() {
+        let now = at("20261122T101500Z");
+        let oslo = chrono_tz::Europe::Oslo;
+        let p = |s: &str| parse_instant(s, now, oslo).unwrap();
+        assert_eq!(p("20261123"), at("20261123T000000Z"));
+        assert_eq!(p("20261123T090000Z"), at("20261123T090000Z"));
+        assert_eq!(p("20261123T090000"), at("20261123T080000Z"));
+        assert_eq!(p("2026-11-23"), at("20261122T230000Z"));
+        assert_eq!(p("2026-11-23T09:00"), at("20261123T080000Z"));
+        assert_eq!(p("2026-11-23 09:00:30"), at("20261123T080030Z"));
+        assert_eq!(p("2026-11-23T09:00:00Z"), at("20261123T090000Z"));
+        assert_eq!(p("2026-11-23T09:00Z"), at("20261123T090000Z"));
+        assert_eq!(p("2026-11-23T09:00:00+02:00"), at("20261123T070000Z"));
+        assert_eq!(p("2026-11-23T09:00-05:00"), at("20261123T140000Z"));
+        assert_eq!(p("now"), now);
+        assert_eq!(p("today"), at("20261121T230000Z"));
+        assert_eq!(p("+7d"), at("20261129T101500Z"));
+        assert_eq!(p("-2h"), at("20261122T081500Z"));
+        assert_eq!(p("+1w"), at("20261129T101500Z"));
+        assert_eq!(p("+30m"), at("20261122T104500Z"));
+        for bad in [
+            "2026-02-30",
+            "tomorrow",
+            "+7y",
+            "+d",
+            "20261123T250000Z",
+            "2026-11-23T9",
+        ] {
+            let e = parse_instant(bad, now, oslo).unwrap_err();
+            assert!(e.0.contains(bad), "{bad}: {e}");
+        }
+    }
+}

@@ -21,6 +21,7 @@ pub mod duration;
 mod error;
 mod event;
 mod expand;
+mod export;
 mod freebusy;
 #[cfg(test)]
 mod lenient_tests;
@@ -48,6 +49,7 @@ pub use event::{
     Attendee, DEFAULT_MAX_INSTANCES, EventComponent, ExpandContext, Expansion, Instance,
     MAX_COMPONENT_LEN, MAX_PROPERTY_VALUE_LEN, MAX_UID_LEN, recurrence_id_point,
 };
+pub use export::{calendar_of, carried_zones};
 pub use freebusy::{FreeBusyComponent, FreeBusyPeriod, parse_freebusy};
 pub use notes::{DEFAULT_MAX_NOTES, ParseOptions, ParsedCalendar, RepairNote};
 pub use parse::{parse_calendar, parse_events};

@@ -310,3 +310,31 @@ fn this_and_future_shift_keeps_the_wall_clock() {
         chrono::TimeDelta::days(1)
     );
 }
+
+/// The VTIMEZONE an export makes for an IANA name, read back under a custom name, gives the
+/// instants the IANA zone gives: across DST changes (Europe/Oslo, America/New_York, whose
+/// rules changed in 2007), and for a zone without DST (Asia/Kolkata).
+#[test]
+fn exported_iana_vtimezone_matches_the_zone() {
+    let rule = "RRULE:FREQ=DAILY;COUNT=800";
+    for (zone, dtstart) in [
+        ("Europe/Oslo", "20250301T023000"),
+        ("America/New_York", "20060301T013000"),
+        ("Asia/Kolkata", "20260105T090000"),
+    ] {
+        let iana = calendar("", &format!("UID:i\nDTSTART;TZID={zone}:{dtstart}\n{rule}"));
+        let exported = calendar_of(&[one(&iana).text.as_str()]);
+        assert_eq!(exported.matches("BEGIN:VTIMEZONE").count(), 1, "{exported}");
+        let renamed = exported.replace(zone, "Custom/Exported");
+        let custom = one(&renamed);
+        assert!(
+            custom.text.contains("X-CALSTORE-VTIMEZONE"),
+            "{zone}: read as custom"
+        );
+        assert_eq!(
+            starts(&custom, "20300101T000000Z"),
+            starts(&one(&iana), "20300101T000000Z"),
+            "{zone}"
+        );
+    }
+}

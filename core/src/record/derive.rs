@@ -3,7 +3,7 @@
 //! store objects and replace their periods in one write.
 
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -272,6 +272,15 @@ fn before(inst: &ical::Instance, start: DateTime<Utc>) -> bool {
     inst.end < start || (inst.end == start && inst.start < inst.end)
 }
 
+/// The periods of the UIDs a refresh recomputes, as they were before the write.
+#[derive(Clone, Copy)]
+pub(crate) enum OldPeriods<'a> {
+    /// In the table still: read them, and replace those that change.
+    Stored,
+    /// Deleted by the caller already: these were there, by UID.
+    Deleted(&'a HashMap<String, Vec<Period>>),
+}
+
 /// Replaces the stored free/busy of every UID in `uids` with what its stored objects give
 /// (`known` holds components already parsed, keyed by uid and rid, which are not parsed
 /// again), and keeps the providers list in step. Works in multi-row statements, so the
@@ -282,8 +291,10 @@ fn before(inst: &ical::Instance, start: DateTime<Utc>) -> bool {
 /// (see [`crate::changes`]); only free/busy changes without an object change need their own
 /// `freebusy` entry.
 ///
-/// With `delete_old` false the caller has already deleted the UIDs' periods in this
-/// transaction (see [`Store::import_events`]).
+/// `old` says where the UIDs' periods before this write are: still stored (read, and
+/// replaced only for the UIDs whose periods change), or already deleted by the caller in this
+/// transaction, which hands them over (see [`Store::import_events`]). Either way a UID whose
+/// periods come out as they were journals nothing.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn refresh_uids<C: SqlConnection + ?Sized>(
     c: &mut C,
@@ -291,7 +302,7 @@ pub(crate) fn refresh_uids<C: SqlConnection + ?Sized>(
     user: &str,
     uids: &[&str],
     journal_periods: bool,
-    delete_old: bool,
+    old: OldPeriods<'_>,
     opts: &RecordOptions,
     known: &ByUid<'_>,
 ) -> Result<Vec<Derived>> {
@@ -352,16 +363,42 @@ pub(crate) fn refresh_uids<C: SqlConnection + ?Sized>(
             .collect();
         all.push(derive(user, parent, &rec_refs, opts)?);
     }
-    if delete_old {
-        FREEBUSY.delete_uids(c, &[user], uids)?;
-    }
-    let rows: Vec<(&Period, Option<&str>)> = all
+    // A UID whose periods come out as they were is left alone (or, when the caller deleted
+    // them, written back as they were): a write that changes nothing journals nothing
+    // (decision 0014).
+    let differs = |held: Option<&Vec<Period>>, i: usize| {
+        all.get(i)
+            .is_none_or(|d| d.periods.as_slice() != held.map_or(&[][..], Vec::as_slice))
+    };
+    let (rewrite, changed): (Vec<usize>, Vec<usize>) = match old {
+        OldPeriods::Stored => {
+            let stored = FREEBUSY.select_uids(c, &[user], uids)?;
+            let changed: Vec<usize> = (0..uids.len())
+                .filter(|&i| differs(stored.get(uids[i]), i))
+                .collect();
+            let changed_uids: Vec<&str> = changed.iter().map(|&i| uids[i]).collect();
+            if !changed_uids.is_empty() {
+                FREEBUSY.delete_uids(c, &[user], &changed_uids)?;
+            }
+            (changed.clone(), changed)
+        }
+        OldPeriods::Deleted(held) => (
+            (0..uids.len()).collect(),
+            (0..uids.len())
+                .filter(|&i| differs(held.get(uids[i]), i))
+                .collect(),
+        ),
+    };
+    let rows: Vec<(&Period, Option<&str>)> = rewrite
         .iter()
+        .filter_map(|&i| all.get(i))
         .flat_map(|d| d.periods.iter().map(|p| (p, None)))
         .collect();
     FREEBUSY.insert_many(c, &[user], &rows)?;
-    if journal_periods {
-        for uid in uids {
+    for uid in changed.iter().map(|&i| uids[i]) {
+        // Without `journal_periods` the caller journalled a change of the UID's objects,
+        // which tells a client to read its periods again; an object left as it was did not.
+        if journal_periods || !tx.has_changed_uid(uid) {
             tx.changed("freebusy", changes::key(&[Some(uid)]), Operation::Upsert);
         }
     }
@@ -391,12 +428,14 @@ pub(crate) fn refresh_uids<C: SqlConnection + ?Sized>(
         let window = format_utc(opts.window_end);
         // The record's instant is how far every provider has been generated: keep the
         // earlier one so that an extension from it never skips these events' periods.
-        let keep = match current {
-            Some(cur) if cur <= window => cur,
+        let keep = match &current {
+            Some(cur) if *cur <= window => cur.clone(),
             _ => window,
         };
-        providers::set_provider_datetime(c, user, Some(&keep))?;
-        providers_changed = true;
+        if current.as_deref() != Some(keep.as_str()) {
+            providers::set_provider_datetime(c, user, Some(&keep))?;
+            providers_changed = true;
+        }
     }
     if providers_changed {
         tx.changed("freebusy_providers", changes::key(&[]), Operation::Upsert);
@@ -422,7 +461,7 @@ pub(crate) fn record_objects<C: SqlConnection + ?Sized>(
     tx: &mut WriteTx,
     user: &str,
     by_uid: &ByUid<'_>,
-    delete_old: bool,
+    old: OldPeriods<'_>,
     opts: &RecordOptions,
 ) -> Result<Recorded> {
     let mut obsolete = 0;
@@ -447,10 +486,40 @@ pub(crate) fn record_objects<C: SqlConnection + ?Sized>(
             }
         }
     }
+    // An object stored active with the same text is left alone: a write that changes nothing
+    // journals nothing and bumps no revision.
+    if !parents.is_empty()
+        && user_has_any(
+            c,
+            "SELECT 1 FROM objects WHERE store_user = $1 LIMIT 1",
+            user,
+        )?
+    {
+        let uids: Vec<&str> = parents.iter().map(|(u, _)| *u).collect();
+        let stored = load_parents(c, user, &uids)?;
+        parents.retain(|(uid, text)| stored.get(*uid).is_none_or(|held| held != text));
+    }
+    if !recurrences.is_empty()
+        && user_has_any(
+            c,
+            "SELECT 1 FROM recurrences WHERE store_user = $1 LIMIT 1",
+            user,
+        )?
+    {
+        let mut uids: Vec<&str> = recurrences.iter().map(|(u, _, _)| *u).collect();
+        uids.dedup();
+        let stored = load_recurrences(c, user, &uids)?;
+        recurrences.retain(|(uid, rid, text)| {
+            !stored.get(*uid).is_some_and(|recs| {
+                recs.iter()
+                    .any(|(r, active, held)| *active && r == rid && held == text)
+            })
+        });
+    }
     objects::put_objects(c, tx, user, &parents)?;
     objects::put_recurrences(c, tx, user, &recurrences)?;
     let uids: Vec<&str> = by_uid.keys().copied().collect();
-    let derived = refresh_uids(c, tx, user, &uids, false, delete_old, opts, by_uid)?;
+    let derived = refresh_uids(c, tx, user, &uids, false, old, opts, by_uid)?;
     Ok(Recorded { derived, obsolete })
 }
 

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::derive::{ByUid, group_by_uid, record_objects};
+use super::derive::{ByUid, OldPeriods, group_by_uid, record_objects};
 use super::options::RecordOptions;
 use super::participation::same_uri;
 use crate::error::{Result, StoreError};
@@ -247,6 +247,19 @@ impl<C: SqlConnection> Store<C> {
             // been analysed yet, as in a new database, quadratic: such a delete is planned as
             // a scan of all the user's rows, those inserted by the earlier slices included.)
             let all_uids: Vec<&str> = slices.iter().flat_map(|s| s.keys().copied()).collect();
+            // What was there, so that a UID whose periods come out the same journals nothing
+            // (one probe when the user has no periods, as in a new calendar).
+            let held = if c
+                .query(
+                    "SELECT 1 FROM freebusy WHERE store_user = $1 LIMIT 1",
+                    &[user.into()],
+                )?
+                .is_empty()
+            {
+                std::collections::HashMap::new()
+            } else {
+                FREEBUSY.select_uids(c, &[user], &all_uids)?
+            };
             FREEBUSY.delete_uids(c, &[user], &all_uids)?;
             let mut done = 0;
             for slice in &slices {
@@ -255,7 +268,8 @@ impl<C: SqlConnection> Store<C> {
                     report.parents += parents;
                     report.recurrences += objs.len() - parents;
                 }
-                let recorded = record_objects(c, tx, user, slice, false, opts)?;
+                let recorded =
+                    record_objects(c, tx, user, slice, OldPeriods::Deleted(&held), opts)?;
                 for d in &recorded.derived {
                     report.periods += d.periods.len();
                     report.providers += usize::from(d.provider);

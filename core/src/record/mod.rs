@@ -24,13 +24,31 @@ use crate::store::{Store, freebusy, objects, providers};
 use crate::validate;
 use crate::work::WriteTx;
 
-use derive::{ByUid, group_by_uid, record_objects, refresh_uids};
+use derive::{ByUid, OldPeriods, group_by_uid, record_objects, refresh_uids};
 
 pub use booking::{
     DEFAULT_BOOKING_UID, booking_from_events, booking_from_periods, booking_from_source,
 };
 pub use import::{ImportNote, ImportReport, Source, SourceEvents};
 pub use options::{DEFAULT_PAST_DAYS, DEFAULT_WINDOW_DAYS, RecordOptions};
+
+/// Events recomputed per transaction by [`Store::extend_freebusy_in_pieces`] (and the
+/// piecewise import): small enough that no other writer of the database waits long for one.
+pub const EXTEND_PIECE: usize = 200;
+
+/// What [`Store::extend_freebusy_in_pieces`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtendReport {
+    /// Providers (events) extended.
+    pub extended: usize,
+    /// Providers that could not be extended, as (UID, reason); their periods are as they were.
+    pub failures: Vec<(String, String)>,
+    /// The instant the providers record now names (None if the user has no providers; left
+    /// as it was when any provider failed, so that the next run tries again).
+    pub until: Option<String>,
+    /// Transactions committed.
+    pub pieces: usize,
+}
 pub use participation::{participates, transp_for};
 
 impl<C: SqlConnection> Store<C> {
@@ -46,7 +64,7 @@ impl<C: SqlConnection> Store<C> {
         validate::object_text(&event.text)?;
         let by_uid = group_by_uid(std::slice::from_ref(event))?;
         self.write(user, |c, tx| {
-            let recorded = record_objects(c, tx, user, &by_uid, true, opts)?;
+            let recorded = record_objects(c, tx, user, &by_uid, OldPeriods::Stored, opts)?;
             Ok(recorded
                 .derived
                 .into_iter()
@@ -63,7 +81,16 @@ impl<C: SqlConnection> Store<C> {
         opts: &RecordOptions,
     ) -> Result<Vec<Period>> {
         self.write(user, |c, tx| {
-            let derived = refresh_uids(c, tx, user, &[uid], true, true, opts, &ByUid::new())?;
+            let derived = refresh_uids(
+                c,
+                tx,
+                user,
+                &[uid],
+                true,
+                OldPeriods::Stored,
+                opts,
+                &ByUid::new(),
+            )?;
             Ok(derived.into_iter().flat_map(|d| d.periods).collect())
         })
     }
@@ -124,7 +151,16 @@ impl<C: SqlConnection> Store<C> {
     {
         self.write(user, |c, tx| {
             let changed = change(c, tx)?;
-            refresh_uids(c, tx, user, &[uid], false, true, opts, &ByUid::new())?;
+            refresh_uids(
+                c,
+                tx,
+                user,
+                &[uid],
+                false,
+                OldPeriods::Stored,
+                opts,
+                &ByUid::new(),
+            )?;
             Ok(changed)
         })
     }
@@ -188,6 +224,105 @@ impl<C: SqlConnection> Store<C> {
         self.extend_freebusy_with(user, until, &opts)
     }
 
+    /// [`Store::extend_freebusy_with`] in bounded pieces, for the daily job: the providers are
+    /// recomputed `piece` events per transaction (so a writer of the same database waits for
+    /// one piece at most, not for the whole user), and an event that cannot be extended (more
+    /// instances than `opts.max_instances`, a stored text that no longer reads) is reported
+    /// in [`ExtendReport::failures`] instead of stopping the others. The providers record's
+    /// instant moves to `until` in the last piece, only when every provider was extended.
+    ///
+    /// Each piece is all-or-nothing; the whole is idempotent (periods are recomputed from the
+    /// stored objects, not appended) and resumable: after a crash or a failure, running it
+    /// again recomputes every provider from the record's unchanged instant. Inside a unit of
+    /// work the pieces are savepoints of it and commit with it.
+    pub fn extend_freebusy_in_pieces(
+        &mut self,
+        user: &str,
+        until: DateTime<Utc>,
+        opts: &RecordOptions,
+        piece: usize,
+    ) -> Result<ExtendReport> {
+        validate::user(user)?;
+        let Some(listed) = providers::get_providers(&mut self.conn, user)? else {
+            return Ok(ExtendReport::default());
+        };
+        let generated = listed.datetime.as_deref().and_then(|d| parse_utc(d).ok());
+        let until = generated.map_or(until, |g| g.max(until));
+        let opts = RecordOptions {
+            window_end: until,
+            replace_recurrences: false,
+            ..opts.clone()
+        };
+        let mut uids: Vec<String> = listed.providers.into_iter().map(|(u, _)| u).collect();
+        uids.dedup();
+        let mut report = ExtendReport {
+            until: listed.datetime,
+            ..ExtendReport::default()
+        };
+        for chunk in uids.chunks(piece.max(1)) {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let whole = self.write(user, |c, tx| {
+                refresh_uids(
+                    c,
+                    tx,
+                    user,
+                    &refs,
+                    true,
+                    OldPeriods::Stored,
+                    &opts,
+                    &ByUid::new(),
+                )
+            });
+            report.pieces += 1;
+            match whole {
+                Ok(_) => report.extended += refs.len(),
+                Err(e) if !is_event_error(&e) => return Err(e),
+                // One of them fails: each alone, to extend the others and name the one.
+                Err(_) => {
+                    for uid in &refs {
+                        let one = self.write(user, |c, tx| {
+                            refresh_uids(
+                                c,
+                                tx,
+                                user,
+                                &[uid],
+                                true,
+                                OldPeriods::Stored,
+                                &opts,
+                                &ByUid::new(),
+                            )
+                        });
+                        report.pieces += 1;
+                        match one {
+                            Ok(_) => report.extended += 1,
+                            Err(e) if is_event_error(&e) => {
+                                report.failures.push(((*uid).to_owned(), event_error(e)));
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+            }
+        }
+        if report.failures.is_empty() {
+            let at = format_utc(until);
+            if report.until.as_deref() != Some(at.as_str()) {
+                self.write(user, |c, tx| {
+                    providers::set_provider_datetime(c, user, Some(&at))?;
+                    tx.changed(
+                        "freebusy_providers",
+                        crate::changes::key(&[]),
+                        crate::changes::Operation::Upsert,
+                    );
+                    Ok(())
+                })?;
+                report.pieces += 1;
+            }
+            report.until = Some(at);
+        }
+        Ok(report)
+    }
+
     /// [`Store::extend_freebusy`] with the zone, bounded past
     /// ([`RecordOptions::window_start`]) and instance cap of `opts` (its `window_end` is
     /// replaced by `until`, or by how far the providers have been generated if that is
@@ -211,9 +346,41 @@ impl<C: SqlConnection> Store<C> {
             };
             let mut uids: Vec<&str> = listed.providers.iter().map(|(u, _)| u.as_str()).collect();
             uids.dedup();
-            refresh_uids(c, tx, user, &uids, true, true, &opts, &ByUid::new())?;
-            providers::set_provider_datetime(c, user, Some(&format_utc(until)))?;
+            refresh_uids(
+                c,
+                tx,
+                user,
+                &uids,
+                true,
+                OldPeriods::Stored,
+                &opts,
+                &ByUid::new(),
+            )?;
+            let at = format_utc(until);
+            // Read again: refreshing may have moved the record's instant.
+            if providers::get_provider_datetime(c, user)?.as_deref() != Some(at.as_str()) {
+                providers::set_provider_datetime(c, user, Some(&at))?;
+                tx.changed(
+                    "freebusy_providers",
+                    crate::changes::key(&[]),
+                    crate::changes::Operation::Upsert,
+                );
+            }
             Ok(uids.len())
         })
     }
+}
+
+/// The reason of an event's failure, without the error kind's prefix.
+fn event_error(e: crate::error::StoreError) -> String {
+    match e {
+        crate::error::StoreError::InvalidData(m) => m,
+        other => other.to_string(),
+    }
+}
+
+/// True for a failure of one event's data (its expansion or stored text), as opposed to a
+/// database failure that stops everything.
+fn is_event_error(e: &crate::error::StoreError) -> bool {
+    matches!(e, crate::error::StoreError::InvalidData(_))
 }

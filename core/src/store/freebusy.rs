@@ -90,7 +90,16 @@ fn replace_periods<C: SqlConnection + ?Sized>(
     user: &str,
     periods: &[Period],
 ) -> Result<()> {
-    for old in FREEBUSY.select_all(c, &[user])? {
+    let held = FREEBUSY.select_all(c, &[user])?;
+    // The same periods: nothing changes, nothing is journalled.
+    let mut given: Vec<&Period> = periods.iter().collect();
+    given.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    let mut stored: Vec<&Period> = held.iter().map(|r| &r.period).collect();
+    stored.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    if given == stored {
+        return Ok(());
+    }
+    for old in &held {
         tx.changed("freebusy", period_key(&old.period), Operation::Upsert);
     }
     FREEBUSY.delete_all(c, &[user])?;

@@ -192,8 +192,9 @@ impl<C: SqlConnection> Store<C> {
     /// row lock held to the end of the transaction). Inside a unit of work, call it before
     /// reading what a decision depends on (a resource's free/busy before it accepts a
     /// booking), so that no other unit can decide on the same reading; the unit's later
-    /// writes of the user share the same revision. Alone, it is a write that changes nothing
-    /// but the revision.
+    /// writes of the user share the same revision. Alone, or in a unit that changes nothing
+    /// of the user, the bump is given back at the commit (a write that changes nothing leaves
+    /// no trace).
     pub fn lock_user(&mut self, user: &str) -> Result<()> {
         self.write(user, |_, _| Ok(()))
     }

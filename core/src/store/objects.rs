@@ -57,6 +57,45 @@ impl<C: SqlConnection> Store<C> {
         Ok(out)
     }
 
+    /// The active objects (parents, then their recurrences) of the user as stored, sorted by
+    /// UID and recurrence id: all of them, those of one UID, or those of the UIDs that have
+    /// free/busy in `[from, to)` (every object of such a UID). [`crate::ical::calendar_of`]
+    /// makes a calendar of them that an import reads back to the same objects.
+    pub fn export_objects(
+        &mut self,
+        user: &str,
+        uid: Option<&str>,
+        range: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
+    ) -> Result<Vec<String>> {
+        validate::user(user)?;
+        let in_range: Option<std::collections::BTreeSet<String>> = match range {
+            Some((from, to)) => Some(
+                self.get_freebusy_in(user, from, to)?
+                    .into_iter()
+                    .filter_map(|p| p.uid)
+                    .collect(),
+            ),
+            None => None,
+        };
+        let rows = self.conn.query(
+            "SELECT object_uid, NULL, object_text FROM objects \
+             WHERE store_user = $1 AND status = 'active' \
+             UNION ALL \
+             SELECT object_uid, object_recurrenceid, object_text FROM recurrences \
+             WHERE store_user = $1 AND status = 'active'",
+            &[user.into()],
+        )?;
+        let mut out: Vec<(String, Option<String>, String)> = rows
+            .iter()
+            .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .collect::<Result<_>>()?;
+        out.retain(|(u, _, _)| {
+            uid.is_none_or(|want| want == u) && in_range.as_ref().is_none_or(|s| s.contains(u))
+        });
+        out.sort();
+        Ok(out.into_iter().map(|(_, _, text)| text).collect())
+    }
+
     /// The text of a parent (rid None) or recurrence with the given status.
     pub fn get_event(
         &mut self,
@@ -317,6 +356,24 @@ pub(crate) fn put_object<C: SqlConnection + ?Sized>(
     rid: Option<&str>,
     text: &str,
 ) -> Result<()> {
+    // The same text stored active: nothing changes, nothing is journalled.
+    let held = match rid {
+        None => c.query(
+            "SELECT object_text FROM objects WHERE store_user = $1 AND object_uid = $2 \
+             AND status = 'active'",
+            &[user.into(), uid.into()],
+        )?,
+        Some(rid) => c.query(
+            "SELECT object_text FROM recurrences WHERE store_user = $1 AND object_uid = $2 \
+             AND object_recurrenceid = $3 AND status = 'active'",
+            &[user.into(), uid.into(), rid.into()],
+        )?,
+    };
+    if let Some(row) = held.first()
+        && row.get::<String>(0)? == text
+    {
+        return Ok(());
+    }
     match rid {
         None => c.execute(
             "INSERT INTO objects (store_user, object_uid, object_text, status) \

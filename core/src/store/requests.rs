@@ -21,21 +21,7 @@ pub struct Request {
 impl<C: SqlConnection> Store<C> {
     /// The request queue in the order the requests were queued.
     pub fn get_requests(&mut self, user: &str) -> Result<Vec<Request>> {
-        self.conn
-            .query(
-                "SELECT object_uid, object_recurrenceid, request_type FROM requests \
-                 WHERE store_user = $1 ORDER BY queued, object_uid, coalesce(object_recurrenceid, '')",
-                &[user.into()],
-            )?
-            .iter()
-            .map(|r| {
-                Ok(Request {
-                    uid: r.get(0)?,
-                    rid: r.get(1)?,
-                    kind: r.get(2)?,
-                })
-            })
-            .collect()
+        requests_of(&mut self.conn, user)
     }
 
     /// Replaces the whole queue.
@@ -45,6 +31,10 @@ impl<C: SqlConnection> Store<C> {
             validate::rid(r.rid.as_deref())?;
         }
         self.write(user, |c, tx| {
+            // The same queue in the same order: nothing changes, nothing is journalled.
+            if requests_of(c, user)? == requests {
+                return Ok(());
+            }
             let old = c.query(
                 "DELETE FROM requests WHERE store_user = $1 \
                  RETURNING object_uid, object_recurrenceid",
@@ -140,6 +130,24 @@ impl<C: SqlConnection> Store<C> {
     }
 }
 
+/// The request queue of `user` in the order queued.
+fn requests_of<C: SqlConnection + ?Sized>(c: &mut C, user: &str) -> Result<Vec<Request>> {
+    c.query(
+        "SELECT object_uid, object_recurrenceid, request_type FROM requests \
+         WHERE store_user = $1 ORDER BY queued, object_uid, coalesce(object_recurrenceid, '')",
+        &[user.into()],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(Request {
+            uid: r.get(0)?,
+            rid: r.get(1)?,
+            kind: r.get(2)?,
+        })
+    })
+    .collect()
+}
+
 fn upsert_request<C: SqlConnection + ?Sized>(
     c: &mut C,
     tx: &mut WriteTx,
@@ -154,7 +162,8 @@ fn upsert_request<C: SqlConnection + ?Sized>(
         "INSERT INTO requests (store_user, object_uid, object_recurrenceid, request_type, queued) \
          VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (store_user, object_uid, coalesce(object_recurrenceid, '')) \
-         DO UPDATE SET request_type = excluded.request_type"
+         DO UPDATE SET request_type = excluded.request_type \
+         WHERE coalesce(requests.request_type, '') <> coalesce(excluded.request_type, '')"
     } else {
         "INSERT INTO requests (store_user, object_uid, object_recurrenceid, request_type, queued) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"

@@ -13,3 +13,4 @@ pub mod scenarios;
 pub mod scheduling;
 pub mod store;
 pub mod unit_of_work;
+pub mod writes;
