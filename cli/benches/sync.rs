@@ -419,7 +419,7 @@ fn run(db: &str, dir: &Path, o: &Opts, label: &str) -> Value {
     let files: Vec<String> = (0..o.pushes)
         .map(|i| {
             let p = push_dir.join(format!("p{i}.ics"));
-            std::fs::write(&p, vcalendar(&vevent(o.events + i, 0, "Offline"))).unwrap();
+            std::fs::write(&p, vcalendar(&vevent(2_000_000 + i, 0, "Offline"))).unwrap();
             p.display().to_string()
         })
         .collect();
