@@ -19,7 +19,10 @@ SDIST=$WORK/sdist
 mkdir -p "$WORK"
 if [[ ! -x $VENV/bin/python ]] || ! cmp -s scripts/caldav/requirements.txt "$WORK/requirements.installed"; then
     if ! python3 -m venv "$VENV"; then
-        # Debian's python3 needs its venv module as a package of its own.
+        # Debian's python3 needs its venv module as a package of its own (a fresh machine
+        # has no package lists yet: update first).
+        rm -rf "$VENV"
+        apt-get update -q >/dev/null
         apt-get install -y -q python3-venv >/dev/null
         python3 -m venv "$VENV"
     fi
