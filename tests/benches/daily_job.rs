@@ -116,10 +116,19 @@ fn run(path: &std::path::Path, pieces: bool, now: DateTime<Utc>) -> Figures {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it:
+    // then a smoke run of a few hundred events that checks the driver still works.
+    let smoke = !std::env::args().any(|a| a == "--bench");
     let n: usize = std::env::var("CALSTORE_BENCH_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if quick { 10_000 } else { 100_000 });
+        .unwrap_or(if smoke {
+            300
+        } else if quick {
+            10_000
+        } else {
+            100_000
+        });
     let dir = tempfile::tempdir().unwrap();
     let base = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap();
     let import_now = Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap();
