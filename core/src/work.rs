@@ -33,12 +33,21 @@ pub(crate) struct WriteTx {
     revision: i64,
     next_position: i64,
     pending: Pending,
+    /// The write changed something the change journal does not name (a CalDAV resource):
+    /// its revision stands even with no changed key.
+    keep: bool,
 }
 
 impl WriteTx {
     /// The revision this write gives its owner.
     pub(crate) fn revision(&self) -> i64 {
         self.revision
+    }
+
+    /// Keeps this write's revision although it may change no journalled key: it changed
+    /// rows that carry the revision themselves (CalDAV resources and their sync tokens).
+    pub(crate) fn keep_revision(&mut self) {
+        self.keep = true;
     }
 
     /// Records that `key` of `table` changed; journalled when the transaction commits.
@@ -106,6 +115,7 @@ struct OwnerState {
     revision: i64,
     next_position: i64,
     pending: Pending,
+    keep: bool,
 }
 
 impl Unit {
@@ -127,8 +137,10 @@ impl Unit {
                 revision: tx.revision,
                 next_position: 0,
                 pending: Pending::new(),
+                keep: false,
             });
         state.next_position = tx.next_position;
+        state.keep |= tx.keep;
         state.pending.extend(tx.pending);
     }
 
@@ -151,7 +163,7 @@ impl Unit {
     /// Journals every changed key, owner by owner; called once, right before the commit.
     pub(crate) fn flush<C: SqlConnection + ?Sized>(self, c: &mut C) -> Result<()> {
         for ((scope, owner), state) in self.owners {
-            flush(c, scope, &owner, state.revision, state.pending)?;
+            flush(c, scope, &owner, state.revision, state.pending, state.keep)?;
         }
         Ok(())
     }
@@ -207,10 +219,14 @@ fn flush<C: SqlConnection + ?Sized>(
     owner: &str,
     revision: i64,
     pending: Pending,
+    keep: bool,
 ) -> Result<()> {
     let entries: Vec<_> = pending.into_iter().collect();
     if entries.is_empty() {
-        return unbump(c, scope, owner, revision);
+        return match keep {
+            true => Ok(()),
+            false => unbump(c, scope, owner, revision),
+        };
     }
     for chunk in entries.chunks(CHANGE_CHUNK) {
         let sql = bulk::values_sql(
@@ -263,9 +279,10 @@ where
                 revision: bump(c, scope, owner)?,
                 next_position: 0,
                 pending: Pending::new(),
+                keep: false,
             };
             let value = f(c, &mut tx)?;
-            flush(c, scope, owner, tx.revision, tx.pending)?;
+            flush(c, scope, owner, tx.revision, tx.pending, tx.keep)?;
             Ok(value)
         });
     };
@@ -282,6 +299,7 @@ where
             revision,
             next_position,
             pending: Pending::new(),
+            keep: false,
         };
         Ok((f(c, &mut tx)?, tx))
     })?;

@@ -881,6 +881,7 @@ impl<C: SqlConnection> Store<C> {
                         tx.revision().into(),
                     ],
                 )?;
+                tx.keep_revision();
                 Ok(())
             })?;
             if let Some(before) = &before {
@@ -936,6 +937,7 @@ impl<C: SqlConnection> Store<C> {
                         tx.revision().into(),
                     ],
                 )?;
+                tx.keep_revision();
                 Ok(())
             })?;
             Ok(Ok(()))
