@@ -185,16 +185,20 @@ impl PeriodTable {
         self.sql.get_or_init(|| self.build())
     }
 
-    fn build(&self) -> PeriodSql {
-        let n = self.owners.len();
-        let p = |i: usize| format!("${}", n + i);
-        let owner_cond = self
-            .owners
+    /// `owner1 = $1 AND owner2 = $2 …`: the table's owner columns, the first parameters.
+    fn owner_cond(&self) -> String {
+        self.owners
             .iter()
             .enumerate()
             .map(|(i, o)| format!("{o} = ${}", i + 1))
             .collect::<Vec<_>>()
-            .join(" AND ");
+            .join(" AND ")
+    }
+
+    fn build(&self) -> PeriodSql {
+        let n = self.owners.len();
+        let p = |i: usize| format!("${}", n + i);
+        let owner_cond = self.owner_cond();
         let mut cols = String::from(
             "\"start\", \"end\", object_uid, transp, object_recurrenceid, summary, organiser",
         );
@@ -456,13 +460,7 @@ impl PeriodTable {
         uids: &[&str],
     ) -> Result<u64> {
         let n = self.owners.len();
-        let owner_cond = self
-            .owners
-            .iter()
-            .enumerate()
-            .map(|(i, o)| format!("{o} = ${}", i + 1))
-            .collect::<Vec<_>>()
-            .join(" AND ");
+        let owner_cond = self.owner_cond();
         let prefix = format!(
             "DELETE FROM {} WHERE {owner_cond} AND object_uid IN ",
             self.name
@@ -486,13 +484,7 @@ impl PeriodTable {
         uids: &[&str],
     ) -> Result<std::collections::HashMap<String, Vec<Period>>> {
         let n = self.owners.len();
-        let owner_cond = self
-            .owners
-            .iter()
-            .enumerate()
-            .map(|(i, o)| format!("{o} = ${}", i + 1))
-            .collect::<Vec<_>>()
-            .join(" AND ");
+        let owner_cond = self.owner_cond();
         let prefix = format!(
             "SELECT \"start\", \"end\", object_uid, transp, object_recurrenceid, summary, \
              organiser FROM {} WHERE {owner_cond} AND object_uid IN ",
