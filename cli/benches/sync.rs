@@ -21,9 +21,12 @@
 // A benchmark driver: failing loudly is its job.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+// The serve tests' runner and server process, shared rather than written again.
+#[path = "../tests/support/server.rs"]
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,9 +34,8 @@ use calstore_core::SqlConnection;
 use calstore_core::sync::server::schema_versions;
 use calstore_core::sync::wire::PROTOCOL_VERSION;
 use serde_json::{Value, json};
+use support::Server;
 
-const NOW: &str = "20261206T120000Z";
-const KEY: &str = "6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b";
 const ALICE: &str = "mailto:alice@example.com";
 const PW: &str = "benchmark passphrase one";
 
@@ -87,31 +89,9 @@ fn opts() -> Opts {
     o
 }
 
+/// Runs `calstore --db DB ARGS…` (the tests' runner) and gives its stdout; panics on failure.
 fn calstore(db: &str, args: &[&str], stdin: &str) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_calstore"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("CALSTORE_NOW", NOW)
-        .env("CALSTORE_PSEUDONYM_KEY", KEY)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "calstore {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    support::calstore(db, args, stdin).ok().to_owned()
 }
 
 /// The i-th event of the calendar.
@@ -141,61 +121,15 @@ fn vcalendar(body: &str) -> String {
     )
 }
 
-struct Server {
-    child: Child,
-    url: String,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start(db: &str, dir: &Path) -> Server {
-        let log = dir.join("server.log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_calstore"))
-            .args([
-                "--db",
-                db,
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--rate",
-                "1000000",
-            ])
-            .env("CALSTORE_NOW", NOW)
-            .env("CALSTORE_PSEUDONYM_KEY", KEY)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap()
-            .to_owned();
-        Server { child, url, log }
-    }
-
-    /// The server's time (ms) for the last request to `path`.
-    fn last_ms(&self, path: &str) -> f64 {
-        std::fs::read_to_string(&self.log)
-            .unwrap()
-            .lines()
-            .filter(|l| l.contains(&format!("\"path\":\"{path}\"")))
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter_map(|v| v["ms"].as_f64())
-            .next_back()
-            .unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The server's time (ms) for the last request to `path`, from its request log.
+fn last_ms(server: &Server, path: &str) -> f64 {
+    support::read(&server.log)
+        .lines()
+        .filter(|l| l.contains(&format!("\"path\":\"{path}\"")))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["ms"].as_f64())
+        .next_back()
+        .unwrap()
 }
 
 fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
@@ -337,7 +271,7 @@ fn setup(db: &str, dir: &Path, events: usize) {
 
 fn run(db: &str, dir: &Path, o: &Opts, label: &str) -> Value {
     setup(db, dir, o.events);
-    let server = Server::start(db, dir);
+    let server = Server::start_with(db, dir, "server", &["--rate", "1000000"], "http");
     let mut report = json!({"backend": label, "events": o.events});
 
     // Initial clone (median of 3 whole processes).
@@ -361,7 +295,7 @@ fn run(db: &str, dir: &Path, o: &Opts, label: &str) -> Value {
         clones.push(ms(d));
     }
     report["clone_ms"] = json!(median(clones.clone()));
-    report["clone_server_pull_ms"] = json!(server.last_ms("/sync/v1/pull"));
+    report["clone_server_pull_ms"] = json!(last_ms(&server, "/sync/v1/pull"));
     eprintln!("clone: {clones:?} ms");
 
     // Incremental: a writer changes 10 events; the first clone syncs.
@@ -378,7 +312,7 @@ fn run(db: &str, dir: &Path, o: &Opts, label: &str) -> Value {
     calstore(&writer, &["sync"], "");
     let (_, d) = timed(|| calstore(&reader, &["sync", "--format", "json"], ""));
     report["incremental_sync_process_ms"] = json!(ms(d));
-    report["incremental_server_ms"] = json!(server.last_ms("/sync/v1/pull"));
+    report["incremental_server_ms"] = json!(last_ms(&server, "/sync/v1/pull"));
     // The raw round trip of an incremental pull of 10 changes, in-process (median of 20).
     {
         let a = agent();
@@ -406,7 +340,7 @@ fn run(db: &str, dir: &Path, o: &Opts, label: &str) -> Value {
             let cursor = Some(base.clone());
             let (_, d) = timed(|| pull_all(&a, &server.url, &token, "bench-raw", cursor));
             trips.push(ms(d));
-            servers.push(server.last_ms("/sync/v1/pull"));
+            servers.push(last_ms(&server, "/sync/v1/pull"));
         }
         report["incremental_round_trip_ms"] = json!(median(trips));
         report["incremental_server_ms_median"] = json!(median(servers));
