@@ -7,7 +7,7 @@ use std::path::Path;
 
 use calstore_core::ical::{self, ParseOptions, format_utc};
 use calstore_core::sync::{Mutation, Version};
-use calstore_core::{ImportNote, Offer, Period, RecordOptions, Source, Status};
+use calstore_core::{ImportNote, Offer, Period, RecordOptions, Source, Status, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::{Format, ListFormat, ObjectArgs, ShowFormat};
@@ -42,6 +42,9 @@ pub fn input_name(path: &Path) -> String {
         path.display().to_string()
     }
 }
+
+/// What the core's message says when an event has more instances than the cap.
+const CAP_REACHED: &str = "the cap on instances per object";
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -110,7 +113,12 @@ pub fn import(
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let report = report?;
+    let report = report.map_err(|e| match e {
+        StoreError::InvalidData(msg) if msg.contains(CAP_REACHED) => StoreError::InvalidData(
+            format!("{msg} (--max-instances sets the cap; --expand-until or --window-days the window end)"),
+        ),
+        e => e,
+    })?;
     print_notes(&report.notes, report.notes_omitted);
     let mut extra = String::new();
     let notes = report.notes.len() + report.notes_omitted;
@@ -740,10 +748,12 @@ pub fn freebusy_extend(
             // The core names the event already; name it once, after the user.
             let prefix = format!("event {}: ", serde_json::Value::from(uid.as_str()));
             let reason = reason.strip_prefix(&prefix).unwrap_or(reason);
-            eprintln!(
-                "calstore: freebusy-extend: user {user}, event {uid}: {reason} (--max-instances \
-                 sets the cap)"
-            );
+            let hint = if reason.contains(CAP_REACHED) {
+                " (--max-instances sets the cap)"
+            } else {
+                ""
+            };
+            eprintln!("calstore: freebusy-extend: user {user}, event {uid}: {reason}{hint}");
         }
         failed_events += report.failures.len();
         let reached = report.until.unwrap_or_else(|| format_utc(until));

@@ -1101,6 +1101,94 @@ fn lenient_import_notes_on_stderr_strict_refuses() {
     env.import_s1().ok();
 }
 
+/// Issue 11, item 9: the messages about one event name its file, its line and its UID: the
+/// instance cap (it named only the UID), a NUL byte (it quoted the whole object text), and a
+/// file with CR-only line ends is simply read.
+#[test]
+fn messages_name_file_line_and_uid() {
+    let env = Env::new();
+    let event = |uid: &str, extra: &str| {
+        format!(
+            "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20261101T000000Z\r\n\
+             DTSTART:20261201T100000Z\r\nDTEND:20261201T100100Z\r\n{extra}END:VEVENT\r\n"
+        )
+    };
+    let calendar = |events: &[String]| {
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n{}END:VCALENDAR\r\n",
+            events.concat()
+        )
+    };
+    // The cap: the event starts on line 11, after two others; leniently and strictly alike
+    // the whole import is refused, naming the place and how to raise the cap.
+    let cap = calendar(&[
+        event("a", ""),
+        event("b", ""),
+        event("cap1", "RRULE:FREQ=MINUTELY;INTERVAL=2\r\n"),
+    ]);
+    let f = env.file("cap.ics", cap.as_bytes());
+    let name = env.path("cap.ics").display().to_string();
+    for strict in [false, true] {
+        let mut args = vec!["import", "--user", ROOM, "--max-instances", "1000", &f];
+        if strict {
+            args.insert(1, "--strict");
+        }
+        let line = env.run(&args).fails(1).to_owned();
+        assert!(
+            line.starts_with(&format!(
+                "calstore: error: {name}: line 16 (UID \"cap1\"): more than 1000 instances"
+            )),
+            "{line}"
+        );
+        assert!(line.contains("--max-instances sets the cap"), "{line}");
+        assert_eq!(
+            env.run(&["freebusy", "--user", ROOM]).fails(1),
+            format!("calstore: error: unknown user {ROOM}")
+        );
+    }
+    // A NUL byte in a SUMMARY (line 19): strictly refused naming line and UID, not quoting
+    // the object; leniently removed with a note, the event kept.
+    let nul = calendar(&[event("a", ""), event("nul1", "SUMMARY:bad\0nul\r\n")]);
+    let f = env.file("nul.ics", nul.as_bytes());
+    let name = env.path("nul.ics").display().to_string();
+    let line = env
+        .run(&["import", "--strict", "--user", ROOM, &f])
+        .fails(1)
+        .to_owned();
+    assert_eq!(
+        line,
+        format!(
+            "calstore: error: {name}: line 15 (UID \"nul1\"): the control character U+0000 \
+             (not allowed in iCalendar text)"
+        )
+    );
+    let run = env.run(&["import", "--user", ROOM, &f]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.stderr.trim_end(),
+        format!(
+            "{name}: line 15 (UID \"nul1\"): the control character U+0000 (not allowed in \
+             iCalendar text): removed"
+        )
+    );
+    let shown = env
+        .run(&["event", "show", "--user", ROOM, "--uid", "nul1"])
+        .ok()
+        .to_owned();
+    assert!(shown.contains("SUMMARY:badnul"), "{shown}");
+    // CR-only line ends (classic Mac OS) are read like any others.
+    let cr = calendar(&[event("cr1", "SUMMARY:cr only\r\n")]).replace("\r\n", "\r");
+    let f = env.file("cr.ics", cr.as_bytes());
+    let run = env.run(&["import", "--strict", "--user", PAUL, &f]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stdout.starts_with("imported 1 object"), "{}", run.stdout);
+    let shown = env
+        .run(&["event", "show", "--user", PAUL, "--uid", "cr1"])
+        .ok()
+        .to_owned();
+    assert!(shown.contains("SUMMARY:cr only"), "{shown}");
+}
+
 /// A daily event since 1970: the past is bounded a year before now by default
 /// (`CALSTORE_NOW` is 2026-11-22), or where `--expand-from` says; `freebusy-extend` keeps
 /// the bound.

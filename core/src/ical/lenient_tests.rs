@@ -527,10 +527,51 @@ fn encoding_and_long_values() {
 }
 
 #[test]
+fn control_characters_are_removed_and_named() {
+    // A NUL and a vertical tab inside a SUMMARY (after the UID: the note still names the
+    // event), a DEL before it in a line of its own event.
+    let text = wrap(&format!(
+        "SUMMARY:a\u{7f}b\nUID:ctl\nDESCRIPTION:x\0y\u{b}z\n{TIMES}"
+    ));
+    let parsed = lenient(&text);
+    let e = &parsed.events[0];
+    assert_eq!(e.summary.as_deref(), Some("ab"));
+    assert!(e.text.contains("DESCRIPTION:xyz"), "{}", e.text);
+    has_note(&parsed, 5, "the control character U+007F", "removed");
+    has_note(&parsed, 7, "the control characters U+0000, U+000B", "removed");
+    assert!(
+        parsed.notes.iter().all(|n| n.uid.as_deref() == Some("ctl")),
+        "{:#?}",
+        parsed.notes
+    );
+    // Strictly: the first one is the error, naming its line and (once read) the UID.
+    let err = parse_calendar(text.as_bytes(), &ParseOptions::strict())
+        .unwrap_err()
+        .0;
+    assert_eq!(
+        err,
+        "line 5: the control character U+007F (not allowed in iCalendar text)"
+    );
+    let later = text.replace("SUMMARY:a\u{7f}b", "SUMMARY:ab");
+    let err = parse_calendar(later.as_bytes(), &ParseOptions::strict())
+        .unwrap_err()
+        .0;
+    assert_eq!(
+        err,
+        "line 7 (UID \"ctl\"): the control characters U+0000, U+000B (not allowed in \
+         iCalendar text)"
+    );
+}
+
+#[test]
 fn what_stays_refused() {
     for (input, msg) in [
         (
-            &b"BEGIN:VCALENDAR\r\n\0\x01\x02"[..],
+            &b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"[..],
+            "binary data, not iCalendar text",
+        ),
+        (
+            &[&b"BEGIN:VCALENDAR\r\n\0\x01\x02"[..], &[0; 64]].concat()[..],
             "binary data, not iCalendar text",
         ),
         (b"{\"events\": []}", "no iCalendar data"),

@@ -3,7 +3,11 @@
 //! * **Encoding.** iCalendar text is UTF-8 (a byte order mark is skipped). In strict mode any
 //!   other byte sequence is an error naming the physical line; in lenient mode input that is
 //!   not UTF-8 is decoded as Windows-1252 (which includes ISO-8859-1's printable characters),
-//!   line by line (a file mixing both keeps its UTF-8 lines), with one note at the first. Leniently, input with a NUL byte is binary data and refused.
+//!   line by line (a file mixing both keeps its UTF-8 lines), with one note at the first.
+//!   Leniently, a NUL byte before the first BEGIN line, or more than [`MAX_NULS`] of them,
+//!   means binary data and the input is refused; other NUL bytes, like every control
+//!   character, are left in their line for the walker (`parse`), which names the line and
+//!   the event.
 //! * **Line ends.** CRLF, LF and CR alone (classic Mac OS) all end a physical line.
 //! * **Unfolding.** A physical line starting with a space or a tab continues the previous one.
 //!   Blank lines are ignored. A logical line longer than the limit is an error (strict) or
@@ -17,6 +21,9 @@ use std::borrow::Cow;
 use super::error::{IcalError, show};
 use super::event::MAX_PROPERTY_VALUE_LEN;
 use super::notes::Notes;
+
+/// Leniently, more NUL bytes than this in a text make it binary data.
+pub(super) const MAX_NULS: usize = 64;
 
 /// An unfolded content line.
 #[derive(Debug, Clone)]
@@ -165,11 +172,14 @@ struct Lexer {
 
 impl Lexer {
     fn run(mut self, input: &[u8], notes: &mut Notes) -> Result<Vec<Line>, IcalError> {
-        // One scan: CRLF, LF and CR alone each end a physical line; leniently a NUL byte
-        // means binary data.
+        // One scan: CRLF, LF and CR alone each end a physical line. Leniently, a NUL byte
+        // before the first BEGIN line, or more than `MAX_NULS` of them, means binary data; a
+        // NUL elsewhere stays in its line, where the walker removes it with a note.
         let lenient = notes.lenient();
         let mut number = 0;
         let mut offset = 0;
+        let mut nuls = 0;
+        let mut seen_begin = false;
         let mut rest = input;
         while !rest.is_empty() {
             let mut end = 0;
@@ -179,13 +189,23 @@ impl Lexer {
                     .position(|b| matches!(b, b'\n' | b'\r' | 0))
                     .unwrap_or(rest.len() - end);
                 match rest.get(end) {
-                    Some(0) if lenient => {
-                        return Err(IcalError(format!(
-                            "binary data, not iCalendar text (NUL byte at offset {})",
-                            offset + end
-                        )));
+                    Some(0) => {
+                        nuls += 1;
+                        if lenient && (!seen_begin || nuls > MAX_NULS) {
+                            return Err(IcalError(format!(
+                                "binary data, not iCalendar text (NUL byte on line {}, at \
+                                 offset {}{})",
+                                number + 1,
+                                offset + end,
+                                if seen_begin {
+                                    format!("; more than {MAX_NULS} of them")
+                                } else {
+                                    ", before any complete BEGIN line".to_owned()
+                                }
+                            )));
+                        }
+                        end += 1;
                     }
-                    Some(0) => end += 1,
                     _ => break,
                 }
             }
@@ -196,6 +216,10 @@ impl Lexer {
             };
             offset += end + (tail.len() - rest.len());
             number += 1;
+            seen_begin = seen_begin
+                || raw
+                    .get(..6)
+                    .is_some_and(|head| head.eq_ignore_ascii_case(b"BEGIN:"));
             self.physical(raw, number, notes)?;
         }
         self.finish(notes)?;
@@ -292,6 +316,33 @@ impl Lexer {
             text,
         });
         Ok(())
+    }
+}
+
+/// A control character RFC 5545 does not allow in a content line (§3.1: every control
+/// character but HTAB); the store refuses them in object text.
+pub(super) fn is_forbidden_control(c: char) -> bool {
+    c.is_control() && c != '\t'
+}
+
+/// The forbidden control characters of `text` named (` U+0000` or `s U+0000, U+0001`), or
+/// None when it has none (the usual case, found by one scan of the bytes).
+pub(super) fn control_characters(text: &str) -> Option<String> {
+    // C0 controls and DEL are single bytes; C1 controls (U+0080–U+009F) start with 0xC2.
+    let suspect = text
+        .bytes()
+        .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f || b == 0xc2);
+    if !suspect {
+        return None;
+    }
+    let mut found: Vec<char> = text.chars().filter(|c| is_forbidden_control(*c)).collect();
+    found.sort_unstable();
+    found.dedup();
+    let names: Vec<String> = found.iter().map(|c| format!("U+{:04X}", u32::from(*c))).collect();
+    match names.len() {
+        0 => None,
+        1 => Some(format!(" {}", names[0])),
+        _ => Some(format!("s {}", names.join(", "))),
     }
 }
 
@@ -568,8 +619,26 @@ mod tests {
             .0;
         assert_eq!(
             err,
-            "binary data, not iCalendar text (NUL byte at offset 15)"
+            "binary data, not iCalendar text (NUL byte on line 1, at offset 15, before any \
+             complete BEGIN line)"
         );
+        let many = [&b"BEGIN:VCALENDAR\r\n"[..], &[0u8; MAX_NULS + 1]].concat();
+        let err = lex(&many, 100, &mut Notes::lenient_with(10)).unwrap_err().0;
+        assert_eq!(
+            err,
+            "binary data, not iCalendar text (NUL byte on line 2, at offset 81; more than 64 \
+             of them)"
+        );
+    }
+
+    #[test]
+    fn a_nul_inside_text_stays_in_its_line() {
+        // Leniently and strictly alike: the walker names the line and the event.
+        for mut notes in [Notes::lenient_with(10), Notes::strict()] {
+            let lines = lex(b"BEGIN:VCALENDAR\r\nX:a\0b\r\n", 100, &mut notes).unwrap();
+            assert_eq!(lines[1].text, "X:a\0b");
+            assert_eq!(lines[1].number, 2);
+        }
     }
 
     #[test]

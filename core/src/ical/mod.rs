@@ -45,6 +45,7 @@ mod zone_tests;
 pub use datetime::{format_utc, parse_utc, resolve_local};
 pub use duration::{format_duration, parse_duration};
 pub use error::IcalError;
+pub(crate) use error::show;
 pub use event::{
     Attendee, DEFAULT_MAX_INSTANCES, EventComponent, ExpandContext, Expansion, Instance,
     MAX_COMPONENT_LEN, MAX_PROPERTY_VALUE_LEN, MAX_UID_LEN, recurrence_id_point,

@@ -76,6 +76,8 @@ impl ParseOptions {
 pub struct ParsedCalendar {
     /// The VEVENTs read, in input order.
     pub events: Vec<EventComponent>,
+    /// The line of each event's BEGIN:VEVENT, in the order of `events`.
+    pub lines: Vec<usize>,
     /// What was repaired, in input order (at most [`ParseOptions::max_notes`]).
     pub notes: Vec<RepairNote>,
     /// Notes not kept beyond the limit.
@@ -178,4 +180,22 @@ pub(super) fn problem_of(e: &IcalError) -> String {
         })
         .unwrap_or(msg)
         .to_owned()
+}
+
+/// A strict error inside an event with the event's UID after its line number:
+/// `line 5 (UID "x"): ...` (the form of a [`RepairNote`]); unchanged without a UID, or when it
+/// has one already.
+pub(super) fn with_uid(e: IcalError, uid: Option<&str>) -> IcalError {
+    let Some(uid) = uid else { return e };
+    let msg = e.0.as_str();
+    let Some(rest) = msg.strip_prefix("line ") else {
+        return IcalError(format!("UID {}: {msg}", show(uid)));
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    match (rest.get(..digits), rest.get(digits..)) {
+        (Some(number), Some(tail)) if digits > 0 && tail.starts_with(": ") => {
+            IcalError(format!("line {number} (UID {}){tail}", show(uid)))
+        }
+        _ => e,
+    }
 }

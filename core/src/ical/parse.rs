@@ -11,7 +11,7 @@ use super::event::{EventComponent, MAX_COMPONENT_LEN};
 use super::lex::{
     self, LENIENT_MAX_LINE_LEN, Line, Property, parse_content_line, starts_with_ci, unescape_text,
 };
-use super::notes::{Notes, ParseOptions, ParsedCalendar, problem_of};
+use super::notes::{Notes, ParseOptions, ParsedCalendar, problem_of, with_uid};
 use super::repair;
 use super::zone::{ObservanceDef, ZoneProp};
 
@@ -266,6 +266,8 @@ struct Walker {
     /// Open components: name and line of BEGIN.
     stack: Vec<(String, usize)>,
     events: Vec<EventComponent>,
+    /// The BEGIN:VEVENT line of each of `events`.
+    lines: Vec<usize>,
     current: Option<EventBuilder>,
 }
 
@@ -351,10 +353,14 @@ pub fn parse_calendar(input: &[u8], opts: &ParseOptions) -> Result<ParsedCalenda
         calendars: 0,
         stack: Vec::new(),
         events: Vec::new(),
+        lines: Vec::new(),
         current: None,
     };
     for line in lines {
-        walker.line(line)?;
+        walker.line(line).map_err(|e| {
+            let uid = walker.current.as_ref().and_then(EventBuilder::uid);
+            with_uid(e, uid.as_deref())
+        })?;
     }
     walker.end_of_input()?;
     let x_wr_timezone = walker
@@ -367,6 +373,7 @@ pub fn parse_calendar(input: &[u8], opts: &ParseOptions) -> Result<ParsedCalenda
     let (notes, notes_omitted) = walker.notes.into_parts();
     Ok(ParsedCalendar {
         events: walker.events,
+        lines: walker.lines,
         notes,
         notes_omitted,
         x_wr_timezone,
@@ -376,6 +383,14 @@ pub fn parse_calendar(input: &[u8], opts: &ParseOptions) -> Result<ParsedCalenda
 impl Walker {
     fn line(&mut self, mut line: Line) -> Result<(), IcalError> {
         let lenient = self.notes.lenient();
+        if let Some(found) = lex::control_characters(&line.text) {
+            let problem = format!("the control character{found} (not allowed in iCalendar text)");
+            let number = line.number;
+            self.notes.repair(number, problem.clone(), "removed", || {
+                IcalError(format!("line {number}: {problem}"))
+            })?;
+            line.text.retain(|c| !lex::is_forbidden_control(c));
+        }
         let (prop, fixes) = match lex::parse_line(&line, lenient) {
             Ok(read) => read,
             Err(e) => {
@@ -606,6 +621,7 @@ impl Walker {
             Ok(event) => {
                 self.notes.assign_uid(from, Some(event.uid.clone()));
                 self.events.push(event);
+                self.lines.push(at);
                 Ok(())
             }
             Err((e, uid)) if lenient => {
@@ -613,7 +629,7 @@ impl Walker {
                 self.notes.assign_uid(from, uid);
                 Ok(())
             }
-            Err((e, _)) => Err(e),
+            Err((e, uid)) => Err(with_uid(e, uid.as_deref())),
         }
     }
 

@@ -1355,7 +1355,7 @@ fn bad_uids() {
     event(&format!("UID:{ok}\nDTSTART:20260101T090000Z"));
     assert_err(
         &event_error("UID:a\u{7}b\nDTSTART:20260101T090000Z"),
-        &["control characters", "\\u{7}"],
+        &["line 4", "the control character U+0007"],
     );
     assert_err(
         &event_error("UID:a\nUID:b\nDTSTART:20260101T090000Z"),

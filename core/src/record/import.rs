@@ -9,7 +9,7 @@ use super::derive::{ByUid, OldPeriods, group_by_uid, record_objects};
 use super::options::RecordOptions;
 use super::participation::same_uri;
 use crate::error::{Result, StoreError};
-use crate::ical::{self, EventComponent, ParseOptions, RepairNote};
+use crate::ical::{self, EventComponent, ParseOptions, RepairNote, show};
 use crate::period::FREEBUSY;
 use crate::sql::SqlConnection;
 use crate::store::Store;
@@ -75,6 +75,8 @@ pub struct Source<'a> {
 pub struct SourceEvents {
     /// The VEVENTs kept, in input order.
     pub events: Vec<EventComponent>,
+    /// The line of each event's BEGIN:VEVENT, in the order of `events`.
+    pub lines: Vec<usize>,
     /// The repair notes (see [`ImportReport::notes`]).
     pub notes: Vec<ImportNote>,
     /// Notes left out beyond [`ParseOptions::max_notes`].
@@ -109,13 +111,17 @@ impl<'a> Source<'a> {
             Some(name) => StoreError::InvalidData(format!("{name}: {}", e.0)),
             None => StoreError::InvalidData(e.0),
         })?;
-        let mut events = parsed.events;
-        if let Some(user) = involving {
-            events.retain(|e| {
-                e.organizer.as_deref().is_some_and(|o| same_uri(o, user))
-                    || e.attendees.iter().any(|a| same_uri(&a.uri, user))
-            });
-        }
+        let (events, lines): (Vec<EventComponent>, Vec<usize>) = parsed
+            .events
+            .into_iter()
+            .zip(parsed.lines)
+            .filter(|(e, _)| {
+                involving.is_none_or(|user| {
+                    e.organizer.as_deref().is_some_and(|o| same_uri(o, user))
+                        || e.attendees.iter().any(|a| same_uri(&a.uri, user))
+                })
+            })
+            .unzip();
         if events.is_empty() {
             let mut message = match involving {
                 Some(user) => format!("{} holds no VEVENT involving {user}", self.label()),
@@ -134,6 +140,7 @@ impl<'a> Source<'a> {
         let source = self.name.map(str::to_owned);
         Ok(SourceEvents {
             events,
+            lines,
             notes: parsed
                 .notes
                 .into_iter()
@@ -185,15 +192,19 @@ impl<C: SqlConnection> Store<C> {
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<ImportReport> {
         let mut events = Vec::new();
+        let mut places = Vec::new();
         let mut notes = Vec::new();
         let mut notes_omitted = 0;
         for source in sources {
             let read = source.read(involving, &opts.parse)?;
+            places.extend(read.lines.iter().map(|line| (source.name, *line)));
             events.extend(read.events);
             notes.extend(read.notes);
             notes_omitted += read.notes_omitted;
         }
-        let report = self.import_events(user, &events, opts, progress)?;
+        let report = self
+            .import_events(user, &events, opts, progress)
+            .map_err(|e| place_error(e, &events, &places))?;
         Ok(ImportReport {
             notes,
             notes_omitted,
@@ -281,4 +292,29 @@ impl<C: SqlConnection> Store<C> {
             Ok(report)
         })
     }
+}
+
+/// An error about one event (`event "UID": ...`, as expanding one reports an instance cap
+/// reached) placed in its input: `FILE: line N (UID "UID"): ...`, the form of a repair note.
+/// Other errors are returned as they are.
+fn place_error(
+    e: StoreError,
+    events: &[EventComponent],
+    places: &[(Option<&str>, usize)],
+) -> StoreError {
+    let StoreError::InvalidData(msg) = e else {
+        return e;
+    };
+    let found = events.iter().zip(places).find_map(|(event, place)| {
+        let rest = msg.strip_prefix(&format!("event {}: ", show(&event.uid)))?;
+        Some((event, place, rest))
+    });
+    let Some((event, (source, line), rest)) = found else {
+        return StoreError::InvalidData(msg);
+    };
+    let source = source.map(|s| format!("{s}: ")).unwrap_or_default();
+    StoreError::InvalidData(format!(
+        "{source}line {line} (UID {}): {rest}",
+        show(&event.uid)
+    ))
 }

@@ -136,7 +136,8 @@ pub fn lenient_import_reports_notes_strict_refuses<C: SqlConnection>(conn: C) {
     );
     let skipped = calendar(&["UID:x", "SUMMARY:no start"]);
     for input in [
-        &b"BEGIN:VCALENDAR\r\n\x00\x01\x02"[..],
+        &b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"[..],
+        &[&b"BEGIN:VCALENDAR\r\n"[..], &[0; 65]].concat()[..],
         b"{\"events\": []}",
         b"",
         nested.as_bytes(),
