@@ -212,9 +212,11 @@ impl clap::builder::TypedValueParser for DbUrlParser {
 }
 
 /// A calendar user URI.
+/// A calendar user, in its one spelling (scheme and mail domain in lower case: see
+/// `calstore_core::address`).
 pub fn parse_user(s: &str) -> Result<String, String> {
     validate::user(s).map_err(store_message)?;
-    Ok(s.to_owned())
+    Ok(calstore_core::address::normalised(s))
 }
 
 /// A UID (any text without control characters: quotes and SQL are just data).

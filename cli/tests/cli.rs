@@ -1181,12 +1181,66 @@ fn messages_name_file_line_and_uid() {
     let f = env.file("cr.ics", cr.as_bytes());
     let run = env.run(&["import", "--strict", "--user", PAUL, &f]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert!(run.stdout.starts_with("imported 1 object"), "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("imported 1 object"),
+        "{}",
+        run.stdout
+    );
     let shown = env
         .run(&["event", "show", "--user", PAUL, "--uid", "cr1"])
         .ok()
         .to_owned();
     assert!(shown.contains("SUMMARY:cr only"), "{shown}");
+}
+
+/// Issue 11, item 8: `MAILTO:paul@…` and `mailto:paul@EXAMPLE…` are one user, stored and
+/// printed as `mailto:paul@example…`; a local part in capitals is another user.
+#[test]
+fn calendar_addresses_in_one_spelling() {
+    let env = Env::new();
+    let f = env.file("s1.ics", S1.as_bytes());
+    let run = env.run(&["import", "--user", "MAILTO:Room@EXAMPLE.com", &f]);
+    assert!(
+        run.ok().contains("for mailto:Room@example.com:"),
+        "{}",
+        run.stdout
+    );
+    env.run(&["import", "--user", "mailto:Room@Example.COM", &f])
+        .ok();
+    let users: Value = serde_json::from_str(env.run(&["users", "--format", "json"]).ok()).unwrap();
+    assert_eq!(users, serde_json::json!(["mailto:Room@example.com"]));
+    let periods: Value = serde_json::from_str(
+        env.run(&[
+            "freebusy",
+            "--user",
+            "Mailto:Room@example.com",
+            "--format",
+            "json",
+        ])
+        .ok(),
+    )
+    .unwrap();
+    assert_eq!(periods.as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        env.run(&["freebusy", "--user", "mailto:room@example.com"])
+            .fails(1),
+        "calstore: error: unknown user mailto:room@example.com"
+    );
+    env.run(&[
+        "quota",
+        "delegates",
+        "--quota",
+        "rooms",
+        "--set",
+        "MAILTO:Paul@EXAMPLE.com",
+    ])
+    .ok();
+    let delegates: Value = serde_json::from_str(
+        env.run(&["quota", "delegates", "--quota", "rooms", "--format", "json"])
+            .ok(),
+    )
+    .unwrap();
+    assert_eq!(delegates, serde_json::json!(["mailto:Paul@example.com"]));
 }
 
 /// A daily event since 1970: the past is bounded a year before now by default

@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod address;
 pub mod caldav;
 pub mod changes;
 pub mod clock;

@@ -47,6 +47,7 @@ pub mod storage;
 pub mod support;
 pub mod typed;
 
+pub use cases::addresses::*;
 pub use cases::bad_input::*;
 pub use cases::changes::*;
 pub use cases::corpus::*;
@@ -174,6 +175,9 @@ macro_rules! all_cases {
             // writes that change nothing, the daily job in bounded pieces (issue 11)
             no_op_writes_change_nothing,
             extend_in_pieces_reports_failures_and_resumes,
+            // calendar addresses in one spelling, and their migration (issue 11)
+            addresses_in_one_spelling,
+            stored_addresses_migrated_to_one_spelling,
             // acceptance scenarios (§6.2)
             scenario_s1_booking,
             scenario_s2_conflict,

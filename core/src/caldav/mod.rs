@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use crate::address;
 use crate::changes;
 use crate::error::{Result, StoreError};
 use crate::ical::datetime::{format_utc, parse_utc};
@@ -1016,6 +1017,7 @@ impl<C: SqlConnection> Store<C> {
         organiser: &str,
         body: &[u8],
     ) -> std::result::Result<Vec<FreeBusyAnswer>, CaldavError> {
+        let organiser = &*address::normalise(organiser);
         use crate::scheduling::text::{Line, unfold};
         if body.len() > MAX_RESOURCE_SIZE {
             return Err(CaldavError::Invalid("the request is too large".into()));

@@ -1,5 +1,6 @@
 //! The quota check: whether a booking fits, and the reservation that records it.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -8,6 +9,7 @@ use super::Journal;
 use super::entries::add_entries;
 use super::groups::group_for;
 use super::limits::Limit;
+use crate::address;
 use crate::error::{Result, StoreError};
 use crate::period::{Period, PeriodRow, QUOTA_FREEBUSY};
 use crate::sql::{SqlConnection, Value};
@@ -88,6 +90,29 @@ pub struct Booking<'a> {
     pub open_ended: bool,
 }
 
+impl<'a> Booking<'a> {
+    /// The organiser's and the resource's addresses in their one spelling
+    /// ([`crate::address`]).
+    fn addresses(&self) -> (Cow<'a, str>, Cow<'a, str>) {
+        (
+            address::normalise(self.organiser),
+            address::normalise(self.attendee),
+        )
+    }
+
+    /// The same booking with these addresses.
+    fn with_addresses<'b>(&self, organiser: &'b str, attendee: &'b str) -> Booking<'b>
+    where
+        'a: 'b,
+    {
+        Booking {
+            organiser,
+            attendee,
+            ..self.clone()
+        }
+    }
+}
+
 /// A booking read from an iCalendar event, owning its data ([`Booking`] borrows from it):
 /// made by [`crate::record::booking_from_events`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,6 +161,8 @@ impl<C: SqlConnection + ?Sized> Journal<'_, C> {
     /// leaving out the booking's own entries for the same uid, rid and resource, which a
     /// reservation replaces.
     pub fn check_quota(&mut self, quota: &str, booking: &Booking<'_>) -> Result<QuotaDecision> {
+        let (organiser, attendee) = booking.addresses();
+        let booking = &booking.with_addresses(&organiser, &attendee);
         let now = self.clock.now();
         decide(self.conn, quota, booking, now)
     }
@@ -144,6 +171,8 @@ impl<C: SqlConnection + ?Sized> Journal<'_, C> {
     /// the resource as attendee, all in one transaction: concurrent reservations on the same
     /// quota are serialised and can never exceed it together.
     pub fn reserve(&mut self, quota: &str, booking: &Booking<'_>) -> Result<QuotaDecision> {
+        let (organiser, attendee) = booking.addresses();
+        let booking = &booking.with_addresses(&organiser, &attendee);
         validate::user(booking.organiser)?;
         validate::uid(booking.uid)?;
         validate_periods(booking.periods)?;

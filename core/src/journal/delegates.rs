@@ -1,6 +1,7 @@
 //! Delegates: table `quota_delegates`, the users who manage a quota.
 
 use super::{Journal, strings};
+use crate::address;
 use crate::changes::{self, Operation};
 use crate::error::Result;
 use crate::sql::SqlConnection;
@@ -17,13 +18,14 @@ impl<C: SqlConnection + ?Sized> Journal<'_, C> {
 
     /// Replaces the quota's delegates.
     pub fn set_delegates(&mut self, quota: &str, delegates: &[String]) -> Result<()> {
+        let delegates: Vec<String> = delegates.iter().map(|d| address::normalised(d)).collect();
         delegates.iter().try_for_each(|d| validate::user(d))?;
         self.write(quota, |c, tx| {
             c.execute(
                 "DELETE FROM quota_delegates WHERE quota = $1",
                 &[quota.into()],
             )?;
-            for d in delegates {
+            for d in &delegates {
                 c.execute(
                     "INSERT INTO quota_delegates (quota, store_user) VALUES ($1, $2) \
                      ON CONFLICT DO NOTHING",

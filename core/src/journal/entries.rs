@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Journal;
+use crate::address;
 use crate::changes::{self, Operation};
 use crate::error::Result;
 use crate::period::{Period, PeriodRow, QUOTA_FREEBUSY, Selection, USER_FREEBUSY};
@@ -77,6 +78,7 @@ impl<C: SqlConnection + ?Sized> Journal<'_, C> {
         rid: Option<&str>,
         periods: &[Period],
     ) -> Result<()> {
+        let attendee = &*address::normalise(attendee);
         validate::name("group", group)?;
         validate::uid(uid)?;
         validate_periods(periods)?;
@@ -94,6 +96,7 @@ impl<C: SqlConnection + ?Sized> Journal<'_, C> {
         attendee: &str,
         uid: &str,
     ) -> Result<u64> {
+        let attendee = &*address::normalise(attendee);
         self.write(quota, |c, tx| {
             let n = c.execute(
                 "DELETE FROM quota_freebusy WHERE quota = $1 AND user_group = $2 \
@@ -113,6 +116,7 @@ impl<C: SqlConnection + ?Sized> Journal<'_, C> {
 
     /// The organiser's combined bookings across the quota's resources (`user_freebusy`).
     pub fn get_user_entries(&mut self, quota: &str, user: &str) -> Result<Vec<Period>> {
+        let user = &*address::normalise(user);
         Ok(periods(
             USER_FREEBUSY.select_all(self.conn, &[quota, user])?,
         ))
@@ -128,6 +132,7 @@ impl<C: SqlConnection + ?Sized> Journal<'_, C> {
         rid: Option<&str>,
         periods: &[Period],
     ) -> Result<()> {
+        let user = &*address::normalise(user);
         validate::user(user)?;
         validate::uid(uid)?;
         validate_periods(periods)?;
@@ -145,6 +150,7 @@ impl<C: SqlConnection + ?Sized> Journal<'_, C> {
 
     /// Removes the organiser's combined bookings of `uid`. Returns how many were removed.
     pub fn remove_user_entries(&mut self, quota: &str, user: &str, uid: &str) -> Result<u64> {
+        let user = &*address::normalise(user);
         self.write(quota, |c, tx| {
             let n = USER_FREEBUSY.delete_uid(c, &[quota, user], uid)?;
             if n > 0 {

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{ANYONE, Journal};
+use crate::address;
 use crate::changes::{self, Operation};
 use crate::error::Result;
 use crate::sql::SqlConnection;
@@ -23,13 +24,18 @@ impl<C: SqlConnection + ?Sized> Journal<'_, C> {
 
     /// Replaces the quota's user → group mapping (`*` maps everyone not listed).
     pub fn set_groups(&mut self, quota: &str, groups: &BTreeMap<String, String>) -> Result<()> {
-        for (u, g) in groups {
+        // Two spellings of one address are one user: the last one listed wins.
+        let groups: BTreeMap<String, String> = groups
+            .iter()
+            .map(|(u, g)| (address::normalised(u), g.clone()))
+            .collect();
+        for (u, g) in &groups {
             validate::name("user", u)?;
             validate::name("group", g)?;
         }
         self.write(quota, |c, tx| {
             c.execute("DELETE FROM user_groups WHERE quota = $1", &[quota.into()])?;
-            for (u, g) in groups {
+            for (u, g) in &groups {
                 put_group(c, quota, u, g)?;
             }
             tx.changed("user_groups", changes::key(&[]), Operation::Upsert);
@@ -39,6 +45,7 @@ impl<C: SqlConnection + ?Sized> Journal<'_, C> {
 
     /// Sets one user's group (`JournalBase.set_group`).
     pub fn set_group(&mut self, quota: &str, user: &str, group: &str) -> Result<()> {
+        let user = &*address::normalise(user);
         validate::name("user", user)?;
         validate::name("group", group)?;
         self.write(quota, |c, tx| {
@@ -51,6 +58,7 @@ impl<C: SqlConnection + ?Sized> Journal<'_, C> {
     /// The group an organiser is counted in: `groups[organiser]`, else `groups["*"]`, else
     /// the organiser itself.
     pub fn group_of(&mut self, quota: &str, organiser: &str) -> Result<String> {
+        let organiser = &*address::normalise(organiser);
         let groups = self.get_groups(quota)?;
         Ok(group_for(&groups, organiser))
     }

@@ -12,6 +12,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use crate::address;
 use crate::error::{Result, StoreError};
 use crate::ical::datetime::format_utc;
 use crate::schema::{Component, Migration};
@@ -138,6 +139,8 @@ impl<C: SqlConnection> Store<C> {
         uid: Option<&str>,
         body: &str,
     ) -> Result<i64> {
+        let recipient = &*address::normalise(recipient);
+        let sender = &*address::normalise(sender);
         validate::user(sender)?;
         validate::user(recipient)?;
         validate::object_text(body)?;

@@ -14,6 +14,7 @@ mod scheduling;
 use chrono::TimeDelta;
 use chrono_tz::Tz;
 
+use crate::address;
 use crate::changes::{self, Operation};
 use crate::error::{Result, StoreError};
 use crate::ical::duration::parse_duration;
@@ -285,6 +286,7 @@ impl Preferences {
 impl<C: SqlConnection> Store<C> {
     /// The user's preferences (every stored value, sorted by name).
     pub fn preferences(&mut self, user: &str) -> Result<Preferences> {
+        let user = &*address::normalise(user);
         let rows = self.conn.query(
             "SELECT name, value FROM preferences WHERE store_user = $1 ORDER BY name",
             &[user.into()],
@@ -299,6 +301,7 @@ impl<C: SqlConnection> Store<C> {
 
     /// The stored value of one preference.
     pub fn get_preference(&mut self, user: &str, name: &str) -> Result<Option<String>> {
+        let user = &*address::normalise(user);
         Ok(strings(self.conn.query(
             "SELECT value FROM preferences WHERE store_user = $1 AND name = $2",
             &[user.into(), name.into()],
@@ -309,6 +312,7 @@ impl<C: SqlConnection> Store<C> {
 
     /// Sets one preference after checking it ([`validate`]).
     pub fn set_preference(&mut self, user: &str, name: &str, value: &str) -> Result<()> {
+        let user = &*address::normalise(user);
         validate(name, value)?;
         self.write(user, |c, tx| {
             c.execute(
@@ -327,6 +331,7 @@ impl<C: SqlConnection> Store<C> {
 
     /// Removes one preference (back to its default). Returns whether it was set.
     pub fn unset_preference(&mut self, user: &str, name: &str) -> Result<bool> {
+        let user = &*address::normalise(user);
         if describe(name).is_none() {
             validate(name, "x")?;
         }

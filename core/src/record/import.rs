@@ -8,6 +8,7 @@ use std::fmt;
 use super::derive::{ByUid, OldPeriods, group_by_uid, record_objects};
 use super::options::RecordOptions;
 use super::participation::same_uri;
+use crate::address;
 use crate::error::{Result, StoreError};
 use crate::ical::{self, EventComponent, ParseOptions, RepairNote, show};
 use crate::period::FREEBUSY;
@@ -175,6 +176,7 @@ impl<C: SqlConnection> Store<C> {
         opts: &RecordOptions,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<ImportReport> {
+        let user = &*address::normalise(user);
         self.import_sources(user, &[Source::bytes(input)], None, opts, progress)
     }
 
@@ -191,6 +193,7 @@ impl<C: SqlConnection> Store<C> {
         opts: &RecordOptions,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<ImportReport> {
+        let user = &*address::normalise(user);
         let mut events = Vec::new();
         let mut places = Vec::new();
         let mut notes = Vec::new();
@@ -226,6 +229,7 @@ impl<C: SqlConnection> Store<C> {
         opts: &RecordOptions,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<ImportReport> {
+        let user = &*address::normalise(user);
         for e in events {
             validate::object_text(&e.text)?;
         }

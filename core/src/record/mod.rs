@@ -14,6 +14,7 @@ pub mod participation;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use crate::address;
 use crate::error::Result;
 use crate::ical::EventComponent;
 use crate::ical::datetime::{format_utc, parse_utc};
@@ -60,6 +61,7 @@ impl<C: SqlConnection> Store<C> {
         event: &EventComponent,
         opts: &RecordOptions,
     ) -> Result<Vec<Period>> {
+        let user = &*address::normalise(user);
         validate::uid(&event.uid)?;
         validate::object_text(&event.text)?;
         let by_uid = group_by_uid(std::slice::from_ref(event))?;
@@ -80,6 +82,7 @@ impl<C: SqlConnection> Store<C> {
         uid: &str,
         opts: &RecordOptions,
     ) -> Result<Vec<Period>> {
+        let user = &*address::normalise(user);
         self.write(user, |c, tx| {
             let derived = refresh_uids(
                 c,
@@ -105,6 +108,7 @@ impl<C: SqlConnection> Store<C> {
         rid: Option<&str>,
         opts: &RecordOptions,
     ) -> Result<bool> {
+        let user = &*address::normalise(user);
         self.change_and_refresh(user, uid, opts, |c, tx| {
             objects::set_status(c, tx, user, uid, rid, Status::Active, Status::Cancelled)
         })
@@ -118,6 +122,7 @@ impl<C: SqlConnection> Store<C> {
         rid: Option<&str>,
         opts: &RecordOptions,
     ) -> Result<bool> {
+        let user = &*address::normalise(user);
         self.change_and_refresh(user, uid, opts, |c, tx| {
             objects::set_status(c, tx, user, uid, rid, Status::Cancelled, Status::Active)
         })
@@ -132,6 +137,7 @@ impl<C: SqlConnection> Store<C> {
         rid: Option<&str>,
         opts: &RecordOptions,
     ) -> Result<bool> {
+        let user = &*address::normalise(user);
         self.change_and_refresh(user, uid, opts, |c, tx| {
             objects::delete_objects(c, tx, user, uid, rid)
         })
@@ -175,6 +181,7 @@ impl<C: SqlConnection> Store<C> {
         uid: &str,
         rid: Option<&str>,
     ) -> Result<bool> {
+        let user = &*address::normalise(user);
         let now = self.now();
         let mut conflicts = Vec::new();
         for p in periods {
@@ -215,6 +222,7 @@ impl<C: SqlConnection> Store<C> {
     /// Fails (changing nothing) if an event would need more than
     /// [`crate::ical::DEFAULT_MAX_INSTANCES`] instances up to `until`; the error names the event.
     pub fn extend_freebusy(&mut self, user: &str, until: DateTime<Utc>, tz: Tz) -> Result<usize> {
+        let user = &*address::normalise(user);
         let now = self.now();
         let opts = RecordOptions {
             tz,
@@ -242,6 +250,7 @@ impl<C: SqlConnection> Store<C> {
         opts: &RecordOptions,
         piece: usize,
     ) -> Result<ExtendReport> {
+        let user = &*address::normalise(user);
         validate::user(user)?;
         let Some(listed) = providers::get_providers(&mut self.conn, user)? else {
             return Ok(ExtendReport::default());
@@ -333,6 +342,7 @@ impl<C: SqlConnection> Store<C> {
         until: DateTime<Utc>,
         opts: &RecordOptions,
     ) -> Result<usize> {
+        let user = &*address::normalise(user);
         self.write(user, |c, tx| {
             let Some(listed) = providers::get_providers(c, user)? else {
                 return Ok(0);

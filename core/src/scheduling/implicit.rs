@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::text::{self, Component, Line};
 use super::{Method, Processed, Response, component, parse_one};
+use crate::address;
 use crate::error::Result;
 use crate::ical::EventComponent;
 use crate::record::participation::same_uri;
@@ -49,6 +50,7 @@ impl Copies {
 impl<C: SqlConnection> Store<C> {
     /// `user`'s copies of `uid`, active and cancelled.
     pub fn copies(&mut self, user: &str, uid: &str) -> Result<Copies> {
+        let user = &*address::normalise(user);
         let mut items = BTreeMap::new();
         for status in [Status::Active, Status::Cancelled] {
             let active = status == Status::Active;
@@ -71,6 +73,7 @@ impl<C: SqlConnection> Store<C> {
     /// to the other participants, as one unit of work. Nothing happens for an event without
     /// an organiser or other participants, or when nothing a participant sees changed.
     pub fn deliver_change(&mut self, user: &str, uid: &str, before: &Copies) -> Result<Processed> {
+        let user = &*address::normalise(user);
         self.transaction(|s| {
             let after = s.copies(user, uid)?;
             let (responses, answered) = messages(user, uid, before, &after)?;

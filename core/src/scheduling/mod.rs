@@ -26,6 +26,7 @@ pub(crate) mod text;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use crate::address;
 use crate::error::{Result, StoreError};
 use crate::ical::{self, EventComponent, ExpandContext};
 use crate::period::Period;
@@ -189,6 +190,7 @@ impl<C: SqlConnection> Store<C> {
         message: &Message,
         opts: &ReceiveOptions,
     ) -> Result<Outcome> {
+        let recipient = &*address::normalise(recipient);
         validate::user(recipient)?;
         self.transaction(|s| {
             let mut ctx = s.context(recipient, opts)?;
@@ -213,6 +215,7 @@ impl<C: SqlConnection> Store<C> {
     /// copy) or DECLINECOUNTER (the counter-proposal dropped); an attendee's REPLY (their
     /// answer recorded, the request dequeued) or COUNTER (offers recorded).
     pub fn send_message(&mut self, sender: &str, message: &Message) -> Result<Outcome> {
+        let sender = &*address::normalise(sender);
         validate::user(sender)?;
         let opts = ReceiveOptions::default();
         self.transaction(|s| {
@@ -234,6 +237,7 @@ impl<C: SqlConnection> Store<C> {
         message: &Message,
         opts: &ReceiveOptions,
     ) -> Result<Processed> {
+        let recipient = &*address::normalise(recipient);
         self.transaction(|s| {
             let outcome = s.receive(recipient, message, opts)?;
             let mut processed = Processed {

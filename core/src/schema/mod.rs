@@ -14,6 +14,7 @@
 //! existed hold one row `('version', '1')`, which stands for core, store and journal at
 //! version 1; it is read as such and left in place.
 
+mod addresses;
 pub mod catalogue;
 pub mod storage;
 
@@ -74,7 +75,8 @@ pub static CORE: Component = Component {
 };
 
 /// imip-agent's per-user store: objects, recurrences, counters, requests, free/busy (v1);
-/// preferences (v2: a browser database has them too, since clients read them).
+/// preferences (v2: a browser database has them too, since clients read them); calendar
+/// addresses in one spelling (v3: rows only, see [`crate::address`]).
 pub static STORE: Component = Component {
     name: "store",
     migrations: &[
@@ -88,8 +90,29 @@ pub static STORE: Component = Component {
             sqlite: include_str!("sqlite_store_v2.sql"),
             postgres: include_str!("postgres_store_v2.sql"),
         },
+        Migration {
+            version: 3,
+            sqlite: include_str!("store_v3.sql"),
+            postgres: include_str!("store_v3.sql"),
+        },
     ],
 };
+
+/// A step of a migration that rewrites rows instead of (or after) its DDL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DataStep {
+    /// Calendar addresses in one spelling ([`crate::address`]).
+    NormaliseAddresses,
+}
+
+/// The data steps, by component and the version whose migration runs them (after its DDL).
+const DATA_STEPS: &[(&str, i64, DataStep)] = &[("store", 3, DataStep::NormaliseAddresses)];
+
+fn run_data_step<C: SqlConnection + ?Sized>(conn: &mut C, step: DataStep) -> Result<()> {
+    match step {
+        DataStep::NormaliseAddresses => addresses::normalise_stored(conn),
+    }
+}
 
 /// imip-agent's journal: quotas, limits, groups, delegates and their entries.
 pub static JOURNAL: Component = Component {
@@ -124,7 +147,7 @@ pub static CALENDAR: &[&Component] = &[&CORE, &STORE, &JOURNAL];
 
 /// The version of the calendar schema this build writes: the store's (the newest of the
 /// [`CALENDAR`] components; core and journal are at 1).
-pub const CURRENT_VERSION: i64 = 2;
+pub const CURRENT_VERSION: i64 = 3;
 
 /// True if the database has the `calstore_schema` table.
 fn has_schema_table<C: SqlConnection + ?Sized>(conn: &mut C) -> Result<bool> {
@@ -240,6 +263,12 @@ pub fn migrate_components<C: SqlConnection + ?Sized>(
             let now = component_version(c, component)?;
             for m in component.migrations.iter().filter(|m| m.version > now) {
                 run_script(c, m.script(dialect))?;
+                for (_, _, step) in DATA_STEPS
+                    .iter()
+                    .filter(|(name, version, _)| *name == component.name && *version == m.version)
+                {
+                    run_data_step(c, *step)?;
+                }
                 c.execute(
                     "INSERT INTO calstore_schema (name, value) VALUES ($1, $2) \
                      ON CONFLICT (name) DO UPDATE SET value = excluded.value",

@@ -2,6 +2,7 @@
 //! `countered_recurrences`, one text per (uid, rid, attendee).
 
 use super::{Store, strings};
+use crate::address;
 use crate::changes::{self, Operation};
 use crate::error::Result;
 use crate::sql::SqlConnection;
@@ -15,6 +16,7 @@ impl<C: SqlConnection> Store<C> {
         uid: &str,
         rid: Option<&str>,
     ) -> Result<Vec<String>> {
+        let user = &*address::normalise(user);
         strings(match rid {
             None => self.conn.query(
                 "SELECT other FROM countered_objects WHERE store_user = $1 AND object_uid = $2 \
@@ -37,6 +39,8 @@ impl<C: SqlConnection> Store<C> {
         uid: &str,
         rid: Option<&str>,
     ) -> Result<Option<String>> {
+        let user = &*address::normalise(user);
+        let other = &*address::normalise(other);
         Ok(strings(match rid {
             None => self.conn.query(
                 "SELECT object_text FROM countered_objects WHERE store_user = $1 \
@@ -63,6 +67,8 @@ impl<C: SqlConnection> Store<C> {
         rid: Option<&str>,
         text: &str,
     ) -> Result<()> {
+        let user = &*address::normalise(user);
+        let other = &*address::normalise(other);
         validate::user(other)?;
         validate::uid(uid)?;
         validate::rid(rid)?;
@@ -102,6 +108,7 @@ impl<C: SqlConnection> Store<C> {
     /// Removes every counter-proposal for exactly (uid, rid); counters on recurrences survive
     /// the removal of the parent's. Returns how many were removed.
     pub fn remove_counters(&mut self, user: &str, uid: &str, rid: Option<&str>) -> Result<u64> {
+        let user = &*address::normalise(user);
         self.write(user, |c, tx| {
             let others = match rid {
                 None => c.query(
@@ -135,6 +142,8 @@ impl<C: SqlConnection> Store<C> {
         uid: &str,
         rid: Option<&str>,
     ) -> Result<bool> {
+        let user = &*address::normalise(user);
+        let other = &*address::normalise(other);
         self.write(user, |c, tx| {
             let n = match rid {
                 None => c.execute(

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Store;
+use crate::address;
 use crate::changes::{self, Operation};
 use crate::error::Result;
 use crate::period::{FREEBUSY, Period, PeriodRow};
@@ -13,6 +14,7 @@ use crate::work::WriteTx;
 impl<C: SqlConnection> Store<C> {
     /// The user's own periods, sorted, without duplicates.
     pub fn get_freebusy(&mut self, user: &str) -> Result<Vec<Period>> {
+        let user = &*address::normalise(user);
         Ok(periods(FREEBUSY.select_all(&mut self.conn, &[user])?))
     }
 
@@ -24,6 +26,7 @@ impl<C: SqlConnection> Store<C> {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Period>> {
+        let user = &*address::normalise(user);
         Ok(periods(FREEBUSY.select_overlap(
             &mut self.conn,
             &[user],
@@ -34,6 +37,7 @@ impl<C: SqlConnection> Store<C> {
 
     /// Replaces the user's own free/busy with `periods` (equal periods are stored once).
     pub fn set_freebusy(&mut self, user: &str, periods: &[Period]) -> Result<()> {
+        let user = &*address::normalise(user);
         validate_periods(periods)?;
         self.write(user, |c, tx| replace_periods(c, tx, user, periods))
     }
@@ -41,6 +45,7 @@ impl<C: SqlConnection> Store<C> {
     /// Adds periods to the user's own free/busy; equal periods are skipped. Returns how many
     /// were added.
     pub fn add_freebusy(&mut self, user: &str, periods: &[Period]) -> Result<u64> {
+        let user = &*address::normalise(user);
         validate_periods(periods)?;
         self.write(user, |c, tx| {
             let mut n = 0;
@@ -62,6 +67,7 @@ impl<C: SqlConnection> Store<C> {
         uid: &str,
         rid: Option<&str>,
     ) -> Result<u64> {
+        let user = &*address::normalise(user);
         self.write(user, |c, tx| {
             let n = FREEBUSY.delete_event(c, &[user], uid, rid)?;
             if n > 0 {

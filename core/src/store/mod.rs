@@ -32,6 +32,7 @@ pub mod requests;
 
 use chrono::{DateTime, Utc};
 
+use crate::address;
 use crate::changes::{self, Change, Scope};
 use crate::clock::Clock;
 use crate::error::{Result, StoreError};
@@ -196,6 +197,7 @@ impl<C: SqlConnection> Store<C> {
     /// of the user, the bump is given back at the commit (a write that changes nothing leaves
     /// no trace).
     pub fn lock_user(&mut self, user: &str) -> Result<()> {
+        let user = &*address::normalise(user);
         self.write(user, |_, _| Ok(()))
     }
 
@@ -211,6 +213,7 @@ impl<C: SqlConnection> Store<C> {
 
     /// True if `user` has ever written to the store.
     pub fn user_exists(&mut self, user: &str) -> Result<bool> {
+        let user = &*address::normalise(user);
         Ok(!self
             .conn
             .query(
@@ -222,6 +225,7 @@ impl<C: SqlConnection> Store<C> {
 
     /// Fails with [`StoreError::NotFound`] naming the user if it has no data.
     pub fn require_user(&mut self, user: &str) -> Result<()> {
+        let user = &*address::normalise(user);
         validate::user(user)?;
         if self.user_exists(user)? {
             Ok(())
@@ -234,11 +238,13 @@ impl<C: SqlConnection> Store<C> {
 
     /// The user's current revision (0 if the user never wrote).
     pub fn revision(&mut self, user: &str) -> Result<i64> {
+        let user = &*address::normalise(user);
         changes::current_revision(&mut self.conn, Scope::Store, user)
     }
 
     /// The user's changes after revision `since`, in revision order.
     pub fn changes_since(&mut self, user: &str, since: i64) -> Result<Vec<Change>> {
+        let user = &*address::normalise(user);
         changes::changes_since(&mut self.conn, Scope::Store, user, since)
     }
 }

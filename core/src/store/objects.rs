@@ -6,6 +6,7 @@
 //! free/busy derived from them.
 
 use super::{Store, rid_key, strings};
+use crate::address;
 use crate::changes::Operation;
 use crate::error::Result;
 use crate::sql::{SqlConnection, Value, bulk};
@@ -16,11 +17,13 @@ use crate::work::WriteTx;
 impl<C: SqlConnection> Store<C> {
     /// UIDs of the user's active parent events, sorted.
     pub fn get_events(&mut self, user: &str) -> Result<Vec<String>> {
+        let user = &*address::normalise(user);
         self.events_with_status(user, Status::Active)
     }
 
     /// UIDs of the user's cancelled parent events, sorted.
     pub fn get_cancelled_events(&mut self, user: &str) -> Result<Vec<String>> {
+        let user = &*address::normalise(user);
         self.events_with_status(user, Status::Cancelled)
     }
 
@@ -40,6 +43,7 @@ impl<C: SqlConnection> Store<C> {
         user: &str,
         status: Status,
     ) -> Result<Vec<(String, Option<String>)>> {
+        let user = &*address::normalise(user);
         let rows = self.conn.query(
             "SELECT object_uid, NULL FROM objects WHERE store_user = $1 AND status = $2 \
              UNION ALL \
@@ -67,6 +71,7 @@ impl<C: SqlConnection> Store<C> {
         uid: Option<&str>,
         range: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
     ) -> Result<Vec<String>> {
+        let user = &*address::normalise(user);
         validate::user(user)?;
         let in_range: Option<std::collections::BTreeSet<String>> = match range {
             Some((from, to)) => Some(
@@ -104,6 +109,7 @@ impl<C: SqlConnection> Store<C> {
         rid: Option<&str>,
         status: Status,
     ) -> Result<Option<String>> {
+        let user = &*address::normalise(user);
         let rows = match rid {
             None => self.conn.query(
                 "SELECT object_text FROM objects WHERE store_user = $1 AND object_uid = $2 \
@@ -121,11 +127,13 @@ impl<C: SqlConnection> Store<C> {
 
     /// The active parent event's text (a cancelled parent is not returned).
     pub fn get_complete_event(&mut self, user: &str, uid: &str) -> Result<Option<String>> {
+        let user = &*address::normalise(user);
         self.get_event(user, uid, None, Status::Active)
     }
 
     /// The active recurrence's text (a cancelled one is not returned).
     pub fn get_recurrence(&mut self, user: &str, uid: &str, rid: &str) -> Result<Option<String>> {
+        let user = &*address::normalise(user);
         self.get_event(user, uid, Some(rid), Status::Active)
     }
 
@@ -138,6 +146,7 @@ impl<C: SqlConnection> Store<C> {
         rid: Option<&str>,
         text: &str,
     ) -> Result<()> {
+        let user = &*address::normalise(user);
         validate::uid(uid)?;
         validate::rid(rid)?;
         validate::object_text(text)?;
@@ -146,22 +155,26 @@ impl<C: SqlConnection> Store<C> {
 
     /// Stores a parent event as active.
     pub fn set_complete_event(&mut self, user: &str, uid: &str, text: &str) -> Result<()> {
+        let user = &*address::normalise(user);
         self.set_event(user, uid, None, text)
     }
 
     /// Stores a recurrence as active.
     pub fn set_recurrence(&mut self, user: &str, uid: &str, rid: &str, text: &str) -> Result<()> {
+        let user = &*address::normalise(user);
         self.set_event(user, uid, Some(rid), text)
     }
 
     /// Removes a recurrence (rid given), or the parent and every recurrence, active or
     /// cancelled: nothing is left under cancellations. Returns whether anything was removed.
     pub fn remove_event(&mut self, user: &str, uid: &str, rid: Option<&str>) -> Result<bool> {
+        let user = &*address::normalise(user);
         self.write(user, |c, tx| delete_objects(c, tx, user, uid, rid))
     }
 
     /// Removes the parent event only (any status). Returns whether it existed.
     pub fn remove_parent_event(&mut self, user: &str, uid: &str) -> Result<bool> {
+        let user = &*address::normalise(user);
         self.write(user, |c, tx| {
             let n = c.execute(
                 "DELETE FROM objects WHERE store_user = $1 AND object_uid = $2",
@@ -176,11 +189,13 @@ impl<C: SqlConnection> Store<C> {
 
     /// Removes every recurrence of `uid` (any status). Returns how many were removed.
     pub fn remove_recurrences(&mut self, user: &str, uid: &str) -> Result<u64> {
+        let user = &*address::normalise(user);
         self.write(user, |c, tx| delete_recurrences(c, tx, user, uid))
     }
 
     /// Recurrence ids of `uid`, active and cancelled, sorted.
     pub fn get_recurrences(&mut self, user: &str, uid: &str) -> Result<Vec<String>> {
+        let user = &*address::normalise(user);
         strings(self.conn.query(
             "SELECT object_recurrenceid FROM recurrences WHERE store_user = $1 \
              AND object_uid = $2 ORDER BY object_recurrenceid",
@@ -190,11 +205,13 @@ impl<C: SqlConnection> Store<C> {
 
     /// Active recurrence ids of `uid`, sorted.
     pub fn get_active_recurrences(&mut self, user: &str, uid: &str) -> Result<Vec<String>> {
+        let user = &*address::normalise(user);
         self.recurrences_with_status(user, uid, Status::Active)
     }
 
     /// Cancelled recurrence ids of `uid`, sorted.
     pub fn get_cancelled_recurrences(&mut self, user: &str, uid: &str) -> Result<Vec<String>> {
+        let user = &*address::normalise(user);
         self.recurrences_with_status(user, uid, Status::Cancelled)
     }
 
@@ -216,6 +233,7 @@ impl<C: SqlConnection> Store<C> {
     /// Moves an active object to the cancellations. Returns whether it was active. Only the
     /// addressed object changes: cancelling a parent does not cancel its recurrences.
     pub fn cancel_event(&mut self, user: &str, uid: &str, rid: Option<&str>) -> Result<bool> {
+        let user = &*address::normalise(user);
         self.write(user, |c, tx| {
             set_status(c, tx, user, uid, rid, Status::Active, Status::Cancelled)
         })
@@ -223,6 +241,7 @@ impl<C: SqlConnection> Store<C> {
 
     /// Moves a cancelled object back to the active ones. Returns whether it was cancelled.
     pub fn uncancel_event(&mut self, user: &str, uid: &str, rid: Option<&str>) -> Result<bool> {
+        let user = &*address::normalise(user);
         self.write(user, |c, tx| {
             set_status(c, tx, user, uid, rid, Status::Cancelled, Status::Active)
         })
@@ -235,6 +254,7 @@ impl<C: SqlConnection> Store<C> {
         uid: &str,
         rid: Option<&str>,
     ) -> Result<bool> {
+        let user = &*address::normalise(user);
         self.write(user, |c, tx| remove_cancelled(c, tx, user, uid, rid))
     }
 
@@ -246,6 +266,7 @@ impl<C: SqlConnection> Store<C> {
         uid: &str,
         rid: Option<&str>,
     ) -> Result<u64> {
+        let user = &*address::normalise(user);
         self.write(user, |c, tx| {
             if rid.is_some() {
                 return Ok(u64::from(remove_cancelled(c, tx, user, uid, rid)?));

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Store;
+use crate::address;
 use crate::changes::{self, Operation};
 use crate::error::Result;
 use crate::ical::datetime::{format_utc, parse_utc};
@@ -27,6 +28,7 @@ impl<C: SqlConnection> Store<C> {
     /// rewrites the offers file only if it dropped a period, a read that finds nothing to
     /// expire writes nothing, so it neither bumps the revision nor makes the reader a user.
     pub fn get_freebusy_offers(&mut self, user: &str) -> Result<Vec<Offer>> {
+        let user = &*address::normalise(user);
         self.read_offers(user, |c| FREEBUSY_OFFERS.select_all(c, &[user]))
     }
 
@@ -37,6 +39,7 @@ impl<C: SqlConnection> Store<C> {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Offer>> {
+        let user = &*address::normalise(user);
         self.read_offers(user, |c| {
             FREEBUSY_OFFERS.select_overlap(c, &[user], from, to)
         })
@@ -71,6 +74,7 @@ impl<C: SqlConnection> Store<C> {
 
     /// Replaces the user's offers.
     pub fn set_freebusy_offers(&mut self, user: &str, offers: &[Offer]) -> Result<()> {
+        let user = &*address::normalise(user);
         self.replace_offers(user, Selection::All, offers)
     }
 
@@ -83,6 +87,7 @@ impl<C: SqlConnection> Store<C> {
         rid: Option<&str>,
         offers: &[Offer],
     ) -> Result<()> {
+        let user = &*address::normalise(user);
         validate::uid(uid)?;
         self.replace_offers(user, Selection::Event(uid, rid), offers)
     }

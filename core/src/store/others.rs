@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::Store;
 use super::freebusy::{periods, validate_periods};
+use crate::address;
 use crate::changes::{self, Operation};
 use crate::error::{Result, StoreError};
 use crate::ical::FreeBusyComponent;
@@ -15,6 +16,8 @@ use crate::validate;
 impl<C: SqlConnection> Store<C> {
     /// Free/busy received or deduced about `other`, sorted.
     pub fn get_freebusy_for_other(&mut self, user: &str, other: &str) -> Result<Vec<Period>> {
+        let user = &*address::normalise(user);
+        let other = &*address::normalise(other);
         Ok(periods(
             FREEBUSY_OTHER.select_all(&mut self.conn, &[user, other])?,
         ))
@@ -28,6 +31,8 @@ impl<C: SqlConnection> Store<C> {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Period>> {
+        let user = &*address::normalise(user);
+        let other = &*address::normalise(other);
         Ok(periods(FREEBUSY_OTHER.select_overlap(
             &mut self.conn,
             &[user, other],
@@ -38,6 +43,7 @@ impl<C: SqlConnection> Store<C> {
 
     /// The others the user holds free/busy about, sorted.
     pub fn get_freebusy_others(&mut self, user: &str) -> Result<Vec<String>> {
+        let user = &*address::normalise(user);
         FREEBUSY_OTHER.select_second_owners(&mut self.conn, user)
     }
 
@@ -48,6 +54,8 @@ impl<C: SqlConnection> Store<C> {
         other: &str,
         periods: &[Period],
     ) -> Result<()> {
+        let user = &*address::normalise(user);
+        let other = &*address::normalise(other);
         self.replace_others(user, other, &[(Selection::All, periods.to_vec())])
             .map(|_| ())
     }
@@ -62,6 +70,8 @@ impl<C: SqlConnection> Store<C> {
         to: DateTime<Utc>,
         periods: &[Period],
     ) -> Result<()> {
+        let user = &*address::normalise(user);
+        let other = &*address::normalise(other);
         let range = overlapping(from, to)?;
         self.replace_others(user, other, &[(range, periods.to_vec())])
             .map(|_| ())
@@ -81,6 +91,8 @@ impl<C: SqlConnection> Store<C> {
         other: &str,
         components: &[FreeBusyComponent],
     ) -> Result<usize> {
+        let user = &*address::normalise(user);
+        let other = &*address::normalise(other);
         validate::user(other)?;
         let mut replacements = Vec::new();
         for comp in components {
@@ -123,6 +135,8 @@ impl<C: SqlConnection> Store<C> {
         rid: Option<&str>,
         periods: &[Period],
     ) -> Result<()> {
+        let user = &*address::normalise(user);
+        let other = &*address::normalise(other);
         validate::uid(uid)?;
         self.replace_others(
             user,

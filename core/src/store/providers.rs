@@ -2,6 +2,7 @@
 //! `freebusy_providers` and `freebusy_provider_datetimes`).
 
 use super::{Store, strings};
+use crate::address;
 use crate::changes::{self, Operation};
 use crate::error::{Result, StoreError};
 use crate::ical::datetime::parse_utc;
@@ -28,6 +29,7 @@ impl<C: SqlConnection> Store<C> {
 
     /// The user's providers record, or None if there is none.
     pub fn get_freebusy_providers(&mut self, user: &str) -> Result<Option<Providers>> {
+        let user = &*address::normalise(user);
         get_providers(&mut self.conn, user)
     }
 
@@ -38,6 +40,7 @@ impl<C: SqlConnection> Store<C> {
         datetime: Option<&str>,
         providers: &[(String, Option<String>)],
     ) -> Result<()> {
+        let user = &*address::normalise(user);
         if let Some(dt) = datetime {
             parse_utc(dt).map_err(|e| StoreError::invalid(e.to_string()))?;
         }
@@ -64,6 +67,7 @@ impl<C: SqlConnection> Store<C> {
         uid: &str,
         rid: Option<&str>,
     ) -> Result<bool> {
+        let user = &*address::normalise(user);
         validate::uid(uid)?;
         self.write(user, |c, tx| {
             let added = add_provider(c, user, uid, rid)?;
@@ -82,6 +86,7 @@ impl<C: SqlConnection> Store<C> {
         uid: &str,
         rid: Option<&str>,
     ) -> Result<bool> {
+        let user = &*address::normalise(user);
         self.write(user, |c, tx| {
             let removed = remove_provider(c, user, uid, rid)?;
             if removed {

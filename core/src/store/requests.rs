@@ -1,6 +1,7 @@
 //! The request queue: table `requests`, one entry per (uid, rid) in the order queued.
 
 use super::{Store, rid_key};
+use crate::address;
 use crate::changes::Operation;
 use crate::error::Result;
 use crate::sql::{SqlConnection, Value};
@@ -21,11 +22,13 @@ pub struct Request {
 impl<C: SqlConnection> Store<C> {
     /// The request queue in the order the requests were queued.
     pub fn get_requests(&mut self, user: &str) -> Result<Vec<Request>> {
+        let user = &*address::normalise(user);
         requests_of(&mut self.conn, user)
     }
 
     /// Replaces the whole queue.
     pub fn set_requests(&mut self, user: &str, requests: &[Request]) -> Result<()> {
+        let user = &*address::normalise(user);
         for r in requests {
             validate::uid(&r.uid)?;
             validate::rid(r.rid.as_deref())?;
@@ -68,6 +71,7 @@ impl<C: SqlConnection> Store<C> {
         rid: Option<&str>,
         kind: Option<&str>,
     ) -> Result<()> {
+        let user = &*address::normalise(user);
         validate::uid(uid)?;
         validate::rid(rid)?;
         self.write(user, |c, tx| {
@@ -84,6 +88,7 @@ impl<C: SqlConnection> Store<C> {
         rid: Option<&str>,
         kind: Option<&str>,
     ) -> Result<bool> {
+        let user = &*address::normalise(user);
         validate::uid(uid)?;
         validate::rid(rid)?;
         self.write(user, |c, tx| {
@@ -94,6 +99,7 @@ impl<C: SqlConnection> Store<C> {
     /// Removes the request for exactly (uid, rid): rid None removes only the whole-event
     /// request, not recurrence-specific ones. Returns whether one was removed.
     pub fn dequeue_request(&mut self, user: &str, uid: &str, rid: Option<&str>) -> Result<bool> {
+        let user = &*address::normalise(user);
         self.write(user, |c, tx| {
             let n = c.execute(
                 "DELETE FROM requests WHERE store_user = $1 AND object_uid = $2 \
@@ -117,6 +123,7 @@ impl<C: SqlConnection> Store<C> {
         kind: Option<&str>,
         strict: bool,
     ) -> Result<bool> {
+        let user = &*address::normalise(user);
         let rows = self.conn.query(
             "SELECT request_type FROM requests WHERE store_user = $1 AND object_uid = $2 \
              AND coalesce(object_recurrenceid, '') = $3",

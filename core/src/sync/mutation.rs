@@ -308,7 +308,9 @@ impl Mutation {
             | Mutation::DequeueRequest { user, .. }
             | Mutation::SetCounter { user, .. }
             | Mutation::RemoveCounter { user, .. }
-            | Mutation::ImportFreebusyOther { user, .. } => Target::Calendar(user.clone()),
+            | Mutation::ImportFreebusyOther { user, .. } => {
+                Target::Calendar(crate::address::normalised(user))
+            }
             Mutation::SetQuotaLimits { quota, .. }
             | Mutation::SetQuotaGroups { quota, .. }
             | Mutation::SetQuotaDelegates { quota, .. }

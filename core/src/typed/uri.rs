@@ -12,8 +12,8 @@ use super::invalid::{InvalidValue, quote};
 
 /// A calendar user URI such as `mailto:alf@vega.com`: a scheme (a letter, then letters,
 /// digits, `+`, `.`, `-`), `:`, then at least one character; no spaces or control characters
-/// anywhere; at most 1024 characters. Kept as given (calendar users are keyed by their URI
-/// text in the store).
+/// anywhere; at most 1024 characters. Kept in its one spelling, the scheme and a mail domain
+/// in lower case ([`crate::address`]): calendar users are keyed by their URI text in the store.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CalendarUri(String);
 
@@ -21,7 +21,7 @@ impl CalendarUri {
     /// Most characters.
     pub const MAX_LEN: usize = 1024;
 
-    /// Checks `s`.
+    /// Checks `s`; keeps it in its one spelling ([`crate::address::normalise`]).
     pub fn new(s: &str) -> Result<Self, InvalidValue> {
         let refuse = |why: &str| InvalidValue::new("calendar URI", format!("{}: {why}", quote(s)));
         if s.chars().count() > Self::MAX_LEN {
@@ -50,7 +50,7 @@ impl CalendarUri {
         if rest.is_empty() {
             return Err(refuse("nothing after the scheme"));
         }
-        Ok(CalendarUri(s.to_owned()))
+        Ok(CalendarUri(crate::address::normalised(s)))
     }
 
     /// The URI.

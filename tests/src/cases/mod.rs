@@ -1,6 +1,7 @@
 //! The conformance cases, by area. Each `pub fn` taking a connection is one case and must be
 //! listed in `all_cases!` (a unit test checks this).
 
+pub mod addresses;
 pub mod bad_input;
 pub mod changes;
 pub mod corpus;

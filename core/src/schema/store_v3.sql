@@ -1,0 +1,3 @@
+-- calstore component "store", version 3, both dialects: no DDL. Calendar addresses stored
+-- before this version are brought to one spelling (scheme and mail domain in lower case) by
+-- the migration's data step, core/src/schema/addresses.rs (decision 0015).
