@@ -5,8 +5,9 @@
 //! bounded pieces (`Store::extend_freebusy_in_pieces`, what it does now). SQLite WAL file.
 //!
 //! Run: `cargo bench -p calstore-tests --bench daily_job` (`-- --quick` for 10 000 events;
-//! `CALSTORE_BENCH_EVENTS=N` for another size). A benchmark, not a timed test: it prints
-//! figures and asserts only that both runs extended the same periods.
+//! `CALSTORE_BENCH_EVENTS=N` for another size; `CALSTORE_BENCH_PIECES=200,50` to run the
+//! pieces with each of these sizes instead of [`EXTEND_PIECE`]). A benchmark, not a timed
+//! test: it prints figures and asserts only that every run extended the same periods.
 
 // A benchmark binary: failing loudly on a broken setup is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -47,7 +48,8 @@ struct Figures {
     periods: i64,
 }
 
-fn run(path: &std::path::Path, pieces: bool, now: DateTime<Utc>) -> Figures {
+/// One run: `piece` None extends in one transaction, Some(n) in pieces of n events.
+fn run(path: &std::path::Path, piece: Option<usize>, now: DateTime<Utc>) -> Figures {
     let stop = Arc::new(AtomicBool::new(false));
     let started = Arc::new(AtomicBool::new(false));
     let writer = {
@@ -87,9 +89,9 @@ fn run(path: &std::path::Path, pieces: bool, now: DateTime<Utc>) -> Figures {
     started.store(true, Ordering::SeqCst);
     std::thread::sleep(Duration::from_millis(100));
     let t = Instant::now();
-    if pieces {
+    if let Some(piece) = piece {
         let report = store
-            .extend_freebusy_in_pieces(USER, until, &opts, EXTEND_PIECE)
+            .extend_freebusy_in_pieces(USER, until, &opts, piece)
             .unwrap();
         assert!(report.failures.is_empty());
     } else {
@@ -155,14 +157,21 @@ fn main() {
     }
     // Sixty days later, the daily job extends the user by sixty days.
     let now = import_now + TimeDelta::days(60);
+    let sizes: Vec<usize> = std::env::var("CALSTORE_BENCH_PIECES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![EXTEND_PIECE]);
+    let mut runs = vec![("one transaction (before)".to_owned(), None)];
+    runs.extend(
+        sizes
+            .iter()
+            .map(|&n| (format!("bounded pieces of {n} events (after)"), Some(n))),
+    );
     let mut results = Vec::new();
-    for (name, pieces) in [
-        ("one transaction (before)", false),
-        ("bounded pieces (after)", true),
-    ] {
-        let path = dir.path().join(format!("{pieces}.db"));
+    for (i, (name, piece)) in runs.iter().enumerate() {
+        let path = dir.path().join(format!("run{i}.db"));
         std::fs::copy(&seed, &path).unwrap();
-        let f = run(&path, pieces, now);
+        let f = run(&path, *piece, now);
         println!(
             "{name}: extension {:.2} s; concurrent writer: {} writes, {} gave up after the \
              busy timeout, longest wait {:.3} s; {} periods",
@@ -172,15 +181,18 @@ fn main() {
             f.longest_wait.as_secs_f64(),
             f.periods
         );
+        std::fs::remove_file(&path).ok();
         results.push(f);
     }
-    assert_eq!(
-        results[0].periods, results[1].periods,
-        "both runs extend to the same periods"
-    );
-    println!(
-        "ratios (after / before): longest wait {:.3}, extension time {:.2}",
-        results[1].longest_wait.as_secs_f64() / results[0].longest_wait.as_secs_f64(),
-        results[1].extend.as_secs_f64() / results[0].extend.as_secs_f64()
-    );
+    for (f, (name, _)) in results.iter().zip(&runs).skip(1) {
+        assert_eq!(
+            results[0].periods, f.periods,
+            "every run extends to the same periods"
+        );
+        println!(
+            "ratios, {name} / one transaction: longest wait {:.3}, extension time {:.2}",
+            f.longest_wait.as_secs_f64() / results[0].longest_wait.as_secs_f64(),
+            f.extend.as_secs_f64() / results[0].extend.as_secs_f64()
+        );
+    }
 }
