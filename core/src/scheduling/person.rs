@@ -385,7 +385,8 @@ fn counter<C: SqlConnection>(s: &mut Store<C>, ctx: &Ctx<'_>, msg: &Message) -> 
     })
 }
 
-/// A DECLINECOUNTER to the attendee who countered: the offers made for it are withdrawn.
+/// A DECLINECOUNTER to the attendee who countered: the offers made for it are withdrawn, and
+/// a proposal their copy remembers is marked declined.
 pub(super) fn decline_counter<C: SqlConnection>(
     s: &mut Store<C>,
     ctx: &Ctx<'_>,
@@ -402,10 +403,12 @@ pub(super) fn decline_counter<C: SqlConnection>(
             s.update_offers_for_event(user, &e.uid, rid.as_deref(), &[])?;
             any = true;
         }
+        // A proposal the user's copy remembers (made through a client) shows the decline.
+        any |= super::counter::mark_declined(s, ctx, e)?;
     }
     Ok(match any {
         true => outcome(msg, OutcomeKind::Updated, None),
-        false => ignored(msg, "no offer is held for the event"),
+        false => ignored(msg, "no offer or proposal is held for the event"),
     })
 }
 
