@@ -234,7 +234,7 @@ function renderConflicts() {
           : `Booking of ${c.booking.quota} declined${c.booking.reason ? `: ${c.booking.reason}` : ""}.`;
     } else {
       const won = (c.won ?? []).map((w) => `“${w.summary ?? w.uid}” (version ${w.sequence}${w.status === "cancelled" ? ", cancelled" : ""})`).join(", ");
-      const what = { record: "change", cancel: "cancellation", uncancel: "restoring", remove: "removal" }[c.kind] ?? c.kind ?? "change";
+      const what = { record: "change", cancel: "cancellation", uncancel: "restoring", remove: "removal", counter: "proposal of another time", accept_counter: "acceptance of a proposed time", decline_counter: "decline of a proposed time" }[c.kind] ?? c.kind ?? "change";
       const of = c.summary ? `“${c.summary}”` : (c.won ?? [])[0]?.summary ? `“${c.won[0].summary}”` : "an event";
       text =
         c.status === "superseded"
@@ -441,10 +441,15 @@ function renderMonth(r, periods, states) {
   $("calendar").replaceChildren(grid);
 }
 
+const who = (address) => (address ?? "").replace(/^mailto:/i, "");
+/** "Fri 10 Oct, 10:00–11:00" of two `YYYYMMDDTHHMMSSZ` instants. */
+const spanText = (start, end) => `${whenFormat.format(ical.parseUtc(start))}–${timeFormat.format(ical.parseUtc(end))}`;
+
 async function renderInvitations() {
   const requests = await call("getRequests", me);
   const items = [];
   for (const r of requests) {
+    if (r.kind === "COUNTER") continue; // a proposal for the organiser: listed under "Proposed times"
     const text = await call("getEvent", me, r.uid, r.rid); // invitation
     if (!text) continue;
     const ev = ical.events(text)[0];
@@ -452,21 +457,121 @@ async function renderInvitations() {
     const summary = ical.unescapeText(ical.prop(ev, "SUMMARY")?.value ?? r.uid);
     const start = ical.timeOf(ical.prop(ev, "DTSTART"), TZ);
     const organiser = ical.prop(ev, "ORGANIZER")?.value ?? "";
+    const sent = JSON.parse(await call("sentProposals", text)).filter((p) => (p.rid ?? null) === (r.rid ?? null));
     const li = el(
       "li",
       { className: "invitation", dataset: { uid: r.uid } },
       el("strong", { textContent: summary }),
-      el("span", { textContent: ` ${start ? whenFormat.format(start) : ""} from ${organiser.replace(/^mailto:/i, "")}` }),
+      el("span", { textContent: ` ${start ? whenFormat.format(start) : ""} from ${who(organiser)}` }),
+      ...sent.map((p) =>
+        el("p", {
+          className: `proposal ${p.state}`,
+          dataset: { state: p.state },
+          textContent:
+            p.state === "declined"
+              ? `${who(organiser)} declined your proposal of ${spanText(p.start, p.end)}${p.reason ? `: “${p.reason}”` : "."}`
+              : `You proposed ${spanText(p.start, p.end)}; waiting for ${who(organiser)}.`,
+        }),
+      ),
       el(
         "div",
         { className: "buttons" },
         el("button", { type: "button", className: "primary", textContent: "Accept", onclick: () => answer(r, text, "ACCEPTED") }),
         el("button", { type: "button", textContent: "Decline", onclick: () => answer(r, text, "DECLINED") }),
+        el("button", { type: "button", className: "propose", textContent: "Propose new time", onclick: (e) => proposeForm(e.target.closest("li"), r, ev) }),
       ),
     );
     items.push(li);
   }
   $("invitations").replaceChildren(...(items.length ? items : [el("li", { className: "empty", textContent: "No invitations." })]));
+  await renderProposals();
+}
+
+/** The form under an invitation for proposing another time (a `counter` mutation). */
+function proposeForm(li, request, ev) {
+  if (li.querySelector("form")) return;
+  const start = ical.timeOf(ical.prop(ev, "DTSTART"), TZ) ?? nowMs();
+  const endProp = ical.prop(ev, "DTEND");
+  const end = endProp ? ical.timeOf(endProp, TZ) : start + 3_600_000;
+  const f = fieldsOf(start);
+  const field = (label, props) => el("label", {}, `${label} `, el("input", props));
+  const error = el("p", { className: "error", role: "alert" });
+  const form = el(
+    "form",
+    { className: "propose-form" },
+    el(
+      "div",
+      { className: "row" },
+      field("Date", { name: "date", type: "date", required: true, value: f.date }),
+      field("Start", { name: "start", type: "time", required: true, value: f.time }),
+      field("End", { name: "end", type: "time", required: true, value: fieldsOf(end).time }),
+    ),
+    field("Comment", { name: "comment", maxLength: 500 }),
+    error,
+    el(
+      "div",
+      { className: "buttons" },
+      el("button", { type: "submit", className: "primary", textContent: "Send proposal" }),
+      el("button", { type: "button", textContent: "Close", onclick: () => form.remove() }),
+    ),
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const v = new FormData(form);
+    const from = ical.fromFields(v.get("date"), v.get("start"), TZ);
+    let to = ical.fromFields(v.get("date"), v.get("end"), TZ);
+    if (to <= from) to = ical.addDays(to, 1, TZ);
+    try {
+      const stamp = ical.prop(ev, "DTSTAMP")?.value ?? null;
+      await call("write", {
+        kind: "counter",
+        user: me,
+        uid: request.uid,
+        rid: request.rid ?? null,
+        start: ical.utc(from),
+        end: ical.utc(to),
+        comment: v.get("comment") || null,
+        base: { sequence: seqOf(ev), dtstamp: stamp },
+      });
+      form.remove();
+      scheduleRefresh();
+    } catch (err) {
+      error.textContent = err.message;
+    }
+  });
+  li.append(form);
+  form.querySelector("input").focus();
+}
+
+const fieldsOf = (ms) => ical.fields(ms, TZ);
+
+/** The counter-proposals the user received as organiser, to accept or decline. */
+async function renderProposals() {
+  const list = JSON.parse(await call("counterProposals", me));
+  const items = list.map((p) => {
+    const comment = el("input", { className: "decline-comment", placeholder: "Comment (optional)", maxLength: 500, ariaLabel: "Comment with a decline" });
+    const answerWith = async (kind) => {
+      const m = { kind, user: me, other: p.attendee, uid: p.uid, rid: p.rid ?? null };
+      if (kind === "decline_counter") m.comment = comment.value || null;
+      await call("write", m);
+      scheduleRefresh();
+    };
+    return el(
+      "li",
+      { className: "proposal-received", dataset: { uid: p.uid, attendee: p.attendee } },
+      el("strong", { textContent: p.summary ?? p.uid }),
+      el("span", { textContent: ` ${who(p.attendee)} proposes ${spanText(p.start, p.end)}${p.rid ? " (one occurrence)" : ""}` }),
+      p.comment ? el("p", { className: "comment", textContent: `“${p.comment}”` }) : null,
+      comment,
+      el(
+        "div",
+        { className: "buttons" },
+        el("button", { type: "button", className: "primary", textContent: "Accept proposal", onclick: () => answerWith("accept_counter") }),
+        el("button", { type: "button", textContent: "Decline proposal", onclick: () => answerWith("decline_counter") }),
+      ),
+    );
+  });
+  $("proposals").replaceChildren(...(items.length ? items : [el("li", { className: "empty", textContent: "No proposed times." })]));
 }
 
 /** Answers an invitation: my copy with my PARTSTAT, the request taken off the queue. */

@@ -8,7 +8,9 @@
 // (a meeting with Bob, two room bookings), reloads offline (everything still there), goes
 // online (synced: the first booking accepted by the room, the second declined over the quota
 // with the reason); Bob, in another browser context, sees the invitation and accepts, and
-// Alice sees his acceptance; Alice and Bob edit one event of a shared calendar offline and the
+// Alice sees his acceptance; Bob proposes another time for a second meeting, Alice declines
+// it with a comment (Bob sees it), he proposes again and she accepts (the event moves for
+// both); Alice and Bob edit one event of a shared calendar offline and the
 // iTIP order decides (Alice's older edit is superseded, shown with what won); two tabs of one
 // user (the second works through the first, then takes over when it closes, without losing a
 // pending write); a recurring event changed for one occurrence and cancelled from one on; the
@@ -261,6 +263,66 @@ try {
     assert.match(await a.textContent("#ev-attendee-states"), /bob@example\.com: accepted/);
     await screenshot(a, "alice-sees-acceptance");
     await a.click("#ev-close");
+  });
+
+  await step("counter-proposals: Bob proposes another time, Alice declines with a comment, Bob proposes again and Alice accepts", async () => {
+    await createEvent(a, { summary: "Design review", date: "2026-12-11", start: "10:00", end: "11:00", attendees: "bob@example.com" });
+    await waitPending(a, 0, 30_000);
+    await b.click("#sync-now");
+    const inv = () => b.locator("#invitations li.invitation", { hasText: "Design review" });
+    await inv().waitFor({ timeout: 30_000 });
+    async function propose(start, end, comment) {
+      await inv().locator("button", { hasText: "Propose new time" }).click();
+      const form = inv().locator("form.propose-form");
+      await form.locator("input[name=date]").fill("2026-12-11");
+      await form.locator("input[name=start]").fill(start);
+      await form.locator("input[name=end]").fill(end);
+      if (comment) await form.locator("input[name=comment]").fill(comment);
+      await form.locator("button[type=submit]").click();
+      await form.waitFor({ state: "detached" });
+      await waitPending(b, 0, 30_000);
+    }
+    await propose("15:00", "16:00", "Afternoon?");
+    await inv().locator(".proposal.sent").waitFor({ timeout: 10_000 });
+    assert.match(await inv().locator(".proposal").textContent(), /You proposed Fri 11 Dec, 15:00–16:00; waiting for alice@example\.com/);
+    await a.click("#sync-now");
+    const received = a.locator("#proposals li.proposal-received", { hasText: "Design review" });
+    await received.waitFor({ timeout: 30_000 });
+    const text = await received.textContent();
+    assert.match(text, /bob@example\.com proposes Fri 11 Dec, 15:00–16:00/, text);
+    assert.match(text, /“Afternoon\?”/, text);
+    await screenshot(a, "alice-proposal-received");
+    await received.locator("input.decline-comment").fill("Busy all afternoon");
+    await received.locator("button", { hasText: "Decline proposal" }).click();
+    await received.waitFor({ state: "detached", timeout: 10_000 });
+    await waitPending(a, 0, 30_000);
+    assert.match(await event(a, "Design review").getAttribute("title"), /^10:00–11:00/, "the event did not move");
+    await b.click("#sync-now");
+    await inv().locator(".proposal.declined").waitFor({ timeout: 30_000 });
+    assert.match(await inv().locator(".proposal").textContent(), /alice@example\.com declined your proposal of Fri 11 Dec, 15:00–16:00: “Busy all afternoon”/);
+    await screenshot(b, "bob-proposal-declined");
+    await propose("14:00", "15:00");
+    await a.click("#sync-now");
+    await received.waitFor({ timeout: 30_000 });
+    assert.match(await received.textContent(), /proposes Fri 11 Dec, 14:00–15:00/);
+    await received.locator("button", { hasText: "Accept proposal" }).click();
+    await received.waitFor({ state: "detached", timeout: 10_000 });
+    await waitPending(a, 0, 30_000);
+    await a.waitForFunction(() => /^14:00–15:00/.test(document.querySelector('.ev[data-summary="Design review"]')?.title ?? ""), null, { timeout: 30_000 });
+    await event(a, "Design review").click();
+    await a.waitForSelector("#editor[open]");
+    assert.match(await a.textContent("#ev-attendee-states"), /bob@example\.com: pending/, "Bob is asked again");
+    await a.click("#ev-close");
+    await screenshot(a, "alice-accepted-proposal");
+    // Bob gets the new version: the invitation asks him again at the new time, no proposal
+    // left; he accepts and it is in his week at 14:00.
+    await b.click("#sync-now");
+    await b.waitForFunction(() => [...document.querySelectorAll("#invitations li.invitation")].some((li) => /Design review Fri 11 Dec, 14:00/.test(li.textContent)), null, { timeout: 30_000 });
+    assert.equal(await inv().locator(".proposal").count(), 0);
+    await screenshot(b, "bob-sees-moved-event");
+    await inv().locator("button", { hasText: "Accept" }).first().click();
+    await waitPending(b, 0, 30_000);
+    await b.waitForFunction(() => /^14:00–15:00/.test(document.querySelector('.ev[data-summary="Design review"]')?.title ?? ""), null, { timeout: 30_000 });
   });
 
   await step("scheduling view: the attendees' and the room's busy times from the server", async () => {
