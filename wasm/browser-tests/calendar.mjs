@@ -15,6 +15,8 @@
 // user (the second works through the first, then takes over when it closes, without losing a
 // pending write); a recurring event changed for one occurrence and cancelled from one on; the
 // scheduling view shows Bob's and the room's busy times from the server (they share them).
+// Carol chooses the in-module backend on the login form (remembered), and the core steps run
+// again on it: log in, create, offline create and edit, reload offline, sync.
 // Exits non-zero on any failure; the last line reads "calendar: N passed, 0 failed".
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -53,7 +55,7 @@ for (const [what, p] of [
 const NOW = "20261207T080000Z";
 const TZ = "Europe/Oslo";
 const KEY = "5c".repeat(32);
-const PW = { alice: "correct horse battery staple", bob: "another good passphrase" };
+const PW = { alice: "correct horse battery staple", bob: "another good passphrase", carol: "a third long passphrase" };
 const ROOM = "mailto:room@example.com";
 const TEAM = "mailto:team@example.com";
 
@@ -74,6 +76,8 @@ function calstore(args, stdin = "") {
 
 calstore(["account", "add", "--login", "alice", "--email", "alice@example.com", "--calendar", `${TEAM}=write`, "--password-stdin"], `${PW.alice}\n`);
 calstore(["account", "add", "--login", "bob", "--email", "bob@example.com", "--calendar", `${TEAM}=write`, "--password-stdin"], `${PW.bob}\n`);
+// Carol uses the in-module backend (SQLite in the module, on OPFS, in a Worker).
+calstore(["account", "add", "--login", "carol", "--email", "carol@example.com", "--password-stdin"], `${PW.carol}\n`);
 // The room books what is free, within an hour per organiser (quota "rooms").
 calstore(["prefs", "set", "--user", ROOM, "scheduling_function", "schedule_in_freebusy\ncheck_quota rooms"]);
 calstore(["quota", "limits", "--quota", "rooms", "--set", "*=PT1H"]);
@@ -465,6 +469,56 @@ try {
     await a.setViewportSize({ width: 1280, height: 900 });
     assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px at 200 %`);
     return `page overflow at 200 %: ${overflow}px`;
+  });
+
+  // The core steps again on the in-module backend, chosen on the login form.
+  const carol = await context();
+  let c;
+  await step("in-module backend: chosen on the login form, remembered over a reload", async () => {
+    c = await open(carol, "carol");
+    await c.waitForSelector("#login-dialog[open]", { timeout: 60_000 });
+    assert.equal(await c.getAttribute("body", "data-backend"), "sql.js", "the default");
+    await Promise.all([c.waitForEvent("load"), c.selectOption("#login-backend", "in-module")]);
+    await c.waitForSelector("body[data-backend='in-module']", { timeout: 30_000 });
+    await c.reload();
+    await c.waitForSelector("body[data-backend='in-module']", { timeout: 30_000 });
+    await c.waitForSelector("#login-dialog[open]", { timeout: 60_000 });
+    assert.equal(await c.inputValue("#login-backend"), "in-module");
+    await login(c, "carol");
+    assert.match(await c.textContent("#storage"), /Stored with SQLite in the module, kept on OPFS/);
+    await c.waitForSelector("body[data-offline-ready='1']", { timeout: 30_000 });
+    await screenshot(c, "in-module-logged-in");
+  });
+
+  await step("in-module: create an event online, synced at once", async () => {
+    await createEvent(c, { summary: "Carol's review", date: "2026-12-08", start: "10:00", end: "11:00" });
+    await waitPending(c, 0);
+    const uid = await event(c, "Carol's review").getAttribute("data-uid");
+    assert.ok(calstore(["events", "--user", "mailto:carol@example.com"]).includes(uid), "on the server");
+  });
+
+  await step("in-module: offline, create and edit, reload offline: everything still there", async () => {
+    await carol.setOffline(true);
+    await c.waitForFunction(() => document.querySelector("#net")?.dataset.state === "offline");
+    await createEvent(c, { summary: "Carol offline", date: "2026-12-09", start: "09:00", end: "10:00" });
+    await editEvent(c, "Carol's review", { summary: "Carol's review (moved)", start: "14:00", end: "15:00" });
+    await event(c, "Carol's review (moved)").waitFor();
+    assert.equal(await pending(c), 2);
+    await c.reload();
+    await ready(c);
+    assert.equal(await c.getAttribute("body", "data-backend"), "in-module");
+    for (const summary of ["Carol offline", "Carol's review (moved)"]) await event(c, summary).waitFor({ timeout: 10_000 });
+    assert.equal(await pending(c), 2);
+    await screenshot(c, "in-module-offline-reloaded");
+  });
+
+  await step("in-module: online again, synced to the server", async () => {
+    await carol.setOffline(false);
+    await waitPending(c, 0, 60_000);
+    const onServer = calstore(["events", "--user", "mailto:carol@example.com", "--format", "json"]);
+    const summaries = JSON.parse(onServer).map((e) => e.summary).sort();
+    assert.deepEqual(summaries, ["Carol offline", "Carol's review (moved)"]);
+    return summaries.join(", ");
   });
 
   await step("no page errors", async () => {
