@@ -79,10 +79,12 @@ pub struct ReceivedProposal {
     pub sequence: i64,
 }
 
-/// The counter-proposals an attendee's stored copy remembers.
+/// The counter-proposals an attendee's stored copy (a VEVENT, or a VCALENDAR holding it)
+/// remembers.
 pub fn sent_proposals(text: &str) -> Result<Vec<SentProposal>> {
-    let c = Component::parse(text).ok_or_else(|| StoreError::invalid("a VEVENT cannot be read"))?;
-    let own_rid = parse_one(text)?.recurrence_id();
+    let e = parse_one(text)?;
+    let c = component(&e)?;
+    let own_rid = e.recurrence_id();
     Ok(c.props()
         .filter(|p| p.name == PROPOSAL_PROPERTY)
         .filter_map(|p| {
@@ -296,7 +298,8 @@ impl<C: SqlConnection> Store<C> {
                 let Ok((start, end)) = span(&ctx, &e) else {
                     continue;
                 };
-                let comment = Component::parse(&text)
+                let comment = component(&e)
+                    .ok()
                     .and_then(|c| c.first("COMMENT").map(|l| text::unescape_text(&l.value)));
                 let summary = match stored(self, user, &uid, None)? {
                     Some((held, _)) => held.summary,
@@ -465,4 +468,51 @@ pub(super) fn mark_declined<C: SqlConnection>(
 /// Reads a `YYYYMMDDTHHMMSSZ` instant of a mutation.
 pub fn instant(what: &str, value: &str) -> Result<DateTime<Utc>> {
     parse_utc(value).map_err(|e| StoreError::invalid(format!("{what}: {}", e.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVENT: &str = "BEGIN:VEVENT\r\nUID:e1\r\nDTSTAMP:20261101T000000Z\r\n\
+        DTSTART:20261127T080000Z\r\nDTEND:20261127T090000Z\r\nORGANIZER:mailto:a@example.com\r\n\
+        ATTENDEE:mailto:b@example.com\r\n\
+        X-CALSTORE-PROPOSAL;X-CALSTORE-STATE=DECLINED;X-CALSTORE-REASON=Busy:20261127T090000Z/20261127T100000Z\r\n\
+        X-CALSTORE-PROPOSAL;X-CALSTORE-STATE=SENT;X-CALSTORE-RID=20261128T080000Z:20261128T100000Z/20261128T110000Z\r\n\
+        END:VEVENT\r\n";
+
+    #[test]
+    fn sent_proposals_of_a_vevent_or_a_vcalendar() {
+        let bare = sent_proposals(EVENT).unwrap();
+        let wrapped = sent_proposals(&format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n{EVENT}END:VCALENDAR\r\n"
+        ))
+        .unwrap();
+        assert_eq!(bare, wrapped);
+        assert_eq!(
+            bare,
+            vec![
+                SentProposal {
+                    rid: None,
+                    start: "20261127T090000Z".into(),
+                    end: "20261127T100000Z".into(),
+                    state: "declined".into(),
+                    reason: Some("Busy".into()),
+                },
+                SentProposal {
+                    rid: Some("20261128T080000Z".into()),
+                    start: "20261128T100000Z".into(),
+                    end: "20261128T110000Z".into(),
+                    state: "sent".into(),
+                    reason: None,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn comments_are_cleaned() {
+        assert_eq!(clean("  a \"quoted\"\nline  "), "a quotedline");
+        assert_eq!(clean(&"x".repeat(900)).len(), MAX_COMMENT);
+    }
 }
