@@ -212,7 +212,7 @@ pub fn counter_proposal_accepted_moves_the_event<C: SqlConnection>(conn: C) {
 /// Bob proposes another time for one occurrence of a daily meeting; Alice declines it with a
 /// comment: the proposal and the COUNTER request are gone from her side, her event is
 /// unchanged, and Bob's copy shows the decline with her comment. Declining it again is
-/// superseded.
+/// superseded. His next proposal for the occurrence she accepts: that occurrence alone moves.
 pub fn counter_proposal_declined_reaches_the_attendee<C: SqlConnection>(conn: C) {
     let mut s = setup(conn);
     invite(&mut s, Some("FREQ=DAILY;COUNT=3"));
@@ -261,6 +261,49 @@ pub fn counter_proposal_declined_reaches_the_attendee<C: SqlConnection>(conn: C)
     assert_eq!(r.status, ResultStatus::Superseded, "{r:?}");
     // Bob's invitation itself is still his to answer.
     assert_eq!(s.get_requests(BOB).unwrap().len(), 1);
+
+    // He proposes 16:00 for that occurrence; Alice accepts: the occurrence alone moves (an
+    // override with SEQUENCE 1), the series stays, and Bob's copies follow.
+    let r = push(
+        &mut s,
+        2,
+        BOB,
+        2,
+        counter(Some(rid), "20141011T160000Z", "20141011T170000Z", None),
+    );
+    assert_eq!(r.status, ResultStatus::Applied, "{r:?}");
+    let r = push(
+        &mut s,
+        1,
+        ALICE,
+        4,
+        Mutation::AcceptCounter {
+            user: ALICE.into(),
+            other: BOB.into(),
+            uid: UID.into(),
+            rid: Some(rid.into()),
+        },
+    );
+    assert_eq!(r.status, ResultStatus::Applied, "{r:?}");
+    let occurrence = copy(&mut s, ALICE, Some(rid));
+    assert_eq!(event(&occurrence).sequence, 1);
+    assert!(
+        occurrence.contains("DTSTART:20141011T160000Z"),
+        "{occurrence}"
+    );
+    assert!(!occurrence.contains("RRULE"), "{occurrence}");
+    assert_eq!(event(&copy(&mut s, ALICE, None)).sequence, 0);
+    assert_eq!(
+        starts(&s.get_freebusy(ALICE).unwrap()),
+        vec![
+            "20141010T080000Z".to_owned(),
+            "20141011T160000Z".to_owned(),
+            "20141012T080000Z".to_owned()
+        ]
+    );
+    assert!(s.counter_proposals(ALICE).unwrap().is_empty());
+    let bobs = copy(&mut s, BOB, Some(rid));
+    assert!(bobs.contains("DTSTART:20141011T160000Z"), "{bobs}");
 }
 
 /// What a counter-proposal may not do, and where it goes when the organiser is elsewhere:
