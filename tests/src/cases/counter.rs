@@ -309,7 +309,8 @@ pub fn counter_proposal_declined_reaches_the_attendee<C: SqlConnection>(conn: C)
 /// What a counter-proposal may not do, and where it goes when the organiser is elsewhere:
 /// the organiser cannot counter their own event, an empty period and an unknown event are
 /// rejected (nothing written); a proposal against an older version than the server's is
-/// superseded; one for an organiser who is not a local user is queued as mail.
+/// superseded; one from someone the organiser did not invite is ignored by her store; one for
+/// an organiser who is not a local user is queued as mail.
 pub fn counter_proposal_rules<C: SqlConnection>(conn: C) {
     let mut s = setup(conn);
     invite(&mut s, None);
@@ -373,6 +374,37 @@ pub fn counter_proposal_rules<C: SqlConnection>(conn: C) {
     assert_eq!(r.status, ResultStatus::Superseded, "{r:?}");
     assert_eq!(r.server.first().map(|v| v.sequence), Some(1));
     assert!(s.counter_proposals(ALICE).unwrap().is_empty());
+
+    // Someone Alice did not invite writes himself a copy of her meeting naming him, and
+    // proposes a time: his copy remembers it, her store ignores it.
+    let dave = "mailto:dave@example.com";
+    let forged = meeting(1, None)
+        .replace("DTSTAMP:20141009T000000Z", "DTSTAMP:20141009T010000Z")
+        .replace(BOB, dave);
+    let events = Source::bytes(forged.as_bytes()).events(None).unwrap();
+    let opts = oslo(s.now());
+    s.import_events(dave, &events, &opts, &mut |_, _| {})
+        .unwrap();
+    let r = push(
+        &mut s,
+        4,
+        dave,
+        1,
+        Mutation::Counter {
+            user: dave.into(),
+            uid: UID.into(),
+            rid: None,
+            start: "20141010T100000Z".into(),
+            end: "20141010T110000Z".into(),
+            comment: None,
+            base: None,
+        },
+    );
+    assert_eq!(r.status, ResultStatus::Applied, "{r:?}");
+    assert!(
+        s.counter_proposals(ALICE).unwrap().is_empty(),
+        "not from an attendee of hers"
+    );
 
     // An event organised elsewhere: the COUNTER is queued as mail to its organiser.
     let elsewhere = calendar(&[
