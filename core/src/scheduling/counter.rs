@@ -417,9 +417,10 @@ impl<C: SqlConnection> Store<C> {
     }
 }
 
-/// A received DECLINECOUNTER on the attendee's side: the proposals their copies of the
-/// event remember for the occurrences it names are marked declined, with its COMMENT as the
-/// reason. Returns whether any was.
+/// A received DECLINECOUNTER on the attendee's side, from the organiser of their copy (the
+/// sender, else the message's ORGANIZER): the proposals their copies of the event remember for
+/// the occurrences it names are marked declined, with its COMMENT as the reason. Returns
+/// whether any was.
 pub(super) fn mark_declined<C: SqlConnection>(
     s: &mut Store<C>,
     ctx: &Ctx<'_>,
@@ -442,6 +443,12 @@ pub(super) fn mark_declined<C: SqlConnection>(
         let Some((held, Status::Active)) = stored(s, user, &e.uid, copy_rid.as_deref())? else {
             continue;
         };
+        // Only the organiser of the copy answers the proposal made to them.
+        let organiser = held.organizer.as_deref();
+        let sender = ctx.opts.from.as_deref().or(e.organizer.as_deref());
+        if !matches!((organiser, sender), (Some(o), Some(f)) if same_uri(o, f)) {
+            continue;
+        }
         let mut c = component(&held)?;
         let mut changed = false;
         for p in c.props_mut().filter(|p| p.name == PROPOSAL_PROPERTY) {

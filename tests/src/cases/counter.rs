@@ -406,6 +406,70 @@ pub fn counter_proposal_rules<C: SqlConnection>(conn: C) {
         "not from an attendee of hers"
     );
 
+    // Nor can he decline Bob's proposal in Alice's name: a counter-proposal he writes into his
+    // own calendar and declines reaches Bob, whose copy's organiser is Alice, and changes
+    // nothing there.
+    let r = push(
+        &mut s,
+        2,
+        BOB,
+        4,
+        Mutation::Counter {
+            user: BOB.into(),
+            uid: UID.into(),
+            rid: None,
+            start: "20141010T120000Z".into(),
+            end: "20141010T130000Z".into(),
+            comment: None,
+            base: None,
+        },
+    );
+    assert_eq!(r.status, ResultStatus::Applied, "{r:?}");
+    let forged_by_dave = meeting(1, None)
+        .replace("DTSTAMP:20141009T000000Z", "DTSTAMP:20141009T010000Z")
+        .replace(&format!("ORGANIZER:{ALICE}"), &format!("ORGANIZER:{dave}"))
+        .replace(
+            &format!("PARTSTAT=ACCEPTED:{ALICE}"),
+            &format!("PARTSTAT=ACCEPTED:{dave}"),
+        );
+    let events = Source::bytes(forged_by_dave.as_bytes())
+        .events(None)
+        .unwrap();
+    s.import_events(dave, &events, &opts, &mut |_, _| {})
+        .unwrap();
+    let r = push(
+        &mut s,
+        4,
+        dave,
+        2,
+        Mutation::SetCounter {
+            user: dave.into(),
+            other: BOB.into(),
+            uid: UID.into(),
+            rid: None,
+            text: meeting(1, None),
+        },
+    );
+    assert_eq!(r.status, ResultStatus::Applied, "{r:?}");
+    let r = push(
+        &mut s,
+        4,
+        dave,
+        3,
+        Mutation::DeclineCounter {
+            user: dave.into(),
+            other: BOB.into(),
+            uid: UID.into(),
+            rid: None,
+            comment: Some("No".into()),
+        },
+    );
+    assert_eq!(r.status, ResultStatus::Applied, "{r:?}");
+    let sent = sent_proposals(&copy(&mut s, BOB, None)).unwrap();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].state, "sent", "not declined by Dave");
+    assert_eq!(s.counter_proposals(ALICE).unwrap().len(), 1);
+
     // An event organised elsewhere: the COUNTER is queued as mail to its organiser.
     let elsewhere = calendar(&[
         "UID:e2@example.com",
@@ -423,7 +487,7 @@ pub fn counter_proposal_rules<C: SqlConnection>(conn: C) {
         &mut s,
         2,
         BOB,
-        4,
+        5,
         Mutation::Counter {
             user: BOB.into(),
             uid: "e2@example.com".into(),
