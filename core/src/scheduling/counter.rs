@@ -272,21 +272,13 @@ impl<C: SqlConnection> Store<C> {
         let opts = super::ReceiveOptions::default();
         let ctx = self.context(user, &opts)?;
         let mut out = Vec::new();
-        for (table, with_rid) in [
-            ("countered_objects", false),
-            ("countered_recurrences", true),
+        for sql in [
+            "SELECT object_uid, NULL, other, object_text FROM countered_objects \
+             WHERE store_user = $1 ORDER BY object_uid, other",
+            "SELECT object_uid, object_recurrenceid, other, object_text FROM countered_recurrences \
+             WHERE store_user = $1 ORDER BY object_uid, object_recurrenceid, other",
         ] {
-            let sql = match with_rid {
-                false => format!(
-                    "SELECT object_uid, NULL, other, object_text FROM {table} \
-                     WHERE store_user = $1 ORDER BY object_uid, other"
-                ),
-                true => format!(
-                    "SELECT object_uid, object_recurrenceid, other, object_text FROM {table} \
-                     WHERE store_user = $1 ORDER BY object_uid, object_recurrenceid, other"
-                ),
-            };
-            for row in self.connection().query(&sql, &[user.into()])? {
+            for row in self.connection().query(sql, &[user.into()])? {
                 let uid: String = row.get(0)?;
                 let rid: Option<String> = row.get(1)?;
                 let attendee: String = row.get(2)?;
