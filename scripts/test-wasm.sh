@@ -15,8 +15,9 @@
 #      measurement (wasm/browser-tests/run.mjs);
 #   5. builds the web calendar (scripts/build-web-demo.sh) and the calstore binary, and uses it
 #      in Chromium as people would against a real `calstore serve --web-root` on loopback
-#      (wasm/browser-tests/calendar.mjs: offline, reload, sync, invitations, a room's decision,
-#      a conflict, two tabs), with screenshots in $CARGO_TARGET_DIR/web-calendar-screenshots/;
+#      (wasm/browser-tests/calendar.mjs: offline, reload, sync, invitations, counter-proposals,
+#      a room's decision, a conflict, two tabs; the core steps again on the in-module backend),
+#      with screenshots in $CARGO_TARGET_DIR/web-calendar-screenshots/;
 #   6. a smoke run of the browser benchmark's harness (scripts/bench-wasm.sh --smoke, about
 #      20 s; the figures come from scripts/bench-wasm.sh).
 #

@@ -1,17 +1,43 @@
 // calstore web calendar: a calendar kept in this browser (calstore on sql.js, durable in
-// IndexedDB), synced with `calstore serve` (the sync protocol, calstore-wasm/sync), usable
-// offline, shared by the tabs of the profile (one owns the database, the others work through
-// it). No framework: plain DOM, every store call is the package's API.
+// IndexedDB; or SQLite in the module, durable on OPFS, in a Worker), synced with `calstore
+// serve` (the sync protocol, calstore-wasm/sync), usable offline, shared by the tabs of the
+// profile (one owns the database, the others work through it). No framework: plain DOM, every
+// store call is the package's API.
 //
 // URL parameters: `db` (the database's name, default "calendar"), `server` (default this
 // page's origin), `tz` (the display zone, default the browser's), `now` (a fixed clock,
-// `YYYYMMDDTHHMMSSZ`, for tests and demos), `date` (the day shown first, `YYYY-MM-DD`).
+// `YYYYMMDDTHHMMSSZ`, for tests and demos), `date` (the day shown first, `YYYY-MM-DD`),
+// `backend` (`sql.js` or `in-module`; default the choice made on the login form, else sql.js).
 import { openCalStore } from "./pkg/calstore.js";
 import { openShared } from "./pkg/calstore-sync.js";
 import * as ical from "./ical.js";
 
 const params = new URLSearchParams(location.search);
 const DB = params.get("db") ?? "calendar";
+
+// The storage backend: sql.js (the default: smaller, on the main thread, durable as a log in
+// IndexedDB) or SQLite in the module (faster, durable on OPFS, in a dedicated Worker). Each has
+// its own database (and its own replica: switching logs in again); the choice is remembered.
+const BACKENDS = { "sql.js": "sql.js, kept in IndexedDB", "in-module": "SQLite in the module, kept on OPFS" };
+const BACKEND_KEY = "calstore:backend";
+function savedBackend() {
+  try {
+    return localStorage.getItem(BACKEND_KEY);
+  } catch {
+    return null;
+  }
+}
+function saveBackend(b) {
+  try {
+    localStorage.setItem(BACKEND_KEY, b);
+  } catch {
+    // not kept: the URL parameter still chooses
+  }
+}
+const BACKEND = [params.get("backend"), savedBackend()].find((b) => b && b in BACKENDS) ?? "sql.js";
+if (params.get("backend") === BACKEND) saveBackend(BACKEND);
+// The name of the database, its locks and its replica mark.
+const NAME = BACKEND === "in-module" ? `${DB}.in-module` : DB;
 const SERVER = (params.get("server") ?? location.origin).replace(/\/+$/, "");
 const TZ = params.get("tz") ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC";
 const FIXED_NOW = /^\d{8}T\d{6}Z$/.test(params.get("now") ?? "") ? params.get("now") : null;
@@ -64,11 +90,44 @@ if (/^\d{4}-\d{2}-\d{2}$/.test(params.get("date") ?? "")) ui.anchor = ical.fromF
 
 const call = (method, ...args) => cal.call(method, ...args);
 
+/**
+ * The in-module store: a dedicated Worker (store-worker.js) holds it on OPFS; this object's
+ * methods post the calls there and resolve with the answers, as CalStore's would return them.
+ */
+async function openInModuleStore() {
+  const worker = new Worker(new URL("./store-worker.js", import.meta.url), { type: "module" });
+  const calls = new Map();
+  let next = 0;
+  worker.onmessage = (e) => {
+    const { id, ok, value, error } = e.data;
+    const c = calls.get(id);
+    if (!c) return;
+    calls.delete(id);
+    if (ok) c.resolve(value);
+    else c.reject(Object.assign(new Error(error.message), error));
+  };
+  worker.onerror = (e) => {
+    for (const c of calls.values()) c.reject(Object.assign(new Error(`the store's worker failed: ${e.message}`), { name: "StorageError" }));
+    calls.clear();
+  };
+  const post = (method, args) =>
+    new Promise((resolve, reject) => {
+      const id = next++;
+      calls.set(id, { resolve, reject });
+      worker.postMessage({ id, method, args });
+    });
+  await post("open", [{ path: `${DB}.sqlite3`, now: FIXED_NOW ?? undefined }]);
+  // Not a thenable (`then` is undefined), so that it can be awaited as a value.
+  return new Proxy({}, { get: (_, method) => (typeof method !== "string" || method === "then" ? undefined : (...args) => post(method, args)) });
+}
+
 async function start() {
   setNet("starting…");
+  document.body.dataset.backend = BACKEND;
   cal = await openShared({
-    name: DB,
+    name: NAME,
     open: async () => {
+      if (BACKEND === "in-module") return openInModuleStore();
       const SQL = await loadSql();
       return openCalStore({ SQL, name: DB, now: FIXED_NOW ?? undefined, lockTimeoutMs: 15_000 });
     },
@@ -136,6 +195,7 @@ async function fillCalendars() {
 function showLogin(message) {
   const d = $("login-dialog");
   $("login-server").value = SERVER;
+  $("login-backend").value = BACKEND;
   if (sync.login) $("login-name").value = sync.login;
   $("login-error").textContent = message ?? "";
   if (sync.storage?.lost) {
@@ -171,6 +231,16 @@ $("login-form").addEventListener("submit", async (ev) => {
   } finally {
     $("login-submit").disabled = false;
   }
+});
+
+// Another backend is another database: remembered, and the page opens it.
+$("login-backend").addEventListener("change", () => {
+  const b = $("login-backend").value;
+  if (!(b in BACKENDS) || b === BACKEND) return;
+  saveBackend(b);
+  const u = new URL(location.href);
+  if (u.searchParams.has("backend")) u.searchParams.set("backend", b);
+  location.assign(u);
 });
 
 $("logout").addEventListener("click", async () => {
@@ -209,7 +279,7 @@ function renderStatus() {
 
 function renderStorage() {
   const s = sync.storage ?? {};
-  const parts = [];
+  const parts = [`Stored with ${BACKENDS[BACKEND]}.`];
   parts.push(
     s.persisted === true
       ? "Kept by the browser (persistent storage granted)."
@@ -221,6 +291,7 @@ function renderStorage() {
   if (s.repaired) parts.push("The calendar was fetched again after the browser lost it.");
   $("storage").textContent = parts.join(" ");
   $("storage").dataset.persisted = String(s.persisted);
+  $("storage").dataset.backend = BACKEND;
 }
 
 function renderConflicts() {
@@ -234,7 +305,7 @@ function renderConflicts() {
           : `Booking of ${c.booking.quota} declined${c.booking.reason ? `: ${c.booking.reason}` : ""}.`;
     } else {
       const won = (c.won ?? []).map((w) => `“${w.summary ?? w.uid}” (version ${w.sequence}${w.status === "cancelled" ? ", cancelled" : ""})`).join(", ");
-      const what = { record: "change", cancel: "cancellation", uncancel: "restoring", remove: "removal" }[c.kind] ?? c.kind ?? "change";
+      const what = { record: "change", cancel: "cancellation", uncancel: "restoring", remove: "removal", counter: "proposal of another time", accept_counter: "acceptance of a proposed time", decline_counter: "decline of a proposed time" }[c.kind] ?? c.kind ?? "change";
       const of = c.summary ? `“${c.summary}”` : (c.won ?? [])[0]?.summary ? `“${c.won[0].summary}”` : "an event";
       text =
         c.status === "superseded"
@@ -441,10 +512,15 @@ function renderMonth(r, periods, states) {
   $("calendar").replaceChildren(grid);
 }
 
+const who = (address) => (address ?? "").replace(/^mailto:/i, "");
+/** "Fri 10 Oct, 10:00–11:00" of two `YYYYMMDDTHHMMSSZ` instants. */
+const spanText = (start, end) => `${whenFormat.format(ical.parseUtc(start))}–${timeFormat.format(ical.parseUtc(end))}`;
+
 async function renderInvitations() {
   const requests = await call("getRequests", me);
   const items = [];
   for (const r of requests) {
+    if (r.kind === "COUNTER") continue; // a proposal for the organiser: listed under "Proposed times"
     const text = await call("getEvent", me, r.uid, r.rid); // invitation
     if (!text) continue;
     const ev = ical.events(text)[0];
@@ -452,21 +528,121 @@ async function renderInvitations() {
     const summary = ical.unescapeText(ical.prop(ev, "SUMMARY")?.value ?? r.uid);
     const start = ical.timeOf(ical.prop(ev, "DTSTART"), TZ);
     const organiser = ical.prop(ev, "ORGANIZER")?.value ?? "";
+    const sent = JSON.parse(await call("sentProposals", text)).filter((p) => (p.rid ?? null) === (r.rid ?? null));
     const li = el(
       "li",
       { className: "invitation", dataset: { uid: r.uid } },
       el("strong", { textContent: summary }),
-      el("span", { textContent: ` ${start ? whenFormat.format(start) : ""} from ${organiser.replace(/^mailto:/i, "")}` }),
+      el("span", { textContent: ` ${start ? whenFormat.format(start) : ""} from ${who(organiser)}` }),
+      ...sent.map((p) =>
+        el("p", {
+          className: `proposal ${p.state}`,
+          dataset: { state: p.state },
+          textContent:
+            p.state === "declined"
+              ? `${who(organiser)} declined your proposal of ${spanText(p.start, p.end)}${p.reason ? `: “${p.reason}”` : "."}`
+              : `You proposed ${spanText(p.start, p.end)}; waiting for ${who(organiser)}.`,
+        }),
+      ),
       el(
         "div",
         { className: "buttons" },
         el("button", { type: "button", className: "primary", textContent: "Accept", onclick: () => answer(r, text, "ACCEPTED") }),
         el("button", { type: "button", textContent: "Decline", onclick: () => answer(r, text, "DECLINED") }),
+        el("button", { type: "button", className: "propose", textContent: "Propose new time", onclick: (e) => proposeForm(e.target.closest("li"), r, ev) }),
       ),
     );
     items.push(li);
   }
   $("invitations").replaceChildren(...(items.length ? items : [el("li", { className: "empty", textContent: "No invitations." })]));
+  await renderProposals();
+}
+
+/** The form under an invitation for proposing another time (a `counter` mutation). */
+function proposeForm(li, request, ev) {
+  if (li.querySelector("form")) return;
+  const start = ical.timeOf(ical.prop(ev, "DTSTART"), TZ) ?? nowMs();
+  const endProp = ical.prop(ev, "DTEND");
+  const end = endProp ? ical.timeOf(endProp, TZ) : start + 3_600_000;
+  const f = fieldsOf(start);
+  const field = (label, props) => el("label", {}, `${label} `, el("input", props));
+  const error = el("p", { className: "error", role: "alert" });
+  const form = el(
+    "form",
+    { className: "propose-form" },
+    el(
+      "div",
+      { className: "row" },
+      field("Date", { name: "date", type: "date", required: true, value: f.date }),
+      field("Start", { name: "start", type: "time", required: true, value: f.time }),
+      field("End", { name: "end", type: "time", required: true, value: fieldsOf(end).time }),
+    ),
+    field("Comment", { name: "comment", maxLength: 500 }),
+    error,
+    el(
+      "div",
+      { className: "buttons" },
+      el("button", { type: "submit", className: "primary", textContent: "Send proposal" }),
+      el("button", { type: "button", textContent: "Close", onclick: () => form.remove() }),
+    ),
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const v = new FormData(form);
+    const from = ical.fromFields(v.get("date"), v.get("start"), TZ);
+    let to = ical.fromFields(v.get("date"), v.get("end"), TZ);
+    if (to <= from) to = ical.addDays(to, 1, TZ);
+    try {
+      const stamp = ical.prop(ev, "DTSTAMP")?.value ?? null;
+      await call("write", {
+        kind: "counter",
+        user: me,
+        uid: request.uid,
+        rid: request.rid ?? null,
+        start: ical.utc(from),
+        end: ical.utc(to),
+        comment: v.get("comment") || null,
+        base: { sequence: seqOf(ev), dtstamp: stamp },
+      });
+      form.remove();
+      scheduleRefresh();
+    } catch (err) {
+      error.textContent = err.message;
+    }
+  });
+  li.append(form);
+  form.querySelector("input").focus();
+}
+
+const fieldsOf = (ms) => ical.fields(ms, TZ);
+
+/** The counter-proposals the user received as organiser, to accept or decline. */
+async function renderProposals() {
+  const list = JSON.parse(await call("counterProposals", me));
+  const items = list.map((p) => {
+    const comment = el("input", { className: "decline-comment", placeholder: "Comment (optional)", maxLength: 500, ariaLabel: "Comment with a decline" });
+    const answerWith = async (kind) => {
+      const m = { kind, user: me, other: p.attendee, uid: p.uid, rid: p.rid ?? null };
+      if (kind === "decline_counter") m.comment = comment.value || null;
+      await call("write", m);
+      scheduleRefresh();
+    };
+    return el(
+      "li",
+      { className: "proposal-received", dataset: { uid: p.uid, attendee: p.attendee } },
+      el("strong", { textContent: p.summary ?? p.uid }),
+      el("span", { textContent: ` ${who(p.attendee)} proposes ${spanText(p.start, p.end)}${p.rid ? " (one occurrence)" : ""}` }),
+      p.comment ? el("p", { className: "comment", textContent: `“${p.comment}”` }) : null,
+      comment,
+      el(
+        "div",
+        { className: "buttons" },
+        el("button", { type: "button", className: "primary", textContent: "Accept proposal", onclick: () => answerWith("accept_counter") }),
+        el("button", { type: "button", textContent: "Decline proposal", onclick: () => answerWith("decline_counter") }),
+      ),
+    );
+  });
+  $("proposals").replaceChildren(...(items.length ? items : [el("li", { className: "empty", textContent: "No proposed times." })]));
 }
 
 /** Answers an invitation: my copy with my PARTSTAT, the request taken off the queue. */
@@ -891,7 +1067,15 @@ if ("serviceWorker" in navigator && params.get("sw") !== "0") {
   navigator.serviceWorker
     .register("sw.js")
     .then(() => navigator.serviceWorker.ready)
-    .then(() => {
+    .then(async (reg) => {
+      // The worker keeps the default backend's files; this backend's too, if it is another.
+      if (BACKEND !== "sql.js" && reg.active) {
+        await new Promise((resolve) => {
+          const ch = new MessageChannel();
+          ch.port1.onmessage = () => resolve();
+          reg.active.postMessage({ type: "keep", backend: BACKEND }, [ch.port2]);
+        });
+      }
       document.body.dataset.offlineReady = "1";
     })
     .catch(() => {

@@ -5,9 +5,9 @@
 // never cached: the data lives in calstore's database, not here.
 const CACHE = "calstore-web-v1";
 
-// Every file of the app (offline-files.json, written by scripts/build-web-demo.sh), fetched at
-// install: the page's first load happens before this worker controls it, so nothing may be
-// left to be cached on the way.
+// Every file of the app on its default backend (offline-files.json, written by
+// scripts/build-web-demo.sh), fetched at install: the page's first load happens before this
+// worker controls it, so nothing may be left to be cached on the way.
 self.addEventListener("install", (event) => {
   event.waitUntil(
     (async () => {
@@ -22,6 +22,24 @@ self.addEventListener("install", (event) => {
       await self.skipWaiting();
     })(),
   );
+});
+
+// The page on another backend than the default asks for that backend's files too (the
+// list `offline-files.json` keeps under its name), and is answered once they are kept.
+self.addEventListener("message", (event) => {
+  const { type, backend } = event.data ?? {};
+  if (type !== "keep" || typeof backend !== "string") return;
+  const done = (async () => {
+    try {
+      const cache = await caches.open(CACHE);
+      const list = (await (await fetch("offline-files.json", { cache: "no-store" })).json()).backends?.[backend] ?? [];
+      await Promise.all(list.map((f) => cache.add(new Request(f, { cache: "reload" })).catch(() => undefined)));
+    } catch {
+      // offline now: they are kept as the page loads them
+    }
+    event.ports[0]?.postMessage("kept");
+  })();
+  event.waitUntil(done);
 });
 
 self.addEventListener("activate", (event) => {

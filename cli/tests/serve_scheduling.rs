@@ -373,3 +373,159 @@ fn booking_a_room_offline_through_serve_on_postgres() {
     let schema = Schema::new();
     booking_through_serve(&schema.db, dir.path());
 }
+
+/// `who` logs in over HTTP; the session's token.
+fn token(server: &Server, login: &str, password: &str) -> String {
+    let (status, v) = post(
+        &format!("{}/sync/v1/login", server.url),
+        None,
+        &serde_json::json!({"login": login, "password": password}),
+    );
+    assert_eq!(status, 200, "{v}");
+    v["token"].as_str().unwrap().to_owned()
+}
+
+/// `who`'s stored copy of c1@example.com.
+fn show(db: &str, who: &str) -> String {
+    calstore(
+        db,
+        &["event", "show", "--user", who, "--uid", "c1@example.com"],
+        "",
+    )
+    .ok()
+    .replace("\r\n ", "")
+    .replace("\n ", "")
+}
+
+/// Pushes one mutation as `seq` of client `client`; the result's status.
+fn push_one(server: &Server, token: &str, client: &str, seq: i64, mutation: Value) -> Value {
+    let schema = serde_json::to_value(calstore_core::sync::server::schema_versions()).unwrap();
+    let (status, v) = post(
+        &format!("{}/sync/v1/push", server.url),
+        Some(token),
+        &serde_json::json!({"protocol": 1, "schema": schema, "client_id": client,
+                            "mutations": [{"seq": seq, "mutation": mutation}]}),
+    );
+    assert_eq!(status, 200, "{v}");
+    v["results"][0].clone()
+}
+
+/// A counter-proposal over the wire (`counter`, `decline_counter`, `accept_counter` as JSON
+/// pushes to `calstore serve`): Bob's proposal reaches Alice's store as a COUNTER (kept and
+/// queued), her decline marks Bob's copy, his second proposal accepted moves the event for
+/// both with SEQUENCE 1.
+fn counter_through_serve(server_db: &str, dir: &Path) {
+    add(server_db, "alice", ALICE_PW);
+    add(server_db, "bob", BOB_PW);
+    let server = Server::start(server_db, dir, "server");
+    let alice = token(&server, "alice", ALICE_PW);
+    let bob = token(&server, "bob", BOB_PW);
+    let ics = meeting(
+        "c1@example.com",
+        "20261210T090000Z",
+        "20261210T100000Z",
+        &[(BOB, "NEEDS-ACTION")],
+    );
+    let r = push_one(
+        &server,
+        &alice,
+        "alice-1",
+        1,
+        serde_json::json!({"kind": "record", "user": ALICE, "ics": ics}),
+    );
+    assert_eq!(r["status"], "applied", "{r}");
+    let counter = |seq: i64, start: &str, end: &str| {
+        push_one(
+            &server,
+            &bob,
+            "bob-1",
+            seq,
+            serde_json::json!({"kind": "counter", "user": BOB, "uid": "c1@example.com",
+                "start": start, "end": end, "comment": "Later, please",
+                "base": {"sequence": 0, "dtstamp": "20261206T110000Z"}}),
+        )
+    };
+    let r = counter(1, "20261210T130000Z", "20261210T140000Z");
+    assert_eq!(r["status"], "applied", "{r}");
+    let held = calstore(
+        server_db,
+        &[
+            "counters",
+            "--user",
+            ALICE,
+            "--uid",
+            "c1@example.com",
+            "--other",
+            BOB,
+        ],
+        "",
+    );
+    let text = held.ok().to_owned();
+    assert!(
+        text.contains("DTSTART:20261210T130000Z") && text.contains("COMMENT:Later\\, please"),
+        "{text}"
+    );
+    let queue = calstore(server_db, &["requests", "list", "--user", ALICE], "");
+    assert!(queue.ok().contains("COUNTER"), "{}", queue.ok());
+    let offered = show(server_db, ALICE);
+    assert!(offered.contains("SEQUENCE:0"), "not moved yet: {offered}");
+
+    let r = push_one(
+        &server,
+        &alice,
+        "alice-1",
+        2,
+        serde_json::json!({"kind": "decline_counter", "user": ALICE, "other": BOB,
+                           "uid": "c1@example.com", "comment": "Not then"}),
+    );
+    assert_eq!(r["status"], "applied", "{r}");
+    let bobs = show(server_db, BOB);
+    assert!(
+        bobs.contains("X-CALSTORE-STATE=DECLINED"),
+        "Bob's copy shows the decline: {bobs}"
+    );
+
+    let r = counter(2, "20261210T150000Z", "20261210T160000Z");
+    assert_eq!(r["status"], "applied", "{r}");
+    let r = push_one(
+        &server,
+        &alice,
+        "alice-1",
+        3,
+        serde_json::json!({"kind": "accept_counter", "user": ALICE, "other": BOB,
+                           "uid": "c1@example.com"}),
+    );
+    assert_eq!(r["status"], "applied", "{r}");
+    for who in [ALICE, BOB] {
+        let text = show(server_db, who);
+        assert!(
+            text.contains("SEQUENCE:1") && text.contains("DTSTART:20261210T150000Z"),
+            "{who}: {text}"
+        );
+    }
+    // Answered: accepting again is superseded.
+    let r = push_one(
+        &server,
+        &alice,
+        "alice-1",
+        4,
+        serde_json::json!({"kind": "accept_counter", "user": ALICE, "other": BOB,
+                           "uid": "c1@example.com"}),
+    );
+    assert_eq!(r["status"], "superseded", "{r}");
+    assert_eq!(server.terminate(), Some(0));
+}
+
+#[test]
+fn counter_proposal_through_serve_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("server.db").display());
+    counter_through_serve(&db, dir.path());
+}
+
+#[test]
+fn counter_proposal_through_serve_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = Schema::new();
+    counter_through_serve(&schema.db, dir.path());
+}

@@ -28,7 +28,8 @@
 //! Cases live in `cases/`: `store` (users, events, cancellations, counters, requests),
 //! `freebusy` (own, others', offers, providers), `journal` (limits, groups, delegates,
 //! entries, the quota check), `changes` (revisions, tombstones, schema, raw values), `record`
-//! (recording events, conflicts, the window), `scenarios` (the acceptance scenarios of the
+//! (recording events, conflicts, the window), `counter` (counter-proposals through the sync
+//! protocol on a scheduling server), `scenarios` (the acceptance scenarios of the
 //! imip-agent reconstruction, §6.2, through the scheduling API), `scheduling` (the rest of
 //! the scheduling API), `corpus` (the calendar corpus), `lenient` (issue 10: lenient import,
 //! bounded past, obsolete overrides), `writes` (issue 11: writes that change nothing, the
@@ -51,6 +52,7 @@ pub use cases::addresses::*;
 pub use cases::bad_input::*;
 pub use cases::changes::*;
 pub use cases::corpus::*;
+pub use cases::counter::*;
 pub use cases::freebusy::*;
 pub use cases::implicit::*;
 pub use cases::journal::*;
@@ -214,6 +216,10 @@ macro_rules! all_cases {
             implicit_dropped_attendee_is_cancelled,
             implicit_quota_decline_reason_reaches_organiser,
             implicit_delivery_is_one_unit_of_work,
+            // counter-proposals through the sync protocol on a scheduling server
+            counter_proposal_accepted_moves_the_event,
+            counter_proposal_declined_reaches_the_attendee,
+            counter_proposal_rules,
             // the calendar corpus and time-zone/recurrence edge cases through the store
             corpus_matches_independent_expectations,
             this_and_future_through_the_store,

@@ -8,11 +8,15 @@
 // (a meeting with Bob, two room bookings), reloads offline (everything still there), goes
 // online (synced: the first booking accepted by the room, the second declined over the quota
 // with the reason); Bob, in another browser context, sees the invitation and accepts, and
-// Alice sees his acceptance; Alice and Bob edit one event of a shared calendar offline and the
+// Alice sees his acceptance; Bob proposes another time for a second meeting, Alice declines
+// it with a comment (Bob sees it), he proposes again and she accepts (the event moves for
+// both); Alice and Bob edit one event of a shared calendar offline and the
 // iTIP order decides (Alice's older edit is superseded, shown with what won); two tabs of one
 // user (the second works through the first, then takes over when it closes, without losing a
 // pending write); a recurring event changed for one occurrence and cancelled from one on; the
 // scheduling view shows Bob's and the room's busy times from the server (they share them).
+// Carol chooses the in-module backend on the login form (remembered), and the core steps run
+// again on it: log in, create, offline create and edit, reload offline, sync.
 // Exits non-zero on any failure; the last line reads "calendar: N passed, 0 failed".
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -51,7 +55,7 @@ for (const [what, p] of [
 const NOW = "20261207T080000Z";
 const TZ = "Europe/Oslo";
 const KEY = "5c".repeat(32);
-const PW = { alice: "correct horse battery staple", bob: "another good passphrase" };
+const PW = { alice: "correct horse battery staple", bob: "another good passphrase", carol: "a third long passphrase" };
 const ROOM = "mailto:room@example.com";
 const TEAM = "mailto:team@example.com";
 
@@ -72,6 +76,8 @@ function calstore(args, stdin = "") {
 
 calstore(["account", "add", "--login", "alice", "--email", "alice@example.com", "--calendar", `${TEAM}=write`, "--password-stdin"], `${PW.alice}\n`);
 calstore(["account", "add", "--login", "bob", "--email", "bob@example.com", "--calendar", `${TEAM}=write`, "--password-stdin"], `${PW.bob}\n`);
+// Carol uses the in-module backend (SQLite in the module, on OPFS, in a Worker).
+calstore(["account", "add", "--login", "carol", "--email", "carol@example.com", "--password-stdin"], `${PW.carol}\n`);
 // The room books what is free, within an hour per organiser (quota "rooms").
 calstore(["prefs", "set", "--user", ROOM, "scheduling_function", "schedule_in_freebusy\ncheck_quota rooms"]);
 calstore(["quota", "limits", "--quota", "rooms", "--set", "*=PT1H"]);
@@ -263,6 +269,66 @@ try {
     await a.click("#ev-close");
   });
 
+  await step("counter-proposals: Bob proposes another time, Alice declines with a comment, Bob proposes again and Alice accepts", async () => {
+    await createEvent(a, { summary: "Design review", date: "2026-12-11", start: "10:00", end: "11:00", attendees: "bob@example.com" });
+    await waitPending(a, 0, 30_000);
+    await b.click("#sync-now");
+    const inv = () => b.locator("#invitations li.invitation", { hasText: "Design review" });
+    await inv().waitFor({ timeout: 30_000 });
+    async function propose(start, end, comment) {
+      await inv().locator("button", { hasText: "Propose new time" }).click();
+      const form = inv().locator("form.propose-form");
+      await form.locator("input[name=date]").fill("2026-12-11");
+      await form.locator("input[name=start]").fill(start);
+      await form.locator("input[name=end]").fill(end);
+      if (comment) await form.locator("input[name=comment]").fill(comment);
+      await form.locator("button[type=submit]").click();
+      await form.waitFor({ state: "detached" });
+      await waitPending(b, 0, 30_000);
+    }
+    await propose("15:00", "16:00", "Afternoon?");
+    await inv().locator(".proposal.sent").waitFor({ timeout: 10_000 });
+    assert.match(await inv().locator(".proposal").textContent(), /You proposed Fri 11 Dec, 15:00–16:00; waiting for alice@example\.com/);
+    await a.click("#sync-now");
+    const received = a.locator("#proposals li.proposal-received", { hasText: "Design review" });
+    await received.waitFor({ timeout: 30_000 });
+    const text = await received.textContent();
+    assert.match(text, /bob@example\.com proposes Fri 11 Dec, 15:00–16:00/, text);
+    assert.match(text, /“Afternoon\?”/, text);
+    await screenshot(a, "alice-proposal-received");
+    await received.locator("input.decline-comment").fill("Busy all afternoon");
+    await received.locator("button", { hasText: "Decline proposal" }).click();
+    await received.waitFor({ state: "detached", timeout: 10_000 });
+    await waitPending(a, 0, 30_000);
+    assert.match(await event(a, "Design review").getAttribute("title"), /^10:00–11:00/, "the event did not move");
+    await b.click("#sync-now");
+    await inv().locator(".proposal.declined").waitFor({ timeout: 30_000 });
+    assert.match(await inv().locator(".proposal").textContent(), /alice@example\.com declined your proposal of Fri 11 Dec, 15:00–16:00: “Busy all afternoon”/);
+    await screenshot(b, "bob-proposal-declined");
+    await propose("14:00", "15:00");
+    await a.click("#sync-now");
+    await received.waitFor({ timeout: 30_000 });
+    assert.match(await received.textContent(), /proposes Fri 11 Dec, 14:00–15:00/);
+    await received.locator("button", { hasText: "Accept proposal" }).click();
+    await received.waitFor({ state: "detached", timeout: 10_000 });
+    await waitPending(a, 0, 30_000);
+    await a.waitForFunction(() => /^14:00–15:00/.test(document.querySelector('.ev[data-summary="Design review"]')?.title ?? ""), null, { timeout: 30_000 });
+    await event(a, "Design review").click();
+    await a.waitForSelector("#editor[open]");
+    assert.match(await a.textContent("#ev-attendee-states"), /bob@example\.com: pending/, "Bob is asked again");
+    await a.click("#ev-close");
+    await screenshot(a, "alice-accepted-proposal");
+    // Bob gets the new version: the invitation asks him again at the new time, no proposal
+    // left; he accepts and it is in his week at 14:00.
+    await b.click("#sync-now");
+    await b.waitForFunction(() => [...document.querySelectorAll("#invitations li.invitation")].some((li) => /Design review Fri 11 Dec, 14:00/.test(li.textContent)), null, { timeout: 30_000 });
+    assert.equal(await inv().locator(".proposal").count(), 0);
+    await screenshot(b, "bob-sees-moved-event");
+    await inv().locator("button", { hasText: "Accept" }).first().click();
+    await waitPending(b, 0, 30_000);
+    await b.waitForFunction(() => /^14:00–15:00/.test(document.querySelector('.ev[data-summary="Design review"]')?.title ?? ""), null, { timeout: 30_000 });
+  });
+
   await step("scheduling view: the attendees' and the room's busy times from the server", async () => {
     try {
       return await schedulingView();
@@ -403,6 +469,56 @@ try {
     await a.setViewportSize({ width: 1280, height: 900 });
     assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px at 200 %`);
     return `page overflow at 200 %: ${overflow}px`;
+  });
+
+  // The core steps again on the in-module backend, chosen on the login form.
+  const carol = await context();
+  let c;
+  await step("in-module backend: chosen on the login form, remembered over a reload", async () => {
+    c = await open(carol, "carol");
+    await c.waitForSelector("#login-dialog[open]", { timeout: 60_000 });
+    assert.equal(await c.getAttribute("body", "data-backend"), "sql.js", "the default");
+    await Promise.all([c.waitForEvent("load"), c.selectOption("#login-backend", "in-module")]);
+    await c.waitForSelector("body[data-backend='in-module']", { timeout: 30_000 });
+    await c.reload();
+    await c.waitForSelector("body[data-backend='in-module']", { timeout: 30_000 });
+    await c.waitForSelector("#login-dialog[open]", { timeout: 60_000 });
+    assert.equal(await c.inputValue("#login-backend"), "in-module");
+    await login(c, "carol");
+    assert.match(await c.textContent("#storage"), /Stored with SQLite in the module, kept on OPFS/);
+    await c.waitForSelector("body[data-offline-ready='1']", { timeout: 30_000 });
+    await screenshot(c, "in-module-logged-in");
+  });
+
+  await step("in-module: create an event online, synced at once", async () => {
+    await createEvent(c, { summary: "Carol's review", date: "2026-12-08", start: "10:00", end: "11:00" });
+    await waitPending(c, 0);
+    const uid = await event(c, "Carol's review").getAttribute("data-uid");
+    assert.ok(calstore(["events", "--user", "mailto:carol@example.com"]).includes(uid), "on the server");
+  });
+
+  await step("in-module: offline, create and edit, reload offline: everything still there", async () => {
+    await carol.setOffline(true);
+    await c.waitForFunction(() => document.querySelector("#net")?.dataset.state === "offline");
+    await createEvent(c, { summary: "Carol offline", date: "2026-12-09", start: "09:00", end: "10:00" });
+    await editEvent(c, "Carol's review", { summary: "Carol's review (moved)", start: "14:00", end: "15:00" });
+    await event(c, "Carol's review (moved)").waitFor();
+    assert.equal(await pending(c), 2);
+    await c.reload();
+    await ready(c);
+    assert.equal(await c.getAttribute("body", "data-backend"), "in-module");
+    for (const summary of ["Carol offline", "Carol's review (moved)"]) await event(c, summary).waitFor({ timeout: 10_000 });
+    assert.equal(await pending(c), 2);
+    await screenshot(c, "in-module-offline-reloaded");
+  });
+
+  await step("in-module: online again, synced to the server", async () => {
+    await carol.setOffline(false);
+    await waitPending(c, 0, 60_000);
+    const onServer = calstore(["events", "--user", "mailto:carol@example.com", "--format", "json"]);
+    const summaries = JSON.parse(onServer).map((e) => e.summary).sort();
+    assert.deepEqual(summaries, ["Carol offline", "Carol's review (moved)"]);
+    return summaries.join(", ");
   });
 
   await step("no page errors", async () => {

@@ -412,6 +412,10 @@ export interface CalStoreMethods {
   syncApplyPull(request: string, pages: string[]): string;
   /** An event's attendees other than its organiser with their answers (JSON `[{attendee, partstat, reason}]`). */
   attendeeStates(ics: string): string;
+  /** The counter-proposals an attendee's copy remembers they sent (JSON `[{rid, start, end, state: "sent"|"declined", reason}]`). */
+  sentProposals(ics: string): string;
+  /** The counter-proposals the organiser received and has not answered (JSON `[{uid, rid, attendee, start, end, comment, summary, sequence}]`). */
+  counterProposals(user: string): string;
   /** The whole stored event (parent and overrides) as one iCalendar text, or null. */
   getCompleteEvent(user: string, uid: string): string | null;
 }

@@ -232,6 +232,25 @@ impl CalStore {
         to_json(&js(calstore_core::scheduling::attendee_states(ics))?)
     }
 
+    /// The counter-proposals an event's text (the attendee's copy) remembers the attendee
+    /// sent: `[{rid, start, end, state, reason}]` (JSON; `state` is `sent` or `declined`, a
+    /// decline carries the organiser's comment).
+    #[wasm_bindgen(js_name = sentProposals)]
+    pub fn sent_proposals(&mut self, ics: &str) -> JsResult<String> {
+        if ics.len() > MAX_MUTATION {
+            return js(Err(StoreError::invalid("ics: more than 4 MiB")));
+        }
+        to_json(&js(calstore_core::scheduling::sent_proposals(ics))?)
+    }
+
+    /// The counter-proposals the organiser `user` received and has not answered:
+    /// `[{uid, rid, attendee, start, end, comment, summary, sequence}]` (JSON). Answered with
+    /// the mutations `accept_counter` and `decline_counter`.
+    #[wasm_bindgen(js_name = counterProposals)]
+    pub fn counter_proposals(&mut self, user: &str) -> JsResult<String> {
+        to_json(&js(self.store.counter_proposals(user))?)
+    }
+
     /// The whole stored event `uid` of `user` (the parent and its overrides, active and
     /// cancelled) as one iCalendar text, or null.
     #[wasm_bindgen(js_name = getCompleteEvent)]

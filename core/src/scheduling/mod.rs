@@ -17,6 +17,7 @@
 //! Where this differs from imip-agent (and why) is written down in
 //! `docs/decisions/0010-scheduling.md`.
 
+mod counter;
 mod implicit;
 mod message;
 mod organiser;
@@ -38,6 +39,9 @@ use crate::status::Status;
 use crate::store::Store;
 use crate::validate;
 
+pub use counter::{
+    MAX_COMMENT, PROPOSAL_PROPERTY, ReceivedProposal, SentProposal, instant, sent_proposals,
+};
 pub use implicit::{AttendeeState, Copies, attendee_states};
 pub use message::{MAX_COMPONENTS, MAX_MESSAGE_LEN, Message, Method, parse_message};
 use text::{Component, Line};
@@ -247,6 +251,29 @@ impl<C: SqlConnection> Store<C> {
             };
             let first = processed.outcome.responses.clone();
             s.route(&first, 0, &mut processed)?;
+            Ok(processed)
+        })
+    }
+
+    /// Delivers messages a local user sends, as one unit of work: to a local user by
+    /// processing it for them (their answers routed in turn, as [`Store::process`] does), to
+    /// anyone else by queueing it in the outbox (component [`crate::outbox::OUTBOX`], which
+    /// must exist then).
+    pub fn deliver(&mut self, responses: &[Response]) -> Result<Processed> {
+        self.transaction(|s| {
+            let mut processed = Processed {
+                outcome: Outcome {
+                    method: responses.first().map_or(Method::Request, |r| r.method),
+                    uid: responses.first().map(|r| r.uid.clone()),
+                    rid: None,
+                    kind: OutcomeKind::Stored,
+                    reason: None,
+                    responses: responses.to_vec(),
+                },
+                delivered: Vec::new(),
+                queued: Vec::new(),
+            };
+            s.route(responses, 0, &mut processed)?;
             Ok(processed)
         })
     }

@@ -341,8 +341,8 @@ fn reply<C: SqlConnection>(s: &mut Store<C>, ctx: &Ctx<'_>, msg: &Message) -> Re
     })
 }
 
-/// A COUNTER to the organiser: kept per attendee and queued as a COUNTER request; the
-/// organiser's copy and free/busy are unchanged until they decide.
+/// A COUNTER to the organiser from an attendee of their copy: kept per attendee and queued as
+/// a COUNTER request; the organiser's copy and free/busy are unchanged until they decide.
 fn counter<C: SqlConnection>(s: &mut Store<C>, ctx: &Ctx<'_>, msg: &Message) -> Result<Outcome> {
     let user = ctx.user;
     super::require_dtstart(&msg.events, msg.method)?;
@@ -371,6 +371,10 @@ fn counter<C: SqlConnection>(s: &mut Store<C>, ctx: &Ctx<'_>, msg: &Message) -> 
         let Some(from) = from else {
             continue;
         };
+        // Only someone the organiser invited proposes another time.
+        if attendee_of(&held, &from).is_none() {
+            continue;
+        }
         let rid = e.recurrence_id();
         s.set_counter(user, &from, &e.uid, rid.as_deref(), &e.text)?;
         s.queue_request(user, &e.uid, rid.as_deref(), Some("COUNTER"))?;
@@ -385,7 +389,8 @@ fn counter<C: SqlConnection>(s: &mut Store<C>, ctx: &Ctx<'_>, msg: &Message) -> 
     })
 }
 
-/// A DECLINECOUNTER to the attendee who countered: the offers made for it are withdrawn.
+/// A DECLINECOUNTER to the attendee who countered: the offers made for it are withdrawn, and
+/// a proposal their copy remembers is marked declined.
 pub(super) fn decline_counter<C: SqlConnection>(
     s: &mut Store<C>,
     ctx: &Ctx<'_>,
@@ -402,10 +407,12 @@ pub(super) fn decline_counter<C: SqlConnection>(
             s.update_offers_for_event(user, &e.uid, rid.as_deref(), &[])?;
             any = true;
         }
+        // A proposal the user's copy remembers (made through a client) shows the decline.
+        any |= super::counter::mark_declined(s, ctx, e)?;
     }
     Ok(match any {
         true => outcome(msg, OutcomeKind::Updated, None),
-        false => ignored(msg, "no offer is held for the event"),
+        false => ignored(msg, "no offer or proposal is held for the event"),
     })
 }
 

@@ -17,6 +17,7 @@ use crate::ical::{self, EventComponent};
 use crate::journal::QuotaDecision;
 use crate::period::Period;
 use crate::record::{self, RecordOptions, Source};
+use crate::scheduling::instant;
 use crate::sql::SqlConnection;
 use crate::status::Status;
 use crate::store::Store;
@@ -214,6 +215,59 @@ pub enum Mutation {
         #[serde(default)]
         rid: Option<String>,
     },
+    /// The attendee `user` proposes another time for an event they are invited to, or one
+    /// occurrence of it: their copy remembers the proposal, and a scheduling server sends the
+    /// organiser an iTIP COUNTER ([`Mutation::messages`]).
+    Counter {
+        /// The attendee's calendar.
+        user: String,
+        /// The UID.
+        uid: String,
+        /// The occurrence, None for the whole event.
+        #[serde(default)]
+        rid: Option<String>,
+        /// The proposed start, `YYYYMMDDTHHMMSSZ`.
+        start: String,
+        /// The proposed end.
+        end: String,
+        /// A comment for the organiser.
+        #[serde(default)]
+        comment: Option<String>,
+        /// The version of the event the attendee proposed against; a newer one on the server
+        /// wins.
+        #[serde(default)]
+        base: Option<Version>,
+    },
+    /// The organiser `user` accepts `other`'s counter-proposal: the event (or occurrence)
+    /// moves to the proposed time with the next SEQUENCE, and implicit scheduling sends the
+    /// REQUEST.
+    AcceptCounter {
+        /// The organiser's calendar.
+        user: String,
+        /// The attendee who proposed.
+        other: String,
+        /// The UID.
+        uid: String,
+        /// The occurrence.
+        #[serde(default)]
+        rid: Option<String>,
+    },
+    /// The organiser `user` declines `other`'s counter-proposal: it is dropped, and a
+    /// scheduling server sends the attendee an iTIP DECLINECOUNTER.
+    DeclineCounter {
+        /// The organiser's calendar.
+        user: String,
+        /// The attendee who proposed.
+        other: String,
+        /// The UID.
+        uid: String,
+        /// The occurrence.
+        #[serde(default)]
+        rid: Option<String>,
+        /// A comment for the attendee.
+        #[serde(default)]
+        comment: Option<String>,
+    },
     /// Stores a received VFREEBUSY about `other` (the newer DTSTAMP wins).
     ImportFreebusyOther {
         /// The calendar.
@@ -308,6 +362,9 @@ impl Mutation {
             | Mutation::DequeueRequest { user, .. }
             | Mutation::SetCounter { user, .. }
             | Mutation::RemoveCounter { user, .. }
+            | Mutation::Counter { user, .. }
+            | Mutation::AcceptCounter { user, .. }
+            | Mutation::DeclineCounter { user, .. }
             | Mutation::ImportFreebusyOther { user, .. } => {
                 Target::Calendar(crate::address::normalised(user))
             }
@@ -329,6 +386,9 @@ impl Mutation {
             Mutation::DequeueRequest { .. } => "dequeue_request",
             Mutation::SetCounter { .. } => "set_counter",
             Mutation::RemoveCounter { .. } => "remove_counter",
+            Mutation::Counter { .. } => "counter",
+            Mutation::AcceptCounter { .. } => "accept_counter",
+            Mutation::DeclineCounter { .. } => "decline_counter",
             Mutation::ImportFreebusyOther { .. } => "import_freebusy_other",
             Mutation::SetQuotaLimits { .. } => "set_quota_limits",
             Mutation::SetQuotaGroups { .. } => "set_quota_groups",
@@ -353,8 +413,51 @@ impl Mutation {
             }
             Mutation::Cancel { user, uid, .. }
             | Mutation::Uncancel { user, uid, .. }
-            | Mutation::Remove { user, uid, .. } => Some((user.clone(), vec![uid.clone()])),
+            | Mutation::Remove { user, uid, .. }
+            | Mutation::AcceptCounter { user, uid, .. } => Some((user.clone(), vec![uid.clone()])),
             _ => None,
+        })
+    }
+
+    /// The iTIP messages an applied mutation sends of itself, for a scheduling server to
+    /// deliver ([`Store::deliver`]) in the mutation's transaction: the COUNTER of a `counter`,
+    /// the DECLINECOUNTER of a `decline_counter`. (What a write of the calendar amounts to is
+    /// [`Mutation::events_written`]'s, through [`Store::deliver_change`].)
+    pub fn messages<C: SqlConnection>(
+        &self,
+        store: &mut Store<C>,
+    ) -> Result<Vec<crate::scheduling::Response>> {
+        Ok(match self {
+            Mutation::Counter {
+                user,
+                uid,
+                rid,
+                start,
+                end,
+                comment,
+                ..
+            } => vec![store.counter_message(
+                user,
+                uid,
+                rid.as_deref(),
+                instant("start", start)?,
+                instant("end", end)?,
+                comment.as_deref(),
+            )?],
+            Mutation::DeclineCounter {
+                user,
+                other,
+                uid,
+                rid,
+                comment,
+            } => vec![store.decline_counter_message(
+                user,
+                other,
+                uid,
+                rid.as_deref(),
+                comment.as_deref(),
+            )?],
+            _ => Vec::new(),
         })
     }
 
@@ -468,6 +571,72 @@ impl Mutation {
                 rid,
             } => {
                 store.remove_counter(user, other, uid, rid.as_deref())?;
+                Ok(Outcome::Applied)
+            }
+            Mutation::Counter {
+                user,
+                uid,
+                rid,
+                start,
+                end,
+                base,
+                ..
+            } => {
+                if side == Side::Server
+                    && let Some(base) = base
+                    && let Some(server) = event_version(store, user, uid, rid.as_deref())?
+                    && base.is_older_than(&version_of(&server))
+                {
+                    return Ok(Outcome::Superseded(vec![server]));
+                }
+                store.propose_counter(
+                    user,
+                    uid,
+                    rid.as_deref(),
+                    instant("start", start)?,
+                    instant("end", end)?,
+                )?;
+                Ok(Outcome::Applied)
+            }
+            Mutation::AcceptCounter {
+                user,
+                other,
+                uid,
+                rid,
+            } => {
+                if store.accept_counter(user, other, uid, rid.as_deref())? || side != Side::Server {
+                    return Ok(Outcome::Applied);
+                }
+                // Answered already, or made against an older version than the server's.
+                let server = event_version(store, user, uid, rid.as_deref())?;
+                Ok(Outcome::Superseded(server.into_iter().collect()))
+            }
+            Mutation::DeclineCounter {
+                user,
+                other,
+                uid,
+                rid,
+                comment,
+            } => {
+                if store
+                    .get_counter(user, other, uid, rid.as_deref())?
+                    .is_none()
+                {
+                    if side != Side::Server {
+                        return Ok(Outcome::Applied);
+                    }
+                    let server = event_version(store, user, uid, rid.as_deref())?;
+                    return Ok(Outcome::Superseded(server.into_iter().collect()));
+                }
+                let message = store.decline_counter_message(
+                    user,
+                    other,
+                    uid,
+                    rid.as_deref(),
+                    comment.as_deref(),
+                )?;
+                let parsed = crate::scheduling::parse_message(message.text.as_bytes(), None)?;
+                store.send_message(user, &parsed)?;
                 Ok(Outcome::Applied)
             }
             Mutation::ImportFreebusyOther { user, other, ics } => {
@@ -614,6 +783,23 @@ pub fn stored_version<C: SqlConnection>(
         }
     }
     Ok(None)
+}
+
+/// The version of (uid, rid) a counter-proposal is about: the occurrence's own copy, else
+/// the event's.
+fn event_version<C: SqlConnection>(
+    store: &mut Store<C>,
+    user: &str,
+    uid: &str,
+    rid: Option<&str>,
+) -> Result<Option<ServerVersion>> {
+    if let Some(v) = stored_version(store, user, uid, rid)? {
+        return Ok(Some(v));
+    }
+    match rid {
+        Some(_) => stored_version(store, user, uid, None),
+        None => Ok(None),
+    }
 }
 
 /// The stored versions newer than the incoming components (what makes a record lose).

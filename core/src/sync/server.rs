@@ -311,8 +311,10 @@ pub fn push<C: SqlConnection>(
 /// records, cancels, uncancels or removes an event of a calendar is followed, in its own
 /// transaction, by the iTIP messages the change amounts to, delivered to the local users
 /// among its participants (their request queues, a resource's automatic decision, the
-/// organiser's copy updated by a reply) and queued in the outbox for the others. What
-/// `calstore serve` runs; the database needs the outbox component.
+/// organiser's copy updated by a reply) and queued in the outbox for the others; a
+/// `counter` or `decline_counter` sends its own message the same way
+/// ([`Mutation::messages`](super::Mutation::messages)). What `calstore serve` runs; the
+/// database needs the outbox component.
 pub fn push_scheduling<C: SqlConnection>(
     store: &mut Store<C>,
     access: &Access,
@@ -377,6 +379,12 @@ fn push_with<C: SqlConnection>(
                 if let (Some((user, _)), Outcome::Applied) = (&written, &outcome) {
                     for (uid, copies) in &before {
                         s.deliver_change(user, uid, copies)?;
+                    }
+                }
+                if implicit && outcome == Outcome::Applied {
+                    let messages = env.mutation.messages(s)?;
+                    if !messages.is_empty() {
+                        s.deliver(&messages)?;
                     }
                 }
                 let result = result_of(env.seq, outcome);

@@ -5,6 +5,7 @@ pub mod addresses;
 pub mod bad_input;
 pub mod changes;
 pub mod corpus;
+pub mod counter;
 pub mod freebusy;
 pub mod implicit;
 pub mod journal;

@@ -204,6 +204,12 @@ function script(store) {
   s.syncPending();
   s.attendeeStates(event("att@example.com", "20261126T120000Z", "20261126T130000Z"));
   s.getCompleteEvent(ROOM, "sync@example.com");
+  // Counter-proposals: one the room holds from Paul, and a sent one an attendee's copy remembers.
+  s.setCounter(ROOM, PAUL, "cp@example.com", null, event("cp@example.com", "20261127T090000Z", "20261127T100000Z"));
+  s.counterProposals(ROOM);
+  s.sentProposals(
+    event("cp@example.com", "20261127T080000Z", "20261127T090000Z", ["X-CALSTORE-PROPOSAL;X-CALSTORE-STATE=DECLINED;X-CALSTORE-REASON=Busy:20261127T090000Z/20261127T100000Z"]),
+  );
   return { out, called };
 }
 
