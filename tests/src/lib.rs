@@ -220,6 +220,7 @@ macro_rules! all_cases {
             counter_proposal_accepted_moves_the_event,
             counter_proposal_declined_reaches_the_attendee,
             counter_proposal_rules,
+            counter_proposal_for_no_occurrence_is_rejected,
             // the calendar corpus and time-zone/recurrence edge cases through the store
             corpus_matches_independent_expectations,
             this_and_future_through_the_store,

@@ -152,6 +152,32 @@ fn held_copy<C: SqlConnection>(
     }
 }
 
+/// Refuses a proposal for an occurrence `rid` that the series `parent` does not have (a
+/// recurrence id that no rule, RDATE or DTSTART makes, or one EXDATE removed).
+fn check_occurrence(ctx: &Ctx<'_>, parent: &EventComponent, rid: &str) -> Result<()> {
+    let tz = ctx.record.tz;
+    let at = ical::recurrence_id_point(rid, tz).map_err(|e| StoreError::invalid(e.0))?;
+    let expand = ical::ExpandContext {
+        tz,
+        window_end: at + chrono::TimeDelta::seconds(1),
+        max_instances: ctx.record.max_instances,
+    };
+    let found = parent
+        .instances_from(&expand, at)
+        .map_err(|e| StoreError::invalid(e.0))?
+        .instances
+        .iter()
+        .any(|i| i.recurrence_point == at);
+    if found {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(format!(
+            "{} has no occurrence {rid}",
+            parent.uid
+        )))
+    }
+}
+
 /// `parent` as the single occurrence `rid`: RECURRENCE-ID set in DTSTART's zone, the rules
 /// taken out. The caller sets DTSTART/DTEND.
 fn occurrence(ctx: &Ctx<'_>, parent: &EventComponent, rid: &str) -> Result<Component> {
@@ -199,6 +225,9 @@ impl<C: SqlConnection> Store<C> {
         self.transaction(|s| {
             let ctx = s.context(user, &opts)?;
             let (held, for_occurrence) = held_copy(s, user, uid, rid)?;
+            if let (true, Some(r)) = (for_occurrence, rid) {
+                check_occurrence(&ctx, &held, r)?;
+            }
             if is_organiser(&held, user) || held.organizer.is_none() {
                 return Err(StoreError::invalid(
                     "only an invited attendee proposes another time",
@@ -246,7 +275,10 @@ impl<C: SqlConnection> Store<C> {
             return Err(StoreError::invalid("the event has no organiser"));
         };
         let mut c = match (for_occurrence, rid) {
-            (true, Some(r)) => occurrence(&ctx, &held, r)?,
+            (true, Some(r)) => {
+                check_occurrence(&ctx, &held, r)?;
+                occurrence(&ctx, &held, r)?
+            }
             _ => component(&held)?,
         };
         let mut zones = c.take_store_properties();

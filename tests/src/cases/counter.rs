@@ -517,3 +517,44 @@ pub fn counter_proposal_rules<C: SqlConnection>(conn: C) {
         "store-only lines stay home: {body}"
     );
 }
+
+/// A proposal for an occurrence the series does not have (a time no rule makes, one after
+/// COUNT ends) is rejected and writes nothing; one for a real occurrence is applied.
+pub fn counter_proposal_for_no_occurrence_is_rejected<C: SqlConnection>(conn: C) {
+    let mut s = setup(conn);
+    invite(&mut s, Some("FREQ=DAILY;COUNT=3"));
+    let before = s.revision(BOB).unwrap();
+    for (seq, rid) in [(1, "20141011T090000Z"), (2, "20141013T080000Z")] {
+        let r = push(
+            &mut s,
+            2,
+            BOB,
+            seq,
+            counter(Some(rid), "20141011T140000Z", "20141011T150000Z", None),
+        );
+        assert_eq!(r.status, ResultStatus::Rejected, "{rid}: {r:?}");
+        assert!(
+            r.reason
+                .as_deref()
+                .is_some_and(|m| m.contains("no occurrence")),
+            "{r:?}"
+        );
+    }
+    assert_eq!(s.revision(BOB).unwrap(), before);
+    assert!(s.counter_proposals(ALICE).unwrap().is_empty());
+    assert!(sent_proposals(&copy(&mut s, BOB, None)).unwrap().is_empty());
+    let r = push(
+        &mut s,
+        2,
+        BOB,
+        3,
+        counter(
+            Some("20141012T080000Z"),
+            "20141012T140000Z",
+            "20141012T150000Z",
+            None,
+        ),
+    );
+    assert_eq!(r.status, ResultStatus::Applied, "{r:?}");
+    assert_eq!(s.counter_proposals(ALICE).unwrap().len(), 1);
+}
