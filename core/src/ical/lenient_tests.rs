@@ -538,7 +538,12 @@ fn control_characters_are_removed_and_named() {
     assert_eq!(e.summary.as_deref(), Some("ab"));
     assert!(e.text.contains("DESCRIPTION:xyz"), "{}", e.text);
     has_note(&parsed, 5, "the control character U+007F", "removed");
-    has_note(&parsed, 7, "the control characters U+0000, U+000B", "removed");
+    has_note(
+        &parsed,
+        7,
+        "the control characters U+0000, U+000B",
+        "removed",
+    );
     assert!(
         parsed.notes.iter().all(|n| n.uid.as_deref() == Some("ctl")),
         "{:#?}",

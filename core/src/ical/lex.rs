@@ -338,7 +338,10 @@ pub(super) fn control_characters(text: &str) -> Option<String> {
     let mut found: Vec<char> = text.chars().filter(|c| is_forbidden_control(*c)).collect();
     found.sort_unstable();
     found.dedup();
-    let names: Vec<String> = found.iter().map(|c| format!("U+{:04X}", u32::from(*c))).collect();
+    let names: Vec<String> = found
+        .iter()
+        .map(|c| format!("U+{:04X}", u32::from(*c)))
+        .collect();
     match names.len() {
         0 => None,
         1 => Some(format!(" {}", names[0])),
