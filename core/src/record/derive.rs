@@ -71,16 +71,14 @@ pub(crate) fn load_recurrences<C: SqlConnection + ?Sized>(
     uids: &[&str],
 ) -> Result<BTreeMap<String, Vec<StoredRecurrence>>> {
     let mut out: BTreeMap<String, Vec<StoredRecurrence>> = BTreeMap::new();
-    for chunk in uids.chunks(bulk::rows_per_chunk(1, 1)) {
-        let sql = bulk::in_list_sql(
+    // Bounded `IN` lists: see `bounded_in_sql`.
+    for chunk in uids.chunks(bulk::rows_per_chunk(1, 3)) {
+        let sql = String::from(
             "SELECT object_uid, object_recurrenceid, status, object_text FROM recurrences \
-             WHERE store_user = $1 AND object_uid IN ",
-            2,
-            chunk.len(),
-            "",
-        );
+             WHERE store_user = $1 AND ",
+        ) + &bulk::bounded_in_sql("object_uid", 2, chunk.len());
         let mut params = vec![Value::from(user)];
-        params.extend(chunk.iter().map(|u| Value::from(*u)));
+        params.extend(bulk::bounded_in_params(chunk));
         for r in c.query(&sql, &params)? {
             let status: String = r.get(2)?;
             out.entry(r.get(0)?).or_default().push((
@@ -100,16 +98,14 @@ pub(crate) fn load_parents<C: SqlConnection + ?Sized>(
     uids: &[&str],
 ) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
-    for chunk in uids.chunks(bulk::rows_per_chunk(1, 1)) {
-        let sql = bulk::in_list_sql(
+    // Bounded `IN` lists: see `bounded_in_sql`.
+    for chunk in uids.chunks(bulk::rows_per_chunk(1, 3)) {
+        let sql = String::from(
             "SELECT object_uid, object_text FROM objects WHERE store_user = $1 \
-             AND status = 'active' AND object_uid IN ",
-            2,
-            chunk.len(),
-            "",
-        );
+             AND status = 'active' AND ",
+        ) + &bulk::bounded_in_sql("object_uid", 2, chunk.len());
         let mut params = vec![Value::from(user)];
-        params.extend(chunk.iter().map(|u| Value::from(*u)));
+        params.extend(bulk::bounded_in_params(chunk));
         for r in c.query(&sql, &params)? {
             out.insert(r.get(0)?, r.get(1)?);
         }
@@ -124,16 +120,14 @@ pub(crate) fn load_providers<C: SqlConnection + ?Sized>(
     uids: &[&str],
 ) -> Result<HashSet<String>> {
     let mut out = HashSet::new();
-    for chunk in uids.chunks(bulk::rows_per_chunk(1, 1)) {
-        let sql = bulk::in_list_sql(
+    // Bounded `IN` lists: see `bounded_in_sql`.
+    for chunk in uids.chunks(bulk::rows_per_chunk(1, 3)) {
+        let sql = String::from(
             "SELECT object_uid FROM freebusy_providers WHERE store_user = $1 \
-             AND object_recurrenceid IS NULL AND object_uid IN ",
-            2,
-            chunk.len(),
-            "",
-        );
+             AND object_recurrenceid IS NULL AND ",
+        ) + &bulk::bounded_in_sql("object_uid", 2, chunk.len());
         let mut params = vec![Value::from(user)];
-        params.extend(chunk.iter().map(|u| Value::from(*u)));
+        params.extend(bulk::bounded_in_params(chunk));
         for r in c.query(&sql, &params)? {
             out.insert(r.get(0)?);
         }
@@ -602,16 +596,14 @@ fn load_parent_texts<C: SqlConnection + ?Sized>(
     uids: &[&str],
 ) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
-    for chunk in uids.chunks(bulk::rows_per_chunk(1, 1)) {
-        let sql = bulk::in_list_sql(
+    // Bounded `IN` lists: see `bounded_in_sql`.
+    for chunk in uids.chunks(bulk::rows_per_chunk(1, 3)) {
+        let sql = String::from(
             "SELECT object_uid, object_text FROM objects WHERE store_user = $1 \
-             AND object_uid IN ",
-            2,
-            chunk.len(),
-            "",
-        );
+             AND ",
+        ) + &bulk::bounded_in_sql("object_uid", 2, chunk.len());
         let mut params = vec![Value::from(user)];
-        params.extend(chunk.iter().map(|u| Value::from(*u)));
+        params.extend(bulk::bounded_in_params(chunk));
         for r in c.query(&sql, &params)? {
             out.insert(r.get(0)?, r.get(1)?);
         }
