@@ -1181,7 +1181,11 @@ fn messages_name_file_line_and_uid() {
     let f = env.file("cr.ics", cr.as_bytes());
     let run = env.run(&["import", "--strict", "--user", PAUL, &f]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert!(run.stdout.starts_with("imported 1 object"), "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("imported 1 object"),
+        "{}",
+        run.stdout
+    );
     let shown = env
         .run(&["event", "show", "--user", PAUL, "--uid", "cr1"])
         .ok()
@@ -1804,4 +1808,69 @@ fn one_name_per_concept() {
     assert!(help.contains("--db does not apply"), "{help}");
     let help = env.run_bare(&["event", "remove", "--help"]).ok().to_owned();
     assert!(help.contains("The window options matter"), "{help}");
+}
+
+/// Issue 11, item 3: a large import commits in bounded pieces (200 UIDs each, so that other
+/// writers wait for one piece at most), but bad input found in its last piece still writes
+/// nothing, and importing the same file again writes nothing either.
+#[test]
+fn import_in_pieces_checks_everything_before_writing() {
+    let env = Env::new();
+    let event = |uid: &str, extra: &str| {
+        format!(
+            "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20261101T000000Z\r\n\
+             DTSTART:20261201T100000Z\r\nDTEND:20261201T100100Z\r\n{extra}END:VEVENT\r\n"
+        )
+    };
+    let mut events: Vec<String> = (0..450).map(|i| event(&format!("e{i:03}"), "")).collect();
+    let good = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n{}END:VCALENDAR\r\n",
+        events.concat()
+    );
+    // The UID sorts last: its piece would be the third.
+    events.push(event("zz-cap", "RRULE:FREQ=MINUTELY;INTERVAL=2\r\n"));
+    let bad = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n{}END:VCALENDAR\r\n",
+        events.concat()
+    );
+    let bad = env.file("bad.ics", bad.as_bytes());
+    let line = env
+        .run(&["import", "--user", ROOM, "--max-instances", "1000", &bad])
+        .fails(1)
+        .to_owned();
+    assert!(
+        line.contains("(UID \"zz-cap\"): more than 1000 instances"),
+        "{line}"
+    );
+    assert_eq!(
+        env.run(&["freebusy", "--user", ROOM]).fails(1),
+        format!("calstore: error: unknown user {ROOM}")
+    );
+    let good = env.file("good.ics", good.as_bytes());
+    let out = env.run(&["import", "--user", ROOM, &good]).ok().to_owned();
+    assert!(
+        out.starts_with(&format!(
+            "imported 450 objects (450 parents, 0 recurrences) for {ROOM}: 450 free/busy periods"
+        )),
+        "{out}"
+    );
+    let revision = || -> i64 {
+        let db = rusqlite::Connection::open(env.path("t.db")).unwrap();
+        db.query_row(
+            "SELECT revision FROM calstore_revisions WHERE scope = 'store' AND owner = ?1",
+            [ROOM],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(revision(), 3, "three pieces, each its own transaction");
+    env.run(&["import", "--user", ROOM, &good]).ok();
+    assert_eq!(revision(), 3, "the same file again writes nothing");
+    assert_eq!(
+        env.run(&["freebusy", "--user", ROOM, "--format", "json"])
+            .json()
+            .as_array()
+            .map(Vec::len),
+        Some(450)
+    );
 }

@@ -32,8 +32,9 @@ pub use booking::{
 pub use import::{ImportNote, ImportReport, Source, SourceEvents};
 pub use options::{DEFAULT_PAST_DAYS, DEFAULT_WINDOW_DAYS, RecordOptions};
 
-/// Events recomputed per transaction by [`Store::extend_freebusy_in_pieces`] (and the
-/// piecewise import): small enough that no other writer of the database waits long for one.
+/// Events recomputed per transaction by [`Store::extend_freebusy_in_pieces`], and UIDs
+/// recorded per transaction by `calstore import` ([`Store::import_sources_in_pieces`]):
+/// small enough that no other writer of the database waits long for one.
 pub const EXTEND_PIECE: usize = 200;
 
 /// What [`Store::extend_freebusy_in_pieces`] did.
