@@ -50,8 +50,10 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// `import`: reads every file first (leniently unless `--strict`), then records all events in
-/// one transaction. Each repair note goes to standard error as one line,
+/// `import`: reads every file first (leniently unless `--strict`) and checks every event, then
+/// records them in bounded pieces (`Store::import_sources_in_pieces`: other writers wait for
+/// one piece at most; bad input writes nothing, and after a database failure half way the
+/// same import run again finishes the job). Each repair note goes to standard error as one line,
 /// `FILE: line N (UID "u"): problem: action`; the summary on standard output counts them.
 pub fn import(
     store: &mut CliStore,
@@ -104,12 +106,19 @@ pub fn import(
         }
         bar
     });
-    let report = store.import_sources(user, &sources, None, &opts, &mut |done, total| {
-        if let Some(bar) = &bar {
-            bar.set_length(u64::try_from(total).unwrap_or(u64::MAX));
-            bar.set_position(u64::try_from(done).unwrap_or(u64::MAX));
-        }
-    });
+    let report = store.import_sources_in_pieces(
+        user,
+        &sources,
+        None,
+        &opts,
+        calstore_core::EXTEND_PIECE,
+        &mut |done, total| {
+            if let Some(bar) = &bar {
+                bar.set_length(u64::try_from(total).unwrap_or(u64::MAX));
+                bar.set_position(u64::try_from(done).unwrap_or(u64::MAX));
+            }
+        },
+    );
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }

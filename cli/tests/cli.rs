@@ -1859,3 +1859,176 @@ fn one_name_per_concept() {
     let help = env.run_bare(&["event", "remove", "--help"]).ok().to_owned();
     assert!(help.contains("The window options matter"), "{help}");
 }
+
+/// Issue 11, item 3: a large import commits in bounded pieces (200 UIDs each, so that other
+/// writers wait for one piece at most), but bad input found in its last piece still writes
+/// nothing, and importing the same file again writes nothing either.
+#[test]
+fn import_in_pieces_checks_everything_before_writing() {
+    let env = Env::new();
+    let event = |uid: &str, extra: &str| {
+        format!(
+            "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20261101T000000Z\r\n\
+             DTSTART:20261201T100000Z\r\nDTEND:20261201T100100Z\r\n{extra}END:VEVENT\r\n"
+        )
+    };
+    let mut events: Vec<String> = (0..450).map(|i| event(&format!("e{i:03}"), "")).collect();
+    let good = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n{}END:VCALENDAR\r\n",
+        events.concat()
+    );
+    // The UID sorts last: its piece would be the third.
+    events.push(event("zz-cap", "RRULE:FREQ=MINUTELY;INTERVAL=2\r\n"));
+    let bad = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n{}END:VCALENDAR\r\n",
+        events.concat()
+    );
+    let bad = env.file("bad.ics", bad.as_bytes());
+    let line = env
+        .run(&["import", "--user", ROOM, "--max-instances", "1000", &bad])
+        .fails(1)
+        .to_owned();
+    assert!(
+        line.contains("(UID \"zz-cap\"): more than 1000 instances"),
+        "{line}"
+    );
+    assert_eq!(
+        env.run(&["freebusy", "--user", ROOM]).fails(1),
+        format!("calstore: error: unknown user {ROOM}")
+    );
+    let good = env.file("good.ics", good.as_bytes());
+    let out = env.run(&["import", "--user", ROOM, &good]).ok().to_owned();
+    assert!(
+        out.starts_with(&format!(
+            "imported 450 objects (450 parents, 0 recurrences) for {ROOM}: 450 free/busy periods"
+        )),
+        "{out}"
+    );
+    let revision = || -> i64 {
+        let db = rusqlite::Connection::open(env.path("t.db")).unwrap();
+        db.query_row(
+            "SELECT revision FROM calstore_revisions WHERE scope = 'store' AND owner = ?1",
+            [ROOM],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(revision(), 3, "three pieces, each its own transaction");
+    env.run(&["import", "--user", ROOM, &good]).ok();
+    assert_eq!(revision(), 3, "the same file again writes nothing");
+    assert_eq!(
+        env.run(&["freebusy", "--user", ROOM, "--format", "json"])
+            .json()
+            .as_array()
+            .map(Vec::len),
+        Some(450)
+    );
+}
+
+/// Issue 11, item 3: an import killed half way (SIGKILL, as a crash) leaves whole pieces, the
+/// first ones in UID order; the same import run again finishes it, with the objects, periods
+/// and change journal of an import that was never interrupted, and one revision per piece in
+/// all (the pieces written before the crash change nothing the second time).
+#[test]
+fn import_killed_half_way_finishes_when_run_again() {
+    const EVENTS: usize = 8000;
+    const PIECES: i64 = 40;
+    let env = Env::new();
+    let mut ics = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n");
+    for i in 0..EVENTS {
+        ics.push_str(&format!(
+            "BEGIN:VEVENT\r\nUID:e{i:04}\r\nDTSTAMP:20261101T000000Z\r\n\
+             DTSTART:20261201T{:02}{:02}00Z\r\nDURATION:PT1M\r\nSUMMARY:Event {i}\r\n\
+             END:VEVENT\r\n",
+            i / 60 % 24,
+            i % 60
+        ));
+    }
+    ics.push_str("END:VCALENDAR\r\n");
+    let file = env.file("big.ics", ics.as_bytes());
+    let db = env.path("t.db");
+    // The committed revision of the user (a piece that changed something is one), or None
+    // while the database or its tables do not exist yet.
+    let revision = |db: &Path| -> Option<i64> {
+        let c =
+            rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .ok()?;
+        c.query_row(
+            "SELECT revision FROM calstore_revisions WHERE scope = 'store' AND owner = ?1",
+            [ROOM],
+            |r| r.get(0),
+        )
+        .ok()
+    };
+    let mut child = env
+        .command(&["import", "--user", ROOM, &file], true)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn calstore");
+    let started = std::time::Instant::now();
+    loop {
+        if revision(&db).is_some_and(|r| r >= 2) {
+            child.kill().expect("kill calstore");
+            break;
+        }
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the import finished before it could be killed"
+        );
+        assert!(started.elapsed().as_secs() < 120, "no piece committed");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.wait().expect("wait");
+    let written = revision(&db).expect("a revision");
+    assert!((2..PIECES).contains(&written), "{written} pieces");
+    // Whole pieces, the first ones: 200 UIDs each, in UID order.
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let uids: Vec<String> = c
+            .prepare("SELECT object_uid FROM objects ORDER BY object_uid")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let want: Vec<String> = (0..usize::try_from(written).unwrap() * 200)
+            .map(|i| format!("e{i:04}"))
+            .collect();
+        assert_eq!(uids, want);
+        let periods: i64 = c
+            .query_row("SELECT count(*) FROM freebusy", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(periods, written * 200);
+    }
+    // Again: finishes the job.
+    env.run(&["import", "--user", ROOM, &file]).ok();
+    assert_eq!(revision(&db), Some(PIECES), "one revision per piece in all");
+    // The same as an import never interrupted, into another database.
+    let clean = env.path("clean.db");
+    let clean_url = format!("sqlite:{}", clean.display());
+    let run = env.run_bare(&["--db", &clean_url, "import", "--user", ROOM, &file]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let dump = |db: &Path| -> Vec<String> {
+        let c = rusqlite::Connection::open(db).unwrap();
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT object_uid || ' ' || object_text || ' ' || status FROM objects",
+            "SELECT \"start\" || \"end\" || object_uid || coalesce(summary, '') FROM freebusy",
+            "SELECT table_name || ' ' || row_key || ' ' || operation FROM calstore_changes",
+        ] {
+            let mut rows: Vec<String> = c
+                .prepare(sql)
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            rows.sort();
+            out.extend(rows);
+        }
+        out
+    };
+    assert_eq!(dump(&db), dump(&clean));
+    assert_eq!(revision(&clean), Some(PIECES));
+}

@@ -17,7 +17,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::error::{Result, StoreError};
 use crate::ical::datetime::{format_utc, parse_utc};
-use crate::sql::{Row, SqlConnection, Value};
+use crate::sql::{Row, SqlConnection, Value, bulk};
 
 /// One busy (or tentative) period, as imip-agent's `FreeBusyPeriod`.
 ///
@@ -461,15 +461,14 @@ impl PeriodTable {
     ) -> Result<u64> {
         let n = self.owners.len();
         let owner_cond = self.owner_cond();
-        let prefix = format!(
-            "DELETE FROM {} WHERE {owner_cond} AND object_uid IN ",
-            self.name
-        );
+        let prefix = format!("DELETE FROM {} WHERE {owner_cond} AND ", self.name);
         let mut total = 0;
-        for chunk in uids.chunks(crate::sql::bulk::rows_per_chunk(1, n)) {
-            let sql = crate::sql::bulk::in_list_sql(&prefix, n + 1, chunk.len(), "");
+        // Bounded `IN` lists: see `bounded_in_sql` (an import in pieces deletes and reads
+        // its UIDs' periods piece by piece).
+        for chunk in uids.chunks(bulk::rows_per_chunk(1, n + 2)) {
+            let sql = prefix.clone() + &bulk::bounded_in_sql("object_uid", n + 1, chunk.len());
             let mut params = owners_params(owners);
-            params.extend(chunk.iter().map(|u| Value::from(*u)));
+            params.extend(bulk::bounded_in_params(chunk));
             total += c.execute(&sql, &params)?;
         }
         Ok(total)
@@ -487,15 +486,15 @@ impl PeriodTable {
         let owner_cond = self.owner_cond();
         let prefix = format!(
             "SELECT \"start\", \"end\", object_uid, transp, object_recurrenceid, summary, \
-             organiser FROM {} WHERE {owner_cond} AND object_uid IN ",
+             organiser FROM {} WHERE {owner_cond} AND ",
             self.name
         );
         let mut out: std::collections::HashMap<String, Vec<Period>> =
             std::collections::HashMap::new();
-        for chunk in uids.chunks(crate::sql::bulk::rows_per_chunk(1, n)) {
-            let sql = crate::sql::bulk::in_list_sql(&prefix, n + 1, chunk.len(), "");
+        for chunk in uids.chunks(bulk::rows_per_chunk(1, n + 2)) {
+            let sql = prefix.clone() + &bulk::bounded_in_sql("object_uid", n + 1, chunk.len());
             let mut params = owners_params(owners);
-            params.extend(chunk.iter().map(|u| Value::from(*u)));
+            params.extend(bulk::bounded_in_params(chunk));
             for row in c.query(&sql, &params)? {
                 let p = decode(row)?.period;
                 out.entry(p.uid.clone().unwrap_or_default())

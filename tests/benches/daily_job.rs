@@ -1,13 +1,20 @@
-//! The daily job and the other writers: the longest wait of a small concurrent write (a
-//! quota limit of another owner, one transaction on its own connection, every 20 ms) while
-//! one user with many open-ended events is extended, once as a single transaction
-//! (`Store::extend_freebusy_with`, what `freebusy-extend` did before issue 11) and once in
-//! bounded pieces (`Store::extend_freebusy_in_pieces`, what it does now). SQLite WAL file.
+//! The daily job and large imports against the other writers: the longest wait of a small
+//! concurrent write (a quota limit of another owner, one transaction on its own connection,
+//! every 20 ms) while one user with many open-ended events is
 //!
-//! Run: `cargo bench -p calstore-tests --bench daily_job` (`-- --quick` for 10 000 events;
-//! `CALSTORE_BENCH_EVENTS=N` for another size; `CALSTORE_BENCH_PIECES=200,50` to run the
-//! pieces with each of these sizes instead of [`EXTEND_PIECE`]). A benchmark, not a timed
-//! test: it prints figures and asserts only that every run extended the same periods.
+//! * imported, once as a single transaction (`Store::import_sources`, what `calstore import`
+//!   did before issue 11) and once in bounded pieces (`Store::import_sources_in_pieces`, what
+//!   it does now), each into a new database file;
+//! * extended, once as a single transaction (`Store::extend_freebusy_with`, what
+//!   `freebusy-extend` did before issue 11) and once in bounded pieces
+//!   (`Store::extend_freebusy_in_pieces`, what it does now), each on a copy of the database
+//!   the one-transaction import made.
+//!
+//! SQLite WAL file. Run: `cargo bench -p calstore-tests --bench daily_job` (`-- --quick` for
+//! 10 000 events; `CALSTORE_BENCH_EVENTS=N` for another size; `-- --import` or `-- --extend`
+//! for one half only; `CALSTORE_BENCH_PIECES=200,50` to run the pieces with each of these
+//! sizes instead of [`EXTEND_PIECE`]). A benchmark, not a timed test: it prints figures and
+//! asserts only that every run of each half gives the same periods.
 
 // A benchmark binary: failing loudly on a broken setup is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -17,7 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use calstore_core::{
-    DbErrorKind, EXTEND_PIECE, FixedClock, RecordOptions, SqlConnection, Store, StoreError,
+    DbErrorKind, EXTEND_PIECE, FixedClock, RecordOptions, Source, SqlConnection, Store, StoreError,
 };
 use calstore_native::SqliteConnection;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -40,7 +47,8 @@ fn calendar(n: usize, base: DateTime<Utc>) -> String {
 }
 
 struct Figures {
-    extend: Duration,
+    /// How long the job (import or extension) took.
+    job: Duration,
     longest_wait: Duration,
     writes: usize,
     /// Writes that gave up after SQLite's busy timeout.
@@ -48,10 +56,16 @@ struct Figures {
     periods: i64,
 }
 
-/// One run: `piece` None extends in one transaction, Some(n) in pieces of n events.
-fn run(path: &std::path::Path, piece: Option<usize>, now: DateTime<Utc>) -> Figures {
+/// Runs `job` on a store over `path` while another connection writes every 20 ms.
+fn run(
+    path: &std::path::Path,
+    now: DateTime<Utc>,
+    job: impl FnOnce(&mut Store<SqliteConnection>),
+) -> Figures {
     let stop = Arc::new(AtomicBool::new(false));
     let started = Arc::new(AtomicBool::new(false));
+    let conn = SqliteConnection::open(path.to_str().unwrap()).unwrap();
+    let mut store = Store::open(conn, Box::new(FixedClock::new(now))).unwrap();
     let writer = {
         let (stop, started, path) = (stop.clone(), started.clone(), path.to_owned());
         std::thread::spawn(move || {
@@ -78,26 +92,12 @@ fn run(path: &std::path::Path, piece: Option<usize>, now: DateTime<Utc>) -> Figu
             (longest, writes, failed)
         })
     };
-    let conn = SqliteConnection::open(path.to_str().unwrap()).unwrap();
-    let mut store = Store::open(conn, Box::new(FixedClock::new(now))).unwrap();
-    let until = now + TimeDelta::days(100);
-    let opts = RecordOptions {
-        window_start: RecordOptions::default_window_start(now, until),
-        ..RecordOptions::new(now)
-    };
     std::thread::sleep(Duration::from_millis(100));
     started.store(true, Ordering::SeqCst);
     std::thread::sleep(Duration::from_millis(100));
     let t = Instant::now();
-    if let Some(piece) = piece {
-        let report = store
-            .extend_freebusy_in_pieces(USER, until, &opts, piece)
-            .unwrap();
-        assert!(report.failures.is_empty());
-    } else {
-        store.extend_freebusy_with(USER, until, &opts).unwrap();
-    }
-    let extend = t.elapsed();
+    job(&mut store);
+    let job_time = t.elapsed();
     std::thread::sleep(Duration::from_millis(200));
     stop.store(true, Ordering::SeqCst);
     let (longest_wait, writes, failed) = writer.join().unwrap();
@@ -108,7 +108,7 @@ fn run(path: &std::path::Path, piece: Option<usize>, now: DateTime<Utc>) -> Figu
         .get::<i64>(0)
         .unwrap();
     Figures {
-        extend,
+        job: job_time,
         longest_wait,
         writes,
         failed,
@@ -116,11 +116,61 @@ fn run(path: &std::path::Path, piece: Option<usize>, now: DateTime<Utc>) -> Figu
     }
 }
 
+/// Prints the figures of a pair of runs (before, after) and checks they gave the same periods.
+fn compare(what: &str, results: &[(String, Figures)]) {
+    for (name, f) in results {
+        println!(
+            "{what}, {name}: {:.2} s; concurrent writer: {} writes, {} gave up after the \
+             busy timeout, longest wait {:.3} s; {} periods",
+            f.job.as_secs_f64(),
+            f.writes,
+            f.failed,
+            f.longest_wait.as_secs_f64(),
+            f.periods
+        );
+    }
+    let before = &results[0].1;
+    for (name, after) in &results[1..] {
+        assert_eq!(before.periods, after.periods, "{what}: the same periods");
+        println!(
+            "{what}, ratios ({name} / {}): longest wait {:.3}, time {:.2}",
+            results[0].0,
+            after.longest_wait.as_secs_f64() / before.longest_wait.as_secs_f64(),
+            after.job.as_secs_f64() / before.job.as_secs_f64()
+        );
+    }
+}
+
+/// The runs of each half: one transaction, then pieces of each size asked for.
+fn runs() -> Vec<(String, Option<usize>)> {
+    let sizes: Vec<usize> = std::env::var("CALSTORE_BENCH_PIECES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![EXTEND_PIECE]);
+    let mut runs = vec![("one transaction (before)".to_owned(), None)];
+    runs.extend(
+        sizes
+            .into_iter()
+            .map(|n| (format!("pieces of {n} (after)"), Some(n))),
+    );
+    runs
+}
+
+/// The system's load averages (1, 5, 15 minutes), where `/proc/loadavg` exists.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let only_import = args.iter().any(|a| a == "--import");
+    let only_extend = args.iter().any(|a| a == "--extend");
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it:
     // then a smoke run of a few hundred events that checks the driver still works.
-    let smoke = !std::env::args().any(|a| a == "--bench");
+    let smoke = !args.iter().any(|a| a == "--bench");
     let n: usize = std::env::var("CALSTORE_BENCH_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -134,65 +184,92 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let base = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap();
     let import_now = Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap();
+    let ics = calendar(n, base);
+    let opts = RecordOptions::new(import_now);
+    println!(
+        "{n} weekly open-ended events of one user; load average {}",
+        load()
+    );
+    // The import: one transaction (this database is then the seed of the extension), then in
+    // pieces into another new file.
     let seed = dir.path().join("seed.db");
-    {
-        let t = Instant::now();
-        let conn = SqliteConnection::open(seed.to_str().unwrap()).unwrap();
-        let mut store = Store::open(conn, Box::new(FixedClock::new(import_now))).unwrap();
-        let ics = calendar(n, base);
-        let report = store
-            .import_ics(
-                USER,
-                ics.as_bytes(),
-                &RecordOptions::new(import_now),
-                &mut |_, _| {},
-            )
-            .unwrap();
-        println!(
-            "setup: {n} weekly open-ended events imported for one user ({} periods, {} providers) in {:.1} s",
-            report.periods,
-            report.providers,
-            t.elapsed().as_secs_f64()
-        );
+    let mut imports = Vec::new();
+    for (i, (name, piece)) in runs().into_iter().enumerate() {
+        if piece.is_some() && only_extend {
+            break;
+        }
+        let path = if piece.is_some() {
+            dir.path().join(format!("pieces-{i}.db"))
+        } else {
+            seed.clone()
+        };
+        let sources = [Source::named("big.ics", ics.as_bytes())];
+        // When each piece committed (the first also holds the check of the whole input).
+        let mut commits = Vec::new();
+        let f = run(&path, import_now, |store| {
+            let start = Instant::now();
+            let report = if let Some(piece) = piece {
+                store.import_sources_in_pieces(USER, &sources, None, &opts, piece, &mut |_, _| {
+                    commits.push(start.elapsed())
+                })
+            } else {
+                store.import_sources(USER, &sources, None, &opts, &mut |_, _| {})
+            };
+            let report = report.unwrap();
+            assert_eq!(report.parents, n);
+        });
+        if let Some(first) = commits.first() {
+            let pieces: Vec<Duration> = commits.windows(2).map(|w| w[1] - w[0]).collect();
+            let longest = pieces.iter().max().copied().unwrap_or_default();
+            let mean =
+                pieces.iter().sum::<Duration>() / u32::try_from(pieces.len().max(1)).unwrap();
+            println!(
+                "import in pieces: {} pieces; the check of the whole input and the first piece \
+                 {:.2} s; then a piece every {:.1} ms on average, {:.1} ms at most",
+                commits.len(),
+                first.as_secs_f64(),
+                mean.as_secs_f64() * 1e3,
+                longest.as_secs_f64() * 1e3
+            );
+        }
+        if piece.is_some() {
+            std::fs::remove_file(&path).ok();
+        }
+        imports.push((name, f));
+    }
+    if imports.len() > 1 {
+        compare("import", &imports);
+        println!("load average after the imports: {}", load());
+    }
+    if only_import {
+        return;
     }
     // Sixty days later, the daily job extends the user by sixty days.
     let now = import_now + TimeDelta::days(60);
-    let sizes: Vec<usize> = std::env::var("CALSTORE_BENCH_PIECES")
-        .ok()
-        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![EXTEND_PIECE]);
-    let mut runs = vec![("one transaction (before)".to_owned(), None)];
-    runs.extend(
-        sizes
-            .iter()
-            .map(|&n| (format!("bounded pieces of {n} events (after)"), Some(n))),
-    );
+    let until = now + TimeDelta::days(100);
+    let extend_opts = RecordOptions {
+        window_start: RecordOptions::default_window_start(now, until),
+        ..RecordOptions::new(now)
+    };
     let mut results = Vec::new();
-    for (i, (name, piece)) in runs.iter().enumerate() {
-        let path = dir.path().join(format!("run{i}.db"));
+    for (i, (name, piece)) in runs().into_iter().enumerate() {
+        let path = dir.path().join(format!("extend-{i}.db"));
         std::fs::copy(&seed, &path).unwrap();
-        let f = run(&path, *piece, now);
-        println!(
-            "{name}: extension {:.2} s; concurrent writer: {} writes, {} gave up after the \
-             busy timeout, longest wait {:.3} s; {} periods",
-            f.extend.as_secs_f64(),
-            f.writes,
-            f.failed,
-            f.longest_wait.as_secs_f64(),
-            f.periods
-        );
+        let f = run(&path, now, |store| {
+            if let Some(piece) = piece {
+                let report = store
+                    .extend_freebusy_in_pieces(USER, until, &extend_opts, piece)
+                    .unwrap();
+                assert!(report.failures.is_empty());
+            } else {
+                store
+                    .extend_freebusy_with(USER, until, &extend_opts)
+                    .unwrap();
+            }
+        });
         std::fs::remove_file(&path).ok();
-        results.push(f);
+        results.push((name, f));
     }
-    for (f, (name, _)) in results.iter().zip(&runs).skip(1) {
-        assert_eq!(
-            results[0].periods, f.periods,
-            "every run extends to the same periods"
-        );
-        println!(
-            "ratios, {name} / one transaction: longest wait {:.3}, extension time {:.2}",
-            f.longest_wait.as_secs_f64() / results[0].longest_wait.as_secs_f64(),
-            f.extend.as_secs_f64() / results[0].extend.as_secs_f64()
-        );
-    }
+    compare("extension", &results);
+    println!("load average at the end: {}", load());
 }

@@ -19,6 +19,10 @@
 //!   `ANALYZE` (what autovacuum does after a bulk load; done here so the plan does not depend
 //!   on its timing); median of many runs. And a naive two-sided range query on an index of
 //!   (store_user, start), the usual shape, planned as PostgreSQL likes.
+//! * **pieces** (`-- --pieces`, alone): `Store::import_events_in_pieces` of open-ended weekly
+//!   events into a new schema against `Store::import_events`, with the mean piece at the
+//!   start and at the end (a piece planned as a scan of the user's rows grows with them);
+//!   `CALSTORE_BENCH_PIECE_TIMES=1` prints every piece's time.
 
 // A benchmark binary: failing loudly on a broken setup is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -30,7 +34,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use calstore_core::ical::datetime::format_utc;
-use calstore_core::{FixedClock, SqlConnection, Store, ical};
+use calstore_core::{EXTEND_PIECE, FixedClock, SqlConnection, Store, ical};
 use calstore_native::PgConnection;
 use chrono::{TimeDelta, TimeZone, Utc};
 use common::{ObjectRows, RUNS, USER, dataset, median, now, options, rows};
@@ -310,6 +314,100 @@ fn bench(url: &str, n: usize, query_runs: usize) {
     );
 }
 
+/// `n` open-ended weekly events (many periods each, as in `daily_job.rs`).
+fn weekly_calendar(n: usize) -> String {
+    let mut out = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n");
+    let base = Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0).single().unwrap();
+    for i in 0..n {
+        let start = base + TimeDelta::minutes(i64::try_from(i % (7 * 24 * 4)).unwrap() * 15);
+        out.push_str(&format!(
+            "BEGIN:VEVENT\r\nUID:w{i}@example.com\r\nDTSTAMP:20251101T000000Z\r\n\
+             DTSTART:{}\r\nDURATION:PT15M\r\nRRULE:FREQ=WEEKLY\r\nSUMMARY:Event {i}\r\n\
+             END:VEVENT\r\n",
+            format_utc(start)
+        ));
+    }
+    out.push_str("END:VCALENDAR\r\n");
+    out
+}
+
+/// An import in bounded pieces into a new schema (tables never analysed, as in a new
+/// database), against the one-transaction import: whether the pieces' reads and deletes of a
+/// piece's UIDs are planned as scans of all the user's rows (each piece then slower than the
+/// last: quadratic in the import). Prints the total, and the mean piece of the first and last
+/// tenth; then re-imports the same file in pieces (every piece reads its UIDs' periods, now
+/// present, and writes nothing).
+fn pieces(url: &str, n: usize) {
+    let text = weekly_calendar(n);
+    let events = ical::parse_events(text.as_bytes()).unwrap();
+    // The default window (100 days): 14 or 15 periods per event, as `daily_job.rs` has.
+    let opts = calstore_core::RecordOptions::new(now());
+    let schema = Schema::new(url, "whole");
+    let mut store = Store::open(
+        calstore_conn(url, &schema.name),
+        Box::new(FixedClock::new(now())),
+    )
+    .unwrap();
+    let t = Instant::now();
+    let whole = store
+        .import_events(USER, &events, &opts, &mut |_, _| {})
+        .unwrap();
+    let whole_time = t.elapsed();
+    drop(store);
+    drop(schema);
+    let schema = Schema::new(url, "pieces");
+    let mut store = Store::open(
+        calstore_conn(url, &schema.name),
+        Box::new(FixedClock::new(now())),
+    )
+    .unwrap();
+    let mut times = Vec::new();
+    let t = Instant::now();
+    let mut last = Instant::now();
+    let report = store
+        .import_events_in_pieces(USER, &events, &opts, EXTEND_PIECE, &mut |_, _| {
+            times.push(last.elapsed());
+            last = Instant::now();
+        })
+        .unwrap();
+    let pieces_time = t.elapsed();
+    if std::env::var("CALSTORE_BENCH_PIECE_TIMES").is_ok() {
+        let ms: Vec<u128> = times.iter().map(Duration::as_millis).collect();
+        println!("piece times (ms): {ms:?}");
+    }
+    assert_eq!(report, whole, "the same report");
+    // The first "piece" also holds the check of the whole input.
+    let check = times[0];
+    let tenth = (times.len() / 10).max(1);
+    let mean = |d: &[Duration]| d.iter().sum::<Duration>() / u32::try_from(d.len()).unwrap();
+    let (first, last_tenth) = (
+        mean(&times[1..=tenth.min(times.len() - 1)]),
+        mean(&times[times.len() - tenth..]),
+    );
+    let t = Instant::now();
+    store
+        .import_events_in_pieces(USER, &events, &opts, EXTEND_PIECE, &mut |_, _| {})
+        .unwrap();
+    let again = t.elapsed();
+    println!(
+        "== PostgreSQL, {n} weekly events ({} periods), new schema, pieces of {EXTEND_PIECE}",
+        report.periods
+    );
+    println!(
+        "import: one transaction {:.2} s; in {} pieces {:.2} s (ratio {:.2}); first piece \
+         (with the check of the whole input) {:.3} s, mean piece of the next tenth {:.1} ms, \
+         of the last tenth {:.1} ms; the same import again (nothing to write) {:.2} s",
+        whole_time.as_secs_f64(),
+        times.len(),
+        pieces_time.as_secs_f64(),
+        pieces_time.as_secs_f64() / whole_time.as_secs_f64(),
+        check.as_secs_f64(),
+        first.as_secs_f64() * 1e3,
+        last_tenth.as_secs_f64() * 1e3,
+        again.as_secs_f64()
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let url = url();
@@ -321,9 +419,18 @@ fn main() {
     // where a small smoke run keeps the harness itself tested.
     if !args.iter().any(|a| a == "--bench") {
         bench(&url, 200, 5);
+        pieces(&url, 1_000);
         return;
     }
     println!("PostgreSQL {version}");
+    if args.iter().any(|a| a == "--pieces") {
+        // Only the import in pieces: `-- --pieces [--quick]` (10 000 / 100 000 events).
+        pieces(&url, 10_000);
+        if !args.iter().any(|a| a == "--quick") {
+            pieces(&url, 100_000);
+        }
+        return;
+    }
     bench(&url, 5_000, 200);
     if !args.iter().any(|a| a == "--quick") {
         bench(&url, 100_000, 200);

@@ -33,7 +33,7 @@
 //! imip-agent reconstruction, §6.2, through the scheduling API), `scheduling` (the rest of
 //! the scheduling API), `corpus` (the calendar corpus), `lenient` (issue 10: lenient import,
 //! bounded past, obsolete overrides), `writes` (issue 11: writes that change nothing, the
-//! daily job's extension in bounded pieces) and `bad_input`.
+//! daily job's extension and large imports in bounded pieces) and `bad_input`.
 // This crate is test code compiled as a library (so that other crates can run the suite):
 // failing loudly with unwrap/expect/panic is what a test case should do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -177,6 +177,7 @@ macro_rules! all_cases {
             // writes that change nothing, the daily job in bounded pieces (issue 11)
             no_op_writes_change_nothing,
             extend_in_pieces_reports_failures_and_resumes,
+            import_in_pieces_equals_one_transaction,
             // calendar addresses in one spelling, and their migration (issue 11)
             addresses_in_one_spelling,
             stored_addresses_migrated_to_one_spelling,

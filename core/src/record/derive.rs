@@ -71,16 +71,14 @@ pub(crate) fn load_recurrences<C: SqlConnection + ?Sized>(
     uids: &[&str],
 ) -> Result<BTreeMap<String, Vec<StoredRecurrence>>> {
     let mut out: BTreeMap<String, Vec<StoredRecurrence>> = BTreeMap::new();
-    for chunk in uids.chunks(bulk::rows_per_chunk(1, 1)) {
-        let sql = bulk::in_list_sql(
+    // Bounded `IN` lists: see `bounded_in_sql`.
+    for chunk in uids.chunks(bulk::rows_per_chunk(1, 3)) {
+        let sql = String::from(
             "SELECT object_uid, object_recurrenceid, status, object_text FROM recurrences \
-             WHERE store_user = $1 AND object_uid IN ",
-            2,
-            chunk.len(),
-            "",
-        );
+             WHERE store_user = $1 AND ",
+        ) + &bulk::bounded_in_sql("object_uid", 2, chunk.len());
         let mut params = vec![Value::from(user)];
-        params.extend(chunk.iter().map(|u| Value::from(*u)));
+        params.extend(bulk::bounded_in_params(chunk));
         for r in c.query(&sql, &params)? {
             let status: String = r.get(2)?;
             out.entry(r.get(0)?).or_default().push((
@@ -100,16 +98,14 @@ pub(crate) fn load_parents<C: SqlConnection + ?Sized>(
     uids: &[&str],
 ) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
-    for chunk in uids.chunks(bulk::rows_per_chunk(1, 1)) {
-        let sql = bulk::in_list_sql(
+    // Bounded `IN` lists: see `bounded_in_sql`.
+    for chunk in uids.chunks(bulk::rows_per_chunk(1, 3)) {
+        let sql = String::from(
             "SELECT object_uid, object_text FROM objects WHERE store_user = $1 \
-             AND status = 'active' AND object_uid IN ",
-            2,
-            chunk.len(),
-            "",
-        );
+             AND status = 'active' AND ",
+        ) + &bulk::bounded_in_sql("object_uid", 2, chunk.len());
         let mut params = vec![Value::from(user)];
-        params.extend(chunk.iter().map(|u| Value::from(*u)));
+        params.extend(bulk::bounded_in_params(chunk));
         for r in c.query(&sql, &params)? {
             out.insert(r.get(0)?, r.get(1)?);
         }
@@ -124,16 +120,14 @@ pub(crate) fn load_providers<C: SqlConnection + ?Sized>(
     uids: &[&str],
 ) -> Result<HashSet<String>> {
     let mut out = HashSet::new();
-    for chunk in uids.chunks(bulk::rows_per_chunk(1, 1)) {
-        let sql = bulk::in_list_sql(
+    // Bounded `IN` lists: see `bounded_in_sql`.
+    for chunk in uids.chunks(bulk::rows_per_chunk(1, 3)) {
+        let sql = String::from(
             "SELECT object_uid FROM freebusy_providers WHERE store_user = $1 \
-             AND object_recurrenceid IS NULL AND object_uid IN ",
-            2,
-            chunk.len(),
-            "",
-        );
+             AND object_recurrenceid IS NULL AND ",
+        ) + &bulk::bounded_in_sql("object_uid", 2, chunk.len());
         let mut params = vec![Value::from(user)];
-        params.extend(chunk.iter().map(|u| Value::from(*u)));
+        params.extend(bulk::bounded_in_params(chunk));
         for r in c.query(&sql, &params)? {
             out.insert(r.get(0)?);
         }
@@ -272,57 +266,18 @@ fn before(inst: &ical::Instance, start: DateTime<Utc>) -> bool {
     inst.end < start || (inst.end == start && inst.start < inst.end)
 }
 
-/// The periods of the UIDs a refresh recomputes, as they were before the write.
-#[derive(Clone, Copy)]
-pub(crate) enum OldPeriods<'a> {
-    /// In the table still: read them, and replace those that change.
-    Stored,
-    /// Deleted by the caller already: these were there, by UID.
-    Deleted(&'a HashMap<String, Vec<Period>>),
-}
-
-/// Replaces the stored free/busy of every UID in `uids` with what its stored objects give
-/// (`known` holds components already parsed, keyed by uid and rid, which are not parsed
-/// again), and keeps the providers list in step. Works in multi-row statements, so the
-/// number of statements grows with the number of UIDs divided by the chunk size.
-///
-/// With `journal_periods` false the caller has journalled a change of each UID's objects in
-/// the same transaction, which already tells a syncing client to re-read that UID's periods
-/// (see [`crate::changes`]); only free/busy changes without an object change need their own
-/// `freebusy` entry.
-///
-/// `old` says where the UIDs' periods before this write are: still stored (read, and
-/// replaced only for the UIDs whose periods change), or already deleted by the caller in this
-/// transaction, which hands them over (see [`Store::import_events`]). Either way a UID whose
-/// periods come out as they were journals nothing.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn refresh_uids<C: SqlConnection + ?Sized>(
-    c: &mut C,
-    tx: &mut WriteTx,
+/// Derives the free/busy of each of `uids` (in that order) from `known` (components of this
+/// write, by uid and rid, used as they are) and what is stored: `parents`, the texts of the
+/// active parents of UIDs `known` has no parent for, and `recs`, every stored recurrence of
+/// the UIDs (all statuses) by uid. Writes nothing.
+fn derive_uids(
     user: &str,
     uids: &[&str],
-    journal_periods: bool,
-    old: OldPeriods<'_>,
-    opts: &RecordOptions,
     known: &ByUid<'_>,
+    stored_parents: &BTreeMap<String, String>,
+    mut stored_recs: BTreeMap<String, Vec<StoredRecurrence>>,
+    opts: &RecordOptions,
 ) -> Result<Vec<Derived>> {
-    // Most users have no recurrence overrides and few providers: one probe each spares
-    // the per-UID look-ups.
-    let mut stored_recs = if user_has_any(
-        c,
-        "SELECT 1 FROM recurrences WHERE store_user = $1 LIMIT 1",
-        user,
-    )? {
-        load_recurrences(c, user, uids)?
-    } else {
-        BTreeMap::new()
-    };
-    let missing_parents: Vec<&str> = uids
-        .iter()
-        .copied()
-        .filter(|u| !known.get(u).is_some_and(|objs| objs.contains_key(&None)))
-        .collect();
-    let stored_parents = load_parents(c, user, &missing_parents)?;
     let mut all = Vec::with_capacity(uids.len());
     for uid in uids {
         let objs = known.get(uid);
@@ -363,6 +318,117 @@ pub(crate) fn refresh_uids<C: SqlConnection + ?Sized>(
             .collect();
         all.push(derive(user, parent, &rec_refs, opts)?);
     }
+    Ok(all)
+}
+
+/// Derives what recording `by_uid` would give, reading the stored objects but writing
+/// nothing, and returns the first error recording them would meet: an instance cap reached,
+/// a RECURRENCE-ID or an instance end that cannot be read, a stored text they need that no
+/// longer reads. An import in pieces runs this over the whole input before its first piece
+/// commits, so that a problem of the input writes nothing (see
+/// [`Store::import_events_in_pieces`](crate::Store::import_events_in_pieces)).
+///
+/// The stored objects are taken as [`record_objects`] will leave them: the overrides a newer
+/// parent makes obsolete (with `opts.replace_recurrences`, every stored override of a UID
+/// that brings its parent) left out, the overrides of the input active with its text.
+pub(crate) fn check_objects<C: SqlConnection + ?Sized>(
+    c: &mut C,
+    user: &str,
+    by_uid: &ByUid<'_>,
+    opts: &RecordOptions,
+) -> Result<()> {
+    let uids: Vec<&str> = by_uid.keys().copied().collect();
+    let mut recs = if user_has_any(
+        c,
+        "SELECT 1 FROM recurrences WHERE store_user = $1 LIMIT 1",
+        user,
+    )? {
+        load_recurrences(c, user, &uids)?
+    } else {
+        BTreeMap::new()
+    };
+    if opts.replace_recurrences {
+        for (uid, objs) in by_uid {
+            if objs.contains_key(&None) {
+                recs.remove(*uid);
+            }
+        }
+    } else if !recs.is_empty() {
+        for (uid, rid) in obsolete_overrides(c, user, by_uid, opts)? {
+            if let Some(held) = recs.get_mut(uid) {
+                held.retain(|(r, _, _)| *r != rid);
+            }
+        }
+    }
+    for (uid, objs) in by_uid {
+        for rid in objs.keys().flatten() {
+            let held = recs.entry((*uid).to_owned()).or_default();
+            held.retain(|(r, _, _)| r != rid);
+            // The text is not read: `known` holds the component.
+            held.push((rid.clone(), true, String::new()));
+        }
+    }
+    let missing_parents: Vec<&str> = uids
+        .iter()
+        .copied()
+        .filter(|u| !by_uid.get(u).is_some_and(|objs| objs.contains_key(&None)))
+        .collect();
+    let parents = load_parents(c, user, &missing_parents)?;
+    derive_uids(user, &uids, by_uid, &parents, recs, opts).map(|_| ())
+}
+
+/// The periods of the UIDs a refresh recomputes, as they were before the write.
+#[derive(Clone, Copy)]
+pub(crate) enum OldPeriods<'a> {
+    /// In the table still: read them, and replace those that change.
+    Stored,
+    /// Deleted by the caller already: these were there, by UID.
+    Deleted(&'a HashMap<String, Vec<Period>>),
+}
+
+/// Replaces the stored free/busy of every UID in `uids` with what its stored objects give
+/// (`known` holds components already parsed, keyed by uid and rid, which are not parsed
+/// again), and keeps the providers list in step. Works in multi-row statements, so the
+/// number of statements grows with the number of UIDs divided by the chunk size.
+///
+/// With `journal_periods` false the caller has journalled a change of each UID's objects in
+/// the same transaction, which already tells a syncing client to re-read that UID's periods
+/// (see [`crate::changes`]); only free/busy changes without an object change need their own
+/// `freebusy` entry.
+///
+/// `old` says where the UIDs' periods before this write are: still stored (read, and
+/// replaced only for the UIDs whose periods change), or already deleted by the caller in this
+/// transaction, which hands them over (see [`Store::import_events`]). Either way a UID whose
+/// periods come out as they were journals nothing.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn refresh_uids<C: SqlConnection + ?Sized>(
+    c: &mut C,
+    tx: &mut WriteTx,
+    user: &str,
+    uids: &[&str],
+    journal_periods: bool,
+    old: OldPeriods<'_>,
+    opts: &RecordOptions,
+    known: &ByUid<'_>,
+) -> Result<Vec<Derived>> {
+    // Most users have no recurrence overrides and few providers: one probe each spares
+    // the per-UID look-ups.
+    let stored_recs = if user_has_any(
+        c,
+        "SELECT 1 FROM recurrences WHERE store_user = $1 LIMIT 1",
+        user,
+    )? {
+        load_recurrences(c, user, uids)?
+    } else {
+        BTreeMap::new()
+    };
+    let missing_parents: Vec<&str> = uids
+        .iter()
+        .copied()
+        .filter(|u| !known.get(u).is_some_and(|objs| objs.contains_key(&None)))
+        .collect();
+    let stored_parents = load_parents(c, user, &missing_parents)?;
+    let all = derive_uids(user, uids, known, &stored_parents, stored_recs, opts)?;
     // A UID whose periods come out as they were is left alone (or, when the caller deleted
     // them, written back as they were): a write that changes nothing journals nothing
     // (decision 0014).
@@ -376,9 +442,15 @@ pub(crate) fn refresh_uids<C: SqlConnection + ?Sized>(
             let changed: Vec<usize> = (0..uids.len())
                 .filter(|&i| differs(stored.get(uids[i]), i))
                 .collect();
-            let changed_uids: Vec<&str> = changed.iter().map(|&i| uids[i]).collect();
-            if !changed_uids.is_empty() {
-                FREEBUSY.delete_uids(c, &[user], &changed_uids)?;
+            // Only UIDs that hold periods have any to delete (none in a new calendar: an
+            // import in pieces then sends no delete, see `import_events_in_pieces`).
+            let held_uids: Vec<&str> = changed
+                .iter()
+                .map(|&i| uids[i])
+                .filter(|u| stored.contains_key(*u))
+                .collect();
+            if !held_uids.is_empty() {
+                FREEBUSY.delete_uids(c, &[user], &held_uids)?;
             }
             (changed.clone(), changed)
         }
@@ -602,16 +674,14 @@ fn load_parent_texts<C: SqlConnection + ?Sized>(
     uids: &[&str],
 ) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
-    for chunk in uids.chunks(bulk::rows_per_chunk(1, 1)) {
-        let sql = bulk::in_list_sql(
+    // Bounded `IN` lists: see `bounded_in_sql`.
+    for chunk in uids.chunks(bulk::rows_per_chunk(1, 3)) {
+        let sql = String::from(
             "SELECT object_uid, object_text FROM objects WHERE store_user = $1 \
-             AND object_uid IN ",
-            2,
-            chunk.len(),
-            "",
-        );
+             AND ",
+        ) + &bulk::bounded_in_sql("object_uid", 2, chunk.len());
         let mut params = vec![Value::from(user)];
-        params.extend(chunk.iter().map(|u| Value::from(*u)));
+        params.extend(bulk::bounded_in_params(chunk));
         for r in c.query(&sql, &params)? {
             out.insert(r.get(0)?, r.get(1)?);
         }

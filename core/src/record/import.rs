@@ -1,15 +1,16 @@
 //! Importing iCalendar files: every VEVENT of one or more sources read first (leniently by
 //! default, each repair a note; an error names its source), optionally only those that
-//! involve the user, then recorded in one transaction. The CLI and the JavaScript API both
-//! import through here, so their checks, notes and messages are the same.
+//! involve the user, then recorded in one transaction, or in bounded pieces (decision 0014)
+//! once everything the input can get wrong has been checked. The CLI and the JavaScript API
+//! both import through here, so their checks, notes and messages are the same.
 
 use std::fmt;
 
-use super::derive::{ByUid, OldPeriods, group_by_uid, record_objects};
+use super::derive::{ByUid, OldPeriods, check_objects, group_by_uid, record_objects};
 use super::options::RecordOptions;
 use super::participation::same_uri;
 use crate::address;
-use crate::error::{Result, StoreError};
+use crate::error::{DbError, Result, StoreError};
 use crate::ical::{self, EventComponent, ParseOptions, RepairNote, show};
 use crate::period::FREEBUSY;
 use crate::sql::SqlConnection;
@@ -184,7 +185,8 @@ impl<C: SqlConnection> Store<C> {
     /// `opts.parse`) and filtered (with `involving`: only events naming that user as
     /// organiser or attendee) before anything is written, so an error in any of them changes
     /// nothing; the notes of every source are returned in the report. See
-    /// [`Store::import_ics`].
+    /// [`Store::import_ics`]. Every other writer of a SQLite database waits for the whole
+    /// import: large imports belong in [`Store::import_sources_in_pieces`].
     pub fn import_sources(
         &mut self,
         user: &str,
@@ -194,25 +196,118 @@ impl<C: SqlConnection> Store<C> {
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<ImportReport> {
         let user = &*address::normalise(user);
-        let mut events = Vec::new();
-        let mut places = Vec::new();
-        let mut notes = Vec::new();
-        let mut notes_omitted = 0;
-        for source in sources {
-            let read = source.read(involving, &opts.parse)?;
-            places.extend(read.lines.iter().map(|line| (source.name, *line)));
-            events.extend(read.events);
-            notes.extend(read.notes);
-            notes_omitted += read.notes_omitted;
-        }
+        let read = read_sources(sources, involving, opts)?;
         let report = self
-            .import_events(user, &events, opts, progress)
-            .map_err(|e| place_error(e, &events, &places))?;
+            .import_events(user, &read.events, opts, progress)
+            .map_err(|e| place_error(e, &read.events, &read.places))?;
         Ok(ImportReport {
-            notes,
-            notes_omitted,
+            notes: read.notes,
+            notes_omitted: read.notes_omitted,
             ..report
         })
+    }
+
+    /// [`Store::import_sources`] in bounded pieces, for large imports (what `calstore
+    /// import` runs): the events are recorded `piece` UIDs per transaction (see
+    /// [`EXTEND_PIECE`](crate::EXTEND_PIECE)), so that another writer of the database waits
+    /// for one piece at most, not for the whole import (SQLite has one writer).
+    ///
+    /// Bad input still writes nothing: the sources are read and validated, and every event's
+    /// free/busy derived against the stored objects (an instance cap reached is found here),
+    /// before the first piece commits. Each piece is all-or-nothing. Only a failure of the
+    /// database (or a crash) can stop the import after some pieces have committed; the error
+    /// then says how many events were written, and importing the same input again finishes
+    /// the job, giving the store the state one uninterrupted run gives: the pieces already
+    /// written change nothing the second time (decision 0014), so they bump no revision and
+    /// journal nothing. The keys journalled, the obsolete overrides deleted and the report
+    /// are those of [`Store::import_sources`]; only the revisions differ (one per piece
+    /// that changed something, instead of one), and a run that finishes an interrupted one
+    /// counts in [`ImportReport::obsolete_overrides`] only the overrides it deleted itself.
+    /// Inside a unit of work the pieces are savepoints of it and commit with it.
+    ///
+    /// The check reads the stored objects before the pieces, without holding the user's
+    /// lock: if another writer of the same user changes them in between so that a piece
+    /// can no longer be recorded (a stored override that now takes an event over the cap),
+    /// that piece fails as a database failure would, and the next run's check names the
+    /// problem before writing anything.
+    ///
+    /// `progress(done, total)` is called after each piece.
+    pub fn import_sources_in_pieces(
+        &mut self,
+        user: &str,
+        sources: &[Source<'_>],
+        involving: Option<&str>,
+        opts: &RecordOptions,
+        piece: usize,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<ImportReport> {
+        let user = &*address::normalise(user);
+        let read = read_sources(sources, involving, opts)?;
+        let report = self
+            .import_events_in_pieces(user, &read.events, opts, piece, progress)
+            .map_err(|e| place_error(e, &read.events, &read.places))?;
+        Ok(ImportReport {
+            notes: read.notes,
+            notes_omitted: read.notes_omitted,
+            ..report
+        })
+    }
+
+    /// [`Store::import_events`] in bounded pieces of `piece` UIDs: see
+    /// [`Store::import_sources_in_pieces`].
+    pub fn import_events_in_pieces(
+        &mut self,
+        user: &str,
+        events: &[EventComponent],
+        opts: &RecordOptions,
+        piece: usize,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<ImportReport> {
+        let user = &*address::normalise(user);
+        validate::user(user)?;
+        for e in events {
+            validate::object_text(&e.text)?;
+        }
+        let by_uid = group_by_uid(events)?;
+        let total = by_uid.len();
+        let slices = slices(by_uid, piece.max(1));
+        // Everything the input can get wrong, before anything is written: derived and
+        // dropped (keeping 1.4 million periods of a 100 000-event import in memory to reuse
+        // them would cost more than deriving them twice).
+        for slice in &slices {
+            check_objects(&mut self.conn, user, slice, opts)?;
+        }
+        let mut report = ImportReport {
+            uids: total,
+            ..ImportReport::default()
+        };
+        let mut done = 0;
+        for slice in &slices {
+            // Each piece reads its UIDs' periods and replaces those that change (deleting
+            // every UID's periods first, as the one-transaction import does, would be one
+            // unbounded piece, and leave the later UIDs without periods until their piece).
+            let recorded = self.write(user, |c, tx| {
+                record_objects(c, tx, user, slice, OldPeriods::Stored, opts)
+            });
+            let recorded = match recorded {
+                Ok(r) => r,
+                Err(e) if done == 0 => return Err(e),
+                Err(e) => return Err(interrupted(e, done, total)),
+            };
+            for objs in slice.values() {
+                let parents = usize::from(objs.contains_key(&None));
+                report.parents += parents;
+                report.recurrences += objs.len() - parents;
+            }
+            for d in &recorded.derived {
+                report.periods += d.periods.len();
+                report.providers += usize::from(d.provider);
+            }
+            report.obsolete_overrides += recorded.obsolete;
+            done += slice.len();
+            progress(done, total);
+        }
+        Ok(report)
     }
 
     /// Records already-parsed events in one transaction (see [`Store::import_ics`]). When
@@ -237,20 +332,7 @@ impl<C: SqlConnection> Store<C> {
         let total = by_uid.len();
         // Work in slices of UIDs so that progress can be shown and memory stays bounded;
         // every slice is part of the one transaction.
-        let slices: Vec<ByUid<'_>> = {
-            let mut slices = Vec::new();
-            let mut current = ByUid::new();
-            for (uid, objs) in by_uid {
-                current.insert(uid, objs);
-                if current.len() == IMPORT_SLICE {
-                    slices.push(std::mem::take(&mut current));
-                }
-            }
-            if !current.is_empty() {
-                slices.push(current);
-            }
-            slices
-        };
+        let slices = slices(by_uid, IMPORT_SLICE);
         self.write(user, |c, tx| {
             let mut report = ImportReport {
                 uids: total,
@@ -298,6 +380,71 @@ impl<C: SqlConnection> Store<C> {
     }
 }
 
+/// What [`read_sources`] read: every source's events with their places, and the notes.
+struct ReadSources<'a> {
+    events: Vec<EventComponent>,
+    places: Vec<(Option<&'a str>, usize)>,
+    notes: Vec<ImportNote>,
+    notes_omitted: usize,
+}
+
+/// Reads every source ([`Source::read`] with `opts.parse`), in turn.
+fn read_sources<'a>(
+    sources: &[Source<'a>],
+    involving: Option<&str>,
+    opts: &RecordOptions,
+) -> Result<ReadSources<'a>> {
+    let mut out = ReadSources {
+        events: Vec::new(),
+        places: Vec::new(),
+        notes: Vec::new(),
+        notes_omitted: 0,
+    };
+    for source in sources {
+        let read = source.read(involving, &opts.parse)?;
+        out.places
+            .extend(read.lines.iter().map(|line| (source.name, *line)));
+        out.events.extend(read.events);
+        out.notes.extend(read.notes);
+        out.notes_omitted += read.notes_omitted;
+    }
+    Ok(out)
+}
+
+/// Splits the UIDs of an import into slices of `size`, in UID order.
+fn slices(by_uid: ByUid<'_>, size: usize) -> Vec<ByUid<'_>> {
+    let mut slices = Vec::new();
+    let mut current = ByUid::new();
+    for (uid, objs) in by_uid {
+        current.insert(uid, objs);
+        if current.len() >= size {
+            slices.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        slices.push(current);
+    }
+    slices
+}
+
+/// The error of an import in pieces that stopped after `done` of its `total` UIDs were
+/// written: the same error (a database error keeps its kind), its message saying so and
+/// that importing the same input again finishes the job.
+fn interrupted(e: StoreError, done: usize, total: usize) -> StoreError {
+    let note = format!(
+        "the import stopped after the events of {done} of {total} UIDs were written, in \
+         pieces; importing the same input again finishes it"
+    );
+    match e {
+        StoreError::Db(db) => {
+            let message = format!("{} ({note})", db.message());
+            StoreError::Db(DbError::with_source(db.kind().clone(), message, db))
+        }
+        StoreError::InvalidData(m) => StoreError::InvalidData(format!("{m} ({note})")),
+        other => other,
+    }
+}
+
 /// An error about one event (`event "UID": ...`, as expanding one reports an instance cap
 /// reached) placed in its input: `FILE: line N (UID "UID"): ...`, the form of a repair note.
 /// Other errors are returned as they are.
@@ -321,4 +468,36 @@ fn place_error(
         "{source}line {line} (UID {}): {rest}",
         show(&event.uid)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::DbErrorKind;
+
+    /// An import stopped half way says so, keeps the kind of a database error (so that a
+    /// busy database is still retryable), and says that running it again finishes it.
+    #[test]
+    fn an_interrupted_import_says_so() {
+        let e = interrupted(
+            StoreError::Db(DbError::new(DbErrorKind::Busy, "database is locked")),
+            400,
+            1000,
+        );
+        let StoreError::Db(db) = &e else {
+            panic!("{e:?}");
+        };
+        assert_eq!(*db.kind(), DbErrorKind::Busy);
+        assert!(db.is_retryable());
+        assert_eq!(
+            db.message(),
+            "database is locked (the import stopped after the events of 400 of 1000 UIDs \
+             were written, in pieces; importing the same input again finishes it)"
+        );
+        let e = interrupted(StoreError::invalid("stored object: bad"), 1, 2);
+        assert!(
+            e.to_string()
+                .ends_with("importing the same input again finishes it)")
+        );
+    }
 }

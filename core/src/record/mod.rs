@@ -33,10 +33,11 @@ pub use booking::{
 pub use import::{ImportNote, ImportReport, Source, SourceEvents};
 pub use options::{DEFAULT_PAST_DAYS, DEFAULT_WINDOW_DAYS, RecordOptions};
 
-/// Events recomputed per transaction by [`Store::extend_freebusy_in_pieces`] (and the
-/// piecewise import): small enough that no other writer of the database waits long for one,
-/// and that a piece's changed pages stay in SQLite's page cache (with 100 000 events, pieces
-/// of 50 were also faster in total than pieces of 200: decision 0014).
+/// Events recomputed per transaction by [`Store::extend_freebusy_in_pieces`], and UIDs
+/// recorded per transaction by `calstore import` ([`Store::import_sources_in_pieces`]):
+/// small enough that no other writer of the database waits long for one, and that a piece's
+/// changed pages stay in SQLite's page cache (with 100 000 events, extending in pieces of 50
+/// was also faster in total than in pieces of 200: decision 0014).
 pub const EXTEND_PIECE: usize = 50;
 
 /// What [`Store::extend_freebusy_in_pieces`] did.

@@ -5,6 +5,8 @@
 //! never from data — and values are always bound as parameters. Chunks keep every statement
 //! under [`MAX_PARAMS`] parameters, well inside SQLite's and PostgreSQL's limits.
 
+use super::Value;
+
 /// The most parameters one generated statement binds.
 pub const MAX_PARAMS: usize = 900;
 
@@ -81,6 +83,41 @@ pub fn in_list_sql(prefix: &str, first: usize, count: usize, suffix: &str) -> St
     sql
 }
 
+/// `column >= $first AND column <= $first+1 AND column IN ($first+2, …)`: an `IN` list of
+/// `count` text values bounded by the least and the greatest of them (the parameters in
+/// that order: [`bounded_in_params`]). `column` must be the second column of an index whose
+/// first is compared for equality (the owner). The bounds change no result, only the plan:
+/// PostgreSQL, with no statistics of the owner (a table not analysed yet, or an owner that
+/// was not in the sample), takes the owner to hold a small fraction of the rows and plans a
+/// long `IN` list as a scan of all the owner's rows filtered by the list; the bounds make
+/// that scan a range of the index no wider than the values. An import in pieces sends its
+/// UIDs in order, so each piece's range holds its own UIDs' rows only, not those the
+/// earlier pieces inserted (without the bounds, each piece was slower than the last).
+pub fn bounded_in_sql(column: &str, first: usize, count: usize) -> String {
+    in_list_sql(
+        &format!(
+            "{column} >= ${first} AND {column} <= ${} AND {column} IN ",
+            first + 1
+        ),
+        first + 2,
+        count,
+        "",
+    )
+}
+
+/// The parameters of [`bounded_in_sql`]: the least and the greatest of `values`, then
+/// `values` (none if `values` is empty).
+pub fn bounded_in_params(values: &[&str]) -> Vec<Value> {
+    let (Some(least), Some(greatest)) = (values.iter().min(), values.iter().max()) else {
+        return Vec::new();
+    };
+    let mut params = Vec::with_capacity(values.len() + 2);
+    params.push(Value::from(*least));
+    params.push(Value::from(*greatest));
+    params.extend(values.iter().map(|v| Value::from(*v)));
+    params
+}
+
 /// How many rows of `per_row` parameters fit in one statement next to `shared` ones.
 pub fn rows_per_chunk(per_row: usize, shared: usize) -> usize {
     (MAX_PARAMS.saturating_sub(shared) / per_row.max(1)).max(1)
@@ -103,6 +140,15 @@ mod tests {
             "INSERT INTO t VALUES ($1, $2, $3), ($1, $4, $5);"
         );
         assert_eq!(in_list_sql("x IN ", 2, 3, ""), "x IN ($2, $3, $4)");
+        assert_eq!(
+            bounded_in_sql("u", 2, 2),
+            "u >= $2 AND u <= $3 AND u IN ($4, $5)"
+        );
+        assert_eq!(
+            bounded_in_params(&["b", "c", "a"]),
+            ["a", "c", "b", "c", "a"].map(Value::from)
+        );
+        assert!(bounded_in_params(&[]).is_empty());
         assert_eq!(rows_per_chunk(9, 1), 99);
     }
 }

@@ -406,7 +406,8 @@ pub fn import_ics_report_and_sequence<C: SqlConnection>(conn: C) {
 }
 
 /// An import is one transaction: an error in any event (here the last) leaves nothing of
-/// the others.
+/// the others. An import in pieces (one UID each here) finds it before its first piece
+/// commits, so it writes nothing either.
 pub fn import_is_atomic<C: SqlConnection>(conn: C) {
     let (mut s, _) = open(conn);
     let opts = RecordOptions {
@@ -433,5 +434,12 @@ pub fn import_is_atomic<C: SqlConnection>(conn: C) {
         ],
     ]);
     assert_invalid(s.import_ics(RESOURCE, ics.as_bytes(), &opts, &mut |_, _| {}));
+    assert_nothing_written(&mut s, RESOURCE);
+    let sources = [calstore_core::Source::bytes(ics.as_bytes())];
+    assert_invalid(
+        s.import_sources_in_pieces(RESOURCE, &sources, None, &opts, 1, &mut |_, _| {
+            panic!("no piece commits")
+        }),
+    );
     assert_nothing_written(&mut s, RESOURCE);
 }

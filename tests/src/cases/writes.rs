@@ -1,8 +1,12 @@
-//! Writes that change nothing, and the daily job's extension in bounded pieces (issue 11).
+//! Writes that change nothing, and the daily job's extension and large imports in bounded
+//! pieces (issue 11).
 
-use calstore_core::{EXTEND_PIECE, RecordOptions, SqlConnection, Store};
+use calstore_core::{
+    DbErrorKind, EXTEND_PIECE, RecordOptions, Source, SqlConnection, Store, StoreError,
+};
 use chrono::TimeDelta;
 
+use crate::failing::{FailMode, FailingConnection};
 use crate::support::*;
 
 /// A calendar with a weekly open-ended meeting (a provider), one of its occurrences moved, and
@@ -251,4 +255,277 @@ fn import_with_cap(opts: &RecordOptions) -> RecordOptions {
 
 fn format_utc(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// The calendar an import in pieces is compared on, before (`new == false`) and after: a
+/// weekly meeting whose newer parent (SEQUENCE 1) obsoletes its stored override, a single
+/// event that does not change, a daily one that moves, one only in the old file, and in the
+/// new file open-ended weekly events and one with an override of its own.
+fn pieces_calendar(new: bool) -> String {
+    let mut events: Vec<Vec<String>> = Vec::new();
+    let line = |s: &str| s.to_owned();
+    events.push(vec![
+        line("UID:a-weekly@example.com"),
+        line("DTSTAMP:20141001T000000Z"),
+        format!("SEQUENCE:{}", u8::from(new)),
+        line("DTSTART:20141013T080000Z"),
+        line("DTEND:20141013T090000Z"),
+        line("RRULE:FREQ=WEEKLY"),
+        format!("SUMMARY:Weekly{}", if new { " (new)" } else { "" }),
+    ]);
+    if !new {
+        events.push(vec![
+            line("UID:a-weekly@example.com"),
+            line("DTSTAMP:20141001T000000Z"),
+            line("RECURRENCE-ID:20141020T080000Z"),
+            line("DTSTART:20141021T100000Z"),
+            line("DTEND:20141021T110000Z"),
+            line("SUMMARY:Weekly (moved)"),
+        ]);
+        events.push(vec![
+            line("UID:d-old@example.com"),
+            line("DTSTAMP:20141001T000000Z"),
+            line("DTSTART:20141016T120000Z"),
+            line("DTEND:20141016T130000Z"),
+        ]);
+    }
+    events.push(vec![
+        line("UID:b-single@example.com"),
+        line("DTSTAMP:20141001T000000Z"),
+        line("DTSTART:20141015T120000Z"),
+        line("DTEND:20141015T130000Z"),
+        line("SUMMARY:Single"),
+    ]);
+    events.push(vec![
+        line("UID:c-daily@example.com"),
+        line("DTSTAMP:20141001T000000Z"),
+        format!("DTSTART:201410{}T070000Z", if new { 14 } else { 12 }),
+        line("DURATION:PT30M"),
+        line("RRULE:FREQ=DAILY;COUNT=5"),
+    ]);
+    if new {
+        for i in 0..6 {
+            events.push(vec![
+                format!("UID:e{i}@example.com"),
+                line("DTSTAMP:20141001T000000Z"),
+                format!("DTSTART:201410{}T{:02}0000Z", 13 + i, 8 + i),
+                line("DURATION:PT45M"),
+                line("RRULE:FREQ=WEEKLY"),
+                format!("SUMMARY:Event {i}"),
+            ]);
+        }
+        events.push(vec![
+            line("UID:f-moved@example.com"),
+            line("DTSTAMP:20141001T000000Z"),
+            line("DTSTART:20141014T150000Z"),
+            line("DTEND:20141014T160000Z"),
+            line("RRULE:FREQ=WEEKLY;COUNT=4"),
+        ]);
+        events.push(vec![
+            line("UID:f-moved@example.com"),
+            line("DTSTAMP:20141001T000000Z"),
+            line("RECURRENCE-ID:20141021T150000Z"),
+            line("DTSTART:20141022T150000Z"),
+            line("DTEND:20141022T160000Z"),
+        ]);
+    }
+    let refs: Vec<Vec<&str>> = events
+        .iter()
+        .map(|e| e.iter().map(String::as_str).collect())
+        .collect();
+    let slices: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
+    calendar_of(&slices)
+}
+
+/// The UIDs of the new [`pieces_calendar`], in the order an import takes them.
+const PIECES_UIDS: [&str; 10] = [
+    "a-weekly@example.com",
+    "b-single@example.com",
+    "c-daily@example.com",
+    "e0@example.com",
+    "e1@example.com",
+    "e2@example.com",
+    "e3@example.com",
+    "e4@example.com",
+    "e5@example.com",
+    "f-moved@example.com",
+];
+
+/// What the store holds for one UID of `user`: its objects (text and status), its
+/// recurrences, its periods, and whether it is a provider.
+fn uid_state<C: SqlConnection>(s: &mut Store<C>, user: &str, uid: &str) -> String {
+    let objects = s
+        .connection()
+        .query(
+            "SELECT object_text, status FROM objects WHERE store_user = $1 AND object_uid = $2",
+            &[user.into(), uid.into()],
+        )
+        .unwrap();
+    let recurrences = s
+        .connection()
+        .query(
+            "SELECT object_recurrenceid, object_text, status FROM recurrences \
+             WHERE store_user = $1 AND object_uid = $2 ORDER BY object_recurrenceid",
+            &[user.into(), uid.into()],
+        )
+        .unwrap();
+    let periods: Vec<String> = fb_lines(
+        &s.get_freebusy(user)
+            .unwrap()
+            .into_iter()
+            .filter(|p| p.uid.as_deref() == Some(uid))
+            .collect::<Vec<_>>(),
+    );
+    let provider = s
+        .get_freebusy_providers(user)
+        .unwrap()
+        .is_some_and(|p| p.providers.iter().any(|(u, _)| u == uid));
+    format!(
+        "{:?} {:?} {periods:?} {provider}",
+        objects
+            .iter()
+            .map(|r| r.values().to_vec())
+            .collect::<Vec<_>>(),
+        recurrences
+            .iter()
+            .map(|r| r.values().to_vec())
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// Everything the store holds for `user`: every UID's state, and the providers record.
+fn user_state<C: SqlConnection>(s: &mut Store<C>, user: &str) -> Vec<String> {
+    let mut out: Vec<String> = PIECES_UIDS
+        .iter()
+        .chain(&["d-old@example.com"])
+        .map(|uid| uid_state(s, user, uid))
+        .collect();
+    out.push(format!("{:?}", s.get_freebusy_providers(user).unwrap()));
+    out.push(format!("{}", s.get_freebusy(user).unwrap().len()));
+    out
+}
+
+/// The keys journalled for `user` after revision `since`, with their operations.
+fn journalled<C: SqlConnection>(s: &mut Store<C>, user: &str, since: i64) -> Vec<String> {
+    let mut keys: Vec<String> = s
+        .changes_since(user, since)
+        .unwrap()
+        .into_iter()
+        .map(|c| format!("{} {} {:?}", c.table, c.key, c.operation))
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// An import in bounded pieces (`import_sources_in_pieces`) gives what the one-transaction
+/// import gives: the same objects, periods, providers and obsolete overrides deleted, the
+/// same keys journalled and the same report; running it again changes nothing (no revision
+/// bump). A database failure half way leaves whole pieces only (the UIDs of the pieces that
+/// committed as after the import, the others as before), and running the same import again
+/// finishes it, with the same state and journal as one uninterrupted run.
+pub fn import_in_pieces_equals_one_transaction<C: SqlConnection>(conn: C) {
+    let (mut s, _) = open(FailingConnection::new(conn));
+    let opts = RecordOptions::new(t0());
+    let old = pieces_calendar(false);
+    let new = pieces_calendar(true);
+    // PAUL: in pieces; VINCENT: one transaction; HARVEY: in pieces, failed half way;
+    // SAUNA: a dry run of HARVEY's import, to count its statements.
+    let users = [PAUL, VINCENT, HARVEY, SAUNA];
+    let mut before = Vec::new();
+    for user in users {
+        s.import_ics(user, old.as_bytes(), &opts, &mut |_, _| {})
+            .unwrap();
+        before.push(s.revision(user).unwrap());
+    }
+    let sources = [Source::named("new.ics", new.as_bytes())];
+    let mut pieces = 0;
+    let report = s
+        .import_sources_in_pieces(PAUL, &sources, None, &opts, 3, &mut |done, total| {
+            pieces += 1;
+            assert_eq!(total, PIECES_UIDS.len());
+            assert_eq!(done, (3 * pieces).min(total));
+        })
+        .unwrap();
+    assert_eq!(pieces, 4);
+    let whole = s
+        .import_sources(VINCENT, &sources, None, &opts, &mut |_, _| {})
+        .unwrap();
+    assert_eq!(report, whole, "the same report");
+    assert_eq!(report.obsolete_overrides, 1, "{report:?}");
+    assert_eq!(report.uids, PIECES_UIDS.len());
+    assert_eq!(user_state(&mut s, PAUL), user_state(&mut s, VINCENT));
+    let keys = journalled(&mut s, VINCENT, before[1]);
+    assert!(!keys.is_empty());
+    assert_eq!(journalled(&mut s, PAUL, before[0]), keys, "the same keys");
+    assert!(
+        !keys.iter().any(|k| k.contains("b-single")),
+        "the unchanged event journals nothing: {keys:?}"
+    );
+
+    // Again: every piece changes nothing, so nothing is written.
+    let trace_before = trace(&mut s, PAUL);
+    let again = s
+        .import_sources_in_pieces(PAUL, &sources, None, &opts, 3, &mut |_, _| {})
+        .unwrap();
+    assert_eq!(trace(&mut s, PAUL), trace_before, "a second run is a no-op");
+    assert_eq!(again.periods, report.periods);
+    assert_eq!(user_state(&mut s, PAUL), user_state(&mut s, VINCENT));
+
+    // A failure half way: count the statements of the same import on a user in the same
+    // state, then fail HARVEY's from half of them on (the database went away).
+    s.connection().reset_count();
+    s.import_sources_in_pieces(SAUNA, &sources, None, &opts, 3, &mut |_, _| {})
+        .unwrap();
+    let calls = s.connection().calls();
+    let uids_before: Vec<String> = PIECES_UIDS
+        .iter()
+        .map(|uid| uid_state(&mut s, HARVEY, uid))
+        .collect();
+    s.connection().fail_at(calls / 2, FailMode::From);
+    let mut done = 0;
+    let failed = s.import_sources_in_pieces(HARVEY, &sources, None, &opts, 3, &mut |d, _| {
+        done = d;
+    });
+    s.connection().disarm();
+    match failed {
+        Err(StoreError::Db(e)) => assert_eq!(*e.kind(), DbErrorKind::Injected),
+        other => panic!("expected the injected failure, got {other:?}"),
+    }
+    assert!(
+        done > 0 && done < PIECES_UIDS.len(),
+        "the failure falls between pieces: {done}"
+    );
+    for (i, uid) in PIECES_UIDS.iter().enumerate() {
+        let state = uid_state(&mut s, HARVEY, uid);
+        if i < done {
+            assert_eq!(state, uid_state(&mut s, VINCENT, uid), "{uid}: written");
+        } else {
+            assert_eq!(state, uids_before[i], "{uid}: as before");
+        }
+    }
+    // Running it again finishes the job.
+    let rerun = s
+        .import_sources_in_pieces(HARVEY, &sources, None, &opts, 3, &mut |_, _| {})
+        .unwrap();
+    assert_eq!(rerun.periods, report.periods);
+    assert_eq!(user_state(&mut s, HARVEY), user_state(&mut s, VINCENT));
+    assert_eq!(journalled(&mut s, HARVEY, before[2]), keys, "the same keys");
+    let trace_before = trace(&mut s, HARVEY);
+    s.import_sources_in_pieces(HARVEY, &sources, None, &opts, 3, &mut |_, _| {})
+        .unwrap();
+    assert_eq!(trace(&mut s, HARVEY), trace_before, "then a no-op");
+
+    // Inside a unit of work the pieces are savepoints of it: one revision for the whole
+    // import, as the one-transaction import of a new user gives.
+    s.transaction(|s| {
+        s.import_sources_in_pieces(PORSCHE, &sources, None, &opts, 3, &mut |_, _| {})
+            .map(|_| ())
+    })
+    .unwrap();
+    s.import_sources(FIAT, &sources, None, &opts, &mut |_, _| {})
+        .unwrap();
+    assert_eq!(s.revision(PORSCHE).unwrap(), 1);
+    assert_eq!(s.revision(FIAT).unwrap(), 1);
+    assert_eq!(user_state(&mut s, PORSCHE), user_state(&mut s, FIAT));
+    assert_eq!(journalled(&mut s, PORSCHE, 0), journalled(&mut s, FIAT, 0));
 }
