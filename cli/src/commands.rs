@@ -111,7 +111,7 @@ pub fn import(
         &sources,
         None,
         &opts,
-        calstore_core::EXTEND_PIECE,
+        calstore_core::IMPORT_PIECE,
         &mut |done, total| {
             if let Some(bar) = &bar {
                 bar.set_length(u64::try_from(total).unwrap_or(u64::MAX));

@@ -64,7 +64,8 @@ pub use error::{Result, StoreError};
 pub use journal::{Booking, BookingRequest, DeclineReason, Entry, Journal, Limit, QuotaDecision};
 pub use period::Period;
 pub use record::{
-    EXTEND_PIECE, ExtendReport, ImportNote, ImportReport, RecordOptions, Source, SourceEvents,
+    EXTEND_PIECE, ExtendReport, IMPORT_PIECE, ImportNote, ImportReport, RecordOptions, Source,
+    SourceEvents,
 };
 pub use sql::{
     DbError, DbErrorKind, Dialect, FromValue, Row, SqlConnection, SqlConnectionExt, TxEvent,

@@ -13,7 +13,7 @@
 //! SQLite WAL file. Run: `cargo bench -p calstore-tests --bench daily_job` (`-- --quick` for
 //! 10 000 events; `CALSTORE_BENCH_EVENTS=N` for another size; `-- --import` or `-- --extend`
 //! for one half only; `CALSTORE_BENCH_PIECES=200,50` to run the pieces with each of these
-//! sizes instead of [`EXTEND_PIECE`]). A benchmark, not a timed test: it prints figures and
+//! sizes instead of [`IMPORT_PIECE`] and [`EXTEND_PIECE`]). A benchmark, not a timed test: it prints figures and
 //! asserts only that every run of each half gives the same periods.
 
 // A benchmark binary: failing loudly on a broken setup is what we want.
@@ -24,7 +24,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use calstore_core::{
-    DbErrorKind, EXTEND_PIECE, FixedClock, RecordOptions, Source, SqlConnection, Store, StoreError,
+    DbErrorKind, EXTEND_PIECE, FixedClock, IMPORT_PIECE, RecordOptions, Source, SqlConnection,
+    Store, StoreError,
 };
 use calstore_native::SqliteConnection;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -141,12 +142,13 @@ fn compare(what: &str, results: &[(String, Figures)]) {
     }
 }
 
-/// The runs of each half: one transaction, then pieces of each size asked for.
-fn runs() -> Vec<(String, Option<usize>)> {
+/// The runs of each half: one transaction, then pieces of each size asked for (by default
+/// the size calstore uses, `default`).
+fn runs(default: usize) -> Vec<(String, Option<usize>)> {
     let sizes: Vec<usize> = std::env::var("CALSTORE_BENCH_PIECES")
         .ok()
         .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![EXTEND_PIECE]);
+        .unwrap_or_else(|| vec![default]);
     let mut runs = vec![("one transaction (before)".to_owned(), None)];
     runs.extend(
         sizes
@@ -194,7 +196,7 @@ fn main() {
     // pieces into another new file.
     let seed = dir.path().join("seed.db");
     let mut imports = Vec::new();
-    for (i, (name, piece)) in runs().into_iter().enumerate() {
+    for (i, (name, piece)) in runs(IMPORT_PIECE).into_iter().enumerate() {
         if piece.is_some() && only_extend {
             break;
         }
@@ -252,7 +254,7 @@ fn main() {
         ..RecordOptions::new(now)
     };
     let mut results = Vec::new();
-    for (i, (name, piece)) in runs().into_iter().enumerate() {
+    for (i, (name, piece)) in runs(EXTEND_PIECE).into_iter().enumerate() {
         let path = dir.path().join(format!("extend-{i}.db"));
         std::fs::copy(&seed, &path).unwrap();
         let f = run(&path, now, |store| {

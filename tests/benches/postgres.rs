@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use calstore_core::ical::datetime::format_utc;
-use calstore_core::{EXTEND_PIECE, FixedClock, SqlConnection, Store, ical};
+use calstore_core::{FixedClock, IMPORT_PIECE, SqlConnection, Store, ical};
 use calstore_native::PgConnection;
 use chrono::{TimeDelta, TimeZone, Utc};
 use common::{ObjectRows, RUNS, USER, dataset, median, now, options, rows};
@@ -365,7 +365,7 @@ fn pieces(url: &str, n: usize) {
     let t = Instant::now();
     let mut last = Instant::now();
     let report = store
-        .import_events_in_pieces(USER, &events, &opts, EXTEND_PIECE, &mut |_, _| {
+        .import_events_in_pieces(USER, &events, &opts, IMPORT_PIECE, &mut |_, _| {
             times.push(last.elapsed());
             last = Instant::now();
         })
@@ -386,11 +386,11 @@ fn pieces(url: &str, n: usize) {
     );
     let t = Instant::now();
     store
-        .import_events_in_pieces(USER, &events, &opts, EXTEND_PIECE, &mut |_, _| {})
+        .import_events_in_pieces(USER, &events, &opts, IMPORT_PIECE, &mut |_, _| {})
         .unwrap();
     let again = t.elapsed();
     println!(
-        "== PostgreSQL, {n} weekly events ({} periods), new schema, pieces of {EXTEND_PIECE}",
+        "== PostgreSQL, {n} weekly events ({} periods), new schema, pieces of {IMPORT_PIECE}",
         report.periods
     );
     println!(

@@ -209,7 +209,7 @@ impl<C: SqlConnection> Store<C> {
 
     /// [`Store::import_sources`] in bounded pieces, for large imports (what `calstore
     /// import` runs): the events are recorded `piece` UIDs per transaction (see
-    /// [`EXTEND_PIECE`](crate::EXTEND_PIECE)), so that another writer of the database waits
+    /// [`IMPORT_PIECE`](crate::IMPORT_PIECE)), so that another writer of the database waits
     /// for one piece at most, not for the whole import (SQLite has one writer).
     ///
     /// Bad input still writes nothing: the sources are read and validated, and every event's
