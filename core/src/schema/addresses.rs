@@ -117,34 +117,37 @@ pub(super) fn normalise_stored<C: SqlConnection + ?Sized>(conn: &mut C) -> Resul
     let dialect = conn.dialect();
     let mut present = Vec::new();
     for col in COLUMNS {
-        if table_exists(conn, dialect, col.table)? {
+        if super::table_exists(conn, col.table)? {
             present.push(col);
         }
     }
-    // Every spelling that is not normal, per column, and what it becomes.
-    let mut found: BTreeMap<String, String> = BTreeMap::new();
-    for col in &present {
-        let rows = conn.query(
-            &format!(
+    // Every spelling that is not normal, in any address column or among the store owners of
+    // the change journal (a user whose rows were all deleted still has its revision), and
+    // what it becomes.
+    let mut queries: Vec<String> = present
+        .iter()
+        .map(|col| {
+            format!(
                 "SELECT DISTINCT {c} FROM {t} WHERE {c} IS NOT NULL",
                 c = col.column,
                 t = col.table
-            ),
-            &[],
-        )?;
-        for row in rows {
+            )
+        })
+        .collect();
+    queries.push("SELECT owner FROM calstore_revisions WHERE scope = 'store'".to_owned());
+    let mut found: BTreeMap<String, String> = BTreeMap::new();
+    for sql in &queries {
+        for row in conn.query(sql, &[])? {
             let value: String = row.get(0)?;
             if let std::borrow::Cow::Owned(normal) = address::normalise(&value) {
                 found.insert(value, normal);
             }
         }
     }
-    for (old, new) in owners_revisions(conn, &found)?.into_iter() {
-        found.entry(old).or_insert(new);
-    }
     let mut touched: BTreeSet<String> = BTreeSet::new();
     for (old, new) in &found {
-        let old_wins = revision(conn, old)? > revision(conn, new)?;
+        let (old_rev, new_rev) = (revision(conn, old)?, revision(conn, new)?);
+        let old_wins = old_rev > new_rev;
         for col in &present {
             let (loser, winner) = if col.owner && old_wins {
                 (new, old)
@@ -190,9 +193,8 @@ pub(super) fn normalise_stored<C: SqlConnection + ?Sized>(conn: &mut C) -> Resul
             )?;
         }
         // The owner's revision row: merged into the normal spelling's.
-        let old_rev = revision(conn, old)?;
         if old_rev >= 0 {
-            let rev = old_rev.max(revision(conn, new)?);
+            let rev = old_rev.max(new_rev);
             conn.execute(
                 "DELETE FROM calstore_changes WHERE scope = 'store' AND owner = $1",
                 &[old.as_str().into()],
@@ -214,29 +216,6 @@ pub(super) fn normalise_stored<C: SqlConnection + ?Sized>(conn: &mut C) -> Resul
         set_revision(conn, user, rev + 1)?;
     }
     Ok(())
-}
-
-/// Store owners of the change journal whose spelling is not normal (a user whose every row
-/// was deleted still has its revision).
-fn owners_revisions<C: SqlConnection + ?Sized>(
-    conn: &mut C,
-    found: &BTreeMap<String, String>,
-) -> Result<Vec<(String, String)>> {
-    let rows = conn.query(
-        "SELECT owner FROM calstore_revisions WHERE scope = 'store'",
-        &[],
-    )?;
-    let mut out = Vec::new();
-    for row in rows {
-        let owner: String = row.get(0)?;
-        if found.contains_key(&owner) {
-            continue;
-        }
-        if let std::borrow::Cow::Owned(normal) = address::normalise(&owner) {
-            out.push((owner, normal));
-        }
-    }
-    Ok(out)
 }
 
 /// The store revision of `user`, -1 if it has none.
@@ -268,23 +247,4 @@ fn same_value(dialect: Dialect, column: &str, table: &str) -> String {
         Dialect::Postgres => format!("w.{column} IS NOT DISTINCT FROM {table}.{column}"),
         _ => format!("w.{column} IS {table}.{column}"),
     }
-}
-
-fn table_exists<C: SqlConnection + ?Sized>(
-    conn: &mut C,
-    dialect: Dialect,
-    table: &str,
-) -> Result<bool> {
-    let row = match dialect {
-        Dialect::Postgres => conn.query_opt(
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() \
-             AND table_name = $1",
-            &[table.into()],
-        )?,
-        _ => conn.query_opt(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
-            &[table.into()],
-        )?,
-    };
-    Ok(row.is_some())
 }

@@ -149,17 +149,18 @@ pub static CALENDAR: &[&Component] = &[&CORE, &STORE, &JOURNAL];
 /// [`CALENDAR`] components; core and journal are at 1).
 pub const CURRENT_VERSION: i64 = 3;
 
-/// True if the database has the `calstore_schema` table.
-fn has_schema_table<C: SqlConnection + ?Sized>(conn: &mut C) -> Result<bool> {
+/// True if the database has a table of that name (in the connection's current schema on
+/// PostgreSQL).
+fn table_exists<C: SqlConnection + ?Sized>(conn: &mut C, table: &str) -> Result<bool> {
     let exists = match conn.dialect() {
         Dialect::Postgres => conn.query_opt(
             "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() \
-             AND table_name = 'calstore_schema'",
-            &[],
+             AND table_name = $1",
+            &[table.into()],
         )?,
         _ => conn.query_opt(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'calstore_schema'",
-            &[],
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
+            &[table.into()],
         )?,
     };
     Ok(exists.is_some())
@@ -184,7 +185,7 @@ pub fn component_version<C: SqlConnection + ?Sized>(
     conn: &mut C,
     component: &Component,
 ) -> Result<i64> {
-    if !has_schema_table(conn)? {
+    if !table_exists(conn, "calstore_schema")? {
         return Ok(0);
     }
     if let Some(v) = read_version(conn, &component.key())? {
