@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::derive::{ByUid, OldPeriods, check_objects, group_by_uid, record_objects};
+use super::derive::{ByUid, OldPeriods, Recorded, check_objects, group_by_uid, record_objects};
 use super::options::RecordOptions;
 use super::participation::same_uri;
 use crate::address;
@@ -294,16 +294,7 @@ impl<C: SqlConnection> Store<C> {
                 Err(e) if done == 0 => return Err(e),
                 Err(e) => return Err(interrupted(e, done, total)),
             };
-            for objs in slice.values() {
-                let parents = usize::from(objs.contains_key(&None));
-                report.parents += parents;
-                report.recurrences += objs.len() - parents;
-            }
-            for d in &recorded.derived {
-                report.periods += d.periods.len();
-                report.providers += usize::from(d.provider);
-            }
-            report.obsolete_overrides += recorded.obsolete;
+            report.count(slice, &recorded);
             done += slice.len();
             progress(done, total);
         }
@@ -360,23 +351,31 @@ impl<C: SqlConnection> Store<C> {
             FREEBUSY.delete_uids(c, &[user], &all_uids)?;
             let mut done = 0;
             for slice in &slices {
-                for objs in slice.values() {
-                    let parents = usize::from(objs.contains_key(&None));
-                    report.parents += parents;
-                    report.recurrences += objs.len() - parents;
-                }
                 let recorded =
                     record_objects(c, tx, user, slice, OldPeriods::Deleted(&held), opts)?;
-                for d in &recorded.derived {
-                    report.periods += d.periods.len();
-                    report.providers += usize::from(d.provider);
-                }
-                report.obsolete_overrides += recorded.obsolete;
+                report.count(slice, &recorded);
                 done += slice.len();
                 progress(done, total);
             }
             Ok(report)
         })
+    }
+}
+
+impl ImportReport {
+    /// Adds what recording one slice of UIDs did: its parents and recurrences, the periods
+    /// and providers derived, the obsolete overrides deleted.
+    fn count(&mut self, slice: &ByUid<'_>, recorded: &Recorded) {
+        for objs in slice.values() {
+            let parents = usize::from(objs.contains_key(&None));
+            self.parents += parents;
+            self.recurrences += objs.len() - parents;
+        }
+        for d in &recorded.derived {
+            self.periods += d.periods.len();
+            self.providers += usize::from(d.provider);
+        }
+        self.obsolete_overrides += recorded.obsolete;
     }
 }
 
