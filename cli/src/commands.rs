@@ -43,9 +43,6 @@ pub fn input_name(path: &Path) -> String {
     }
 }
 
-/// What the core's message says when an event has more instances than the cap.
-const CAP_REACHED: &str = "the cap on instances per object";
-
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -123,7 +120,7 @@ pub fn import(
         bar.finish_and_clear();
     }
     let report = report.map_err(|e| match e {
-        StoreError::InvalidData(msg) if msg.contains(CAP_REACHED) => StoreError::InvalidData(
+        StoreError::InvalidData(msg) if msg.contains(ical::INSTANCE_CAP_REACHED) => StoreError::InvalidData(
             format!("{msg} (--max-instances sets the cap; --expand-until or --window-days the window end)"),
         ),
         e => e,
@@ -757,7 +754,7 @@ pub fn freebusy_extend(
             // The core names the event already; name it once, after the user.
             let prefix = format!("event {}: ", serde_json::Value::from(uid.as_str()));
             let reason = reason.strip_prefix(&prefix).unwrap_or(reason);
-            let hint = if reason.contains(CAP_REACHED) {
+            let hint = if reason.contains(ical::INSTANCE_CAP_REACHED) {
                 " (--max-instances sets the cap)"
             } else {
                 ""

@@ -17,6 +17,10 @@ pub const MAX_COMPONENT_LEN: usize = 1024 * 1024;
 /// Default for [`ExpandContext::max_instances`].
 pub const DEFAULT_MAX_INSTANCES: usize = 100_000;
 
+/// Words every error about an object over the instance cap contains (front ends recognise
+/// the error by them to say how to raise the cap).
+pub const INSTANCE_CAP_REACHED: &str = "the cap on instances per object";
+
 /// An ATTENDEE property.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attendee {

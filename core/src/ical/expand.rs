@@ -8,7 +8,9 @@ use chrono_tz::Tz;
 use super::datetime::{Wall, format_utc};
 use super::duration::Dur;
 use super::error::{IcalError, show};
-use super::event::{EndSpec, EventComponent, ExpandContext, Expansion, Instance, PeriodEnd};
+use super::event::{
+    EndSpec, EventComponent, ExpandContext, Expansion, INSTANCE_CAP_REACHED, Instance, PeriodEnd,
+};
 use super::rrule::{Rule, RuleIter};
 use super::time::{Frame, IcalTime};
 
@@ -130,9 +132,9 @@ impl EventComponent {
         };
         let too_many = || {
             err(format!(
-                "more than {} instances before {} (the cap on instances per object; \
-                 instances are generated from DTSTART, so an old or frequent rule reaches it \
-                 sooner: use an earlier window end or a higher cap)",
+                "more than {} instances before {} ({INSTANCE_CAP_REACHED}; instances are \
+                 generated from DTSTART, so an old or frequent rule reaches it sooner: use an \
+                 earlier window end or a higher cap)",
                 ctx.max_instances,
                 format_utc(ctx.window_end)
             ))

@@ -47,8 +47,9 @@ pub use duration::{format_duration, parse_duration};
 pub use error::IcalError;
 pub(crate) use error::show;
 pub use event::{
-    Attendee, DEFAULT_MAX_INSTANCES, EventComponent, ExpandContext, Expansion, Instance,
-    MAX_COMPONENT_LEN, MAX_PROPERTY_VALUE_LEN, MAX_UID_LEN, recurrence_id_point,
+    Attendee, DEFAULT_MAX_INSTANCES, EventComponent, ExpandContext, Expansion,
+    INSTANCE_CAP_REACHED, Instance, MAX_COMPONENT_LEN, MAX_PROPERTY_VALUE_LEN, MAX_UID_LEN,
+    recurrence_id_point,
 };
 pub use export::{calendar_of, carried_zones};
 pub use freebusy::{FreeBusyComponent, FreeBusyPeriod, parse_freebusy};
